@@ -1,0 +1,56 @@
+"""Scope: partner onboarding and user management for apprenticeship sponsors."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from . import extensions as ext
+from .config import load_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+
+    # Extensions are reached through their module: the scope.mail package shadows a bare `mail`.
+    ext.db.init_app(app)
+    ext.migrate.init_app(
+        app, ext.db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
+    )
+    ext.login_manager.init_app(app)
+    ext.mail.init_app(app)
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+
+    from . import errors, htmx, security
+    from .accounts.routes import bp as accounts_bp
+    from .auth.routes import bp as auth_bp
+    from .cli import register_cli
+    from .invites.routes import bp as invites_bp
+    from .mail.routes import bp as mail_bp
+    from .manage.routes import bp as manage_bp
+    from .partners.routes import bp as partners_bp
+
+    for blueprint in (auth_bp, partners_bp, invites_bp, manage_bp, accounts_bp, mail_bp):
+        app.register_blueprint(blueprint)
+
+    errors.register(app)
+    security.register(app)
+    app.after_request(htmx.after_request)
+    register_cli(app)
+
+    from .mail import delivery
+
+    delivery.register(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

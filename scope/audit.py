@@ -1,0 +1,31 @@
+"""Audit events: who did what to which record, and when."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from .extensions import db
+from .models import AuditEvent
+
+
+def record(
+    action: str,
+    subject,
+    *,
+    sponsor_id: int | None = None,
+    actor_id: int | None = None,
+    **details,
+) -> AuditEvent:
+    """Add an event in the current transaction; it commits or rolls back with the change."""
+    if actor_id is None and current_user and getattr(current_user, "is_authenticated", False):
+        actor_id = current_user.id
+    event = AuditEvent(
+        sponsor_id=sponsor_id if sponsor_id is not None else subject.sponsor_id,
+        actor_id=actor_id,
+        action=action,
+        subject_type=type(subject).__tablename__,
+        subject_id=subject.id,
+        details=details,
+    )
+    db.session.add(event)
+    return event

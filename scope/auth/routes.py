@@ -1,0 +1,64 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter
+from ..htmx import render
+from ..security import home_url_for
+from .forms import LoginForm
+from .services import LoginRefused, authenticate, end_all_sessions, normalize_email
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_email_key() -> str:
+    return "login:" + normalize_email(request.form.get("email", ""))[:254]
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(home_url_for(current_user))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit("10 per minute", methods=["POST"], key_func=_login_email_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except LoginRefused as refused:
+            form.password.errors.append(str(refused))
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session at login
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
+    status = 422 if form.errors else 200
+    return render("auth/login.html", status=status, form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only paths on this site; never another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,32 @@
+"""Logging in and out."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User, UserStatus, utcnow
+from .passwords import verify_password
+
+
+class LoginRefused(Exception):
+    pass
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with this email and password; the same refusal for every failure."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or user.status is not UserStatus.ACTIVE:
+        raise LoginRefused("That email and password do not match an active account.")
+    user.last_login_at = utcnow()
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Every cookie carrying the old session version stops working."""
+    user.session_version = (user.session_version or 0) + 1

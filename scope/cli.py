@@ -1,0 +1,72 @@
+"""Command-line interface: create-staff, seed-demo (db upgrade comes from Flask-Migrate)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from .auth.passwords import hash_password, password_problem
+from .auth.services import normalize_email
+from .extensions import db
+from .models import User, UserStatus, UserType
+from .sponsors import get_or_create_sponsor
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-staff")
+    @click.argument("email")
+    @click.option("--password", required=True, help="At least 12 characters, not a common one.")
+    @click.option("--sponsor", "sponsor_name", required=True, help="Sponsor name; created if new.")
+    @click.option("--first-name", default="")
+    @click.option("--last-name", default="")
+    def create_staff(email, password, sponsor_name, first_name, last_name):
+        """Create a staff user who can log in (and the sponsor, if it is new)."""
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            email = normalize_email(validate_email(email, check_deliverability=False).normalized)
+        except EmailNotValidError as error:
+            raise click.BadParameter(str(error), param_hint="EMAIL") from None
+        problem = password_problem(password, hints=[email])
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
+        if not sponsor_name.strip():
+            raise click.BadParameter("Give the sponsor a name.", param_hint="--sponsor")
+        if db.session.scalar(select(User).where(User.email == email)):
+            raise click.ClickException(f"An account for {email} already exists.")
+        sponsor = get_or_create_sponsor(sponsor_name)
+        user = User(
+            sponsor_id=sponsor.id,
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            name_key=f"{last_name} {first_name}".strip().lower(),
+            user_type=UserType.STAFF,
+            status=UserStatus.ACTIVE,
+            password_hash=hash_password(password),
+        )
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"Staff user {email} created for sponsor {sponsor.name}.")
+
+    @app.cli.command("seed-demo")
+    @click.option("--sponsor", "sponsor_name", default="Riverbend Apprenticeship Alliance")
+    @click.option("--users", default=60, show_default=True, type=click.IntRange(0, 1_000_000))
+    @click.option("--invitations", default=12, show_default=True, type=click.IntRange(0, 1_000_000))
+    @click.option("--orgs", default=12, show_default=True, type=click.IntRange(0, 100_000))
+    @click.option("--staff-email", default="staff@scope.localhost", show_default=True)
+    @click.option("--staff-password", default=None, help="Generated when not given.")
+    def seed_demo(sponsor_name, users, invitations, orgs, staff_email, staff_password):
+        """Fill a demo sponsor with organizations, users and invitations."""
+        from .demo import seed
+
+        summary = seed(
+            sponsor_name=sponsor_name,
+            users=users,
+            invitations=invitations,
+            orgs=orgs,
+            staff_email=staff_email,
+            staff_password=staff_password,
+        )
+        click.echo(summary)

@@ -1,0 +1,59 @@
+"""Configuration: defaults, then SCOPE_-prefixed environment variables, then test overrides."""
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_DEFAULT_SENDER": "Scope <no-reply@scope.localhost>",
+    "MAIL_TIMEOUT": 10,
+    # Deliver queued mail from the web process shortly after commit; off when mail-worker runs.
+    "MAIL_DELIVER_IN_PROCESS": True,
+    "INVITATION_DAYS": 14,
+    "SET_PASSWORD_DAYS": 7,
+    "RECOVERY_MINUTES": 60,
+    "PAGE_SIZE": 25,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+}
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    app.config.update(DEFAULTS)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+        Path(app.instance_path) / "scope.sqlite3"
+    )
+    app.config.from_prefixed_env("SCOPE")
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(app)
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """A key generated once per instance folder, so sessions survive restarts."""
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

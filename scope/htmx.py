@@ -1,0 +1,46 @@
+"""The only module that knows htmx's header names."""
+
+from flask import Response, request
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def redirect_response(location: str) -> Response:
+    """Send the browser itself to a new page, whatever element made the request."""
+    response = Response(status=204)
+    response.headers["HX-Redirect"] = location
+    return response
+
+
+def trigger(response: Response, event: str) -> Response:
+    response.headers["HX-Trigger"] = event
+    return response
+
+
+def retarget(response: Response, target: str, swap: str = "outerHTML") -> Response:
+    response.headers["HX-Retarget"] = target
+    response.headers["HX-Reswap"] = swap
+    return response
+
+
+def after_request(response: Response) -> Response:
+    """A redirect answering htmx becomes HX-Redirect: never a login page inside a table cell."""
+    if is_htmx() and response.status_code in (301, 302, 303, 307, 308):
+        location = response.headers["Location"]
+        response = redirect_response(location)
+    response.vary.add("HX-Request")
+    return response
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context):
+    """One URL, two renders: the whole page, or for htmx just the named block of it."""
+    from flask import render_template
+    from jinja2_fragments.flask import render_block
+
+    if block and is_htmx():
+        return render_block(template, block, **context), status
+    return render_template(template, **context), status

@@ -1,0 +1,89 @@
+"""Sessions, who may see what, and the headers every response carries."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .models import User, UserStatus
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The cookie names a user and a session version; a bumped version ends the session."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    if user.status is not UserStatus.ACTIVE:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    # htmx.after_request turns this into HX-Redirect for htmx requests.
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def staff_required(view):
+    """Staff pages: anonymous people go to log in, partner users get 403."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def partner_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def home_url_for(user: User) -> str:
+    if user.is_staff:
+        return url_for("partners.employers")
+    return url_for("accounts.my_organization")
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

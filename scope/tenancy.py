@@ -1,0 +1,37 @@
+"""The one way to read tenant data: every query is scoped to the current sponsor."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, select
+
+from .extensions import db
+
+M = TypeVar("M")
+
+
+def current_sponsor_id() -> int:
+    if not current_user.is_authenticated:
+        abort(401)
+    return current_user.sponsor_id
+
+
+def scoped(model: type[M], *columns) -> Select:
+    """SELECT from a tenant-owned model, limited to the current sponsor's rows."""
+    stmt = select(*columns) if columns else select(model)
+    return stmt.where(model.sponsor_id == current_sponsor_id())
+
+
+def get_or_404(model: type[M], ident) -> M:
+    """A tenant-owned row by id; another sponsor's row is as absent as a missing one."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.scalar(scoped(model).where(model.id == ident))
+    if obj is None:
+        abort(404)
+    return obj

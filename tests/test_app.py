@@ -1,0 +1,197 @@
+"""The application shell: configuration, login, logout, errors, htmx redirects."""
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from scope import create_app
+from scope.extensions import db
+from scope.models import User
+
+
+def test_models_and_migrations_do_not_drift(app):
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata
+        )
+    assert diff == []
+
+
+def test_secret_key_is_generated_once_per_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("SCOPE_SECRET_KEY", raising=False)
+    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    first.instance_path = str(tmp_path)
+    from scope.config import _instance_secret_key
+
+    key = _instance_secret_key(first)
+    assert len(key) >= 40
+    assert _instance_secret_key(first) == key
+    assert (Path(tmp_path) / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_config_comes_from_prefixed_environment(monkeypatch):
+    monkeypatch.setenv("SCOPE_PUBLIC_URL", "https://scope.example.org/")
+    monkeypatch.setenv("SCOPE_MAIL_PORT", "2525")
+    monkeypatch.setenv("SCOPE_SECRET_KEY", "from-the-environment")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["PUBLIC_URL"] == "https://scope.example.org"
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_login_page_has_labelled_fields(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<label for="email">Email</label>' in html
+    assert '<label for="password">Password</label>' in html
+    assert "Forgot password?" in html
+
+
+def test_staff_logs_in_and_lands_on_employers(staff):
+    response = staff.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/partners/employers")
+    page = staff.get("/partners/employers").get_data(as_text=True)
+    assert "Employers" in page and "Log out" in page
+
+
+def test_wrong_password_is_refused_with_a_message(auth, make_user):
+    make_user("someone@example.com")
+    response = auth.login("someone@example.com", "not the password at all")
+    assert response.status_code == 422
+    assert "do not match an active account" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status", ["managed", "deactivated"])
+def test_only_active_accounts_log_in(auth, make_user, status):
+    make_user("someone@example.com", status=status)
+    assert auth.login("someone@example.com").status_code == 422
+
+
+def test_login_email_is_case_insensitive(auth, make_user):
+    make_user("someone@example.com")
+    assert auth.login("  SomeOne@Example.COM ").status_code == 302
+
+
+def test_login_ignores_an_offsite_next(auth, make_user, client):
+    make_user("someone@example.com")
+    token = auth.csrf_token()
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={
+            "email": "someone@example.com",
+            "password": "correct horse battery staple",
+            "csrf_token": token,
+        },
+    )
+    assert response.headers["Location"] == "/partners/employers"
+
+
+def test_logout_ends_the_session_everywhere(app, staff, client):
+    other = app.test_client()
+    with client.session_transaction() as s:
+        cookie_session = dict(s)
+    with other.session_transaction() as s:
+        s.update(cookie_session)
+    assert other.get("/partners/employers").status_code == 200
+    assert staff.post("/logout").status_code == 302
+    assert other.get("/partners/employers").status_code == 302
+    with app.app_context():
+        assert db.session.get(User, staff.user_id).session_version == 2
+
+
+def test_post_without_csrf_token_is_refused(staff):
+    response = staff.post("/logout", csrf=False)
+    assert response.status_code == 400
+    assert "Reload the page" in response.get_data(as_text=True)
+    assert staff.get("/partners/employers").status_code == 200
+
+
+def test_htmx_request_with_expired_session_gets_hx_redirect(client):
+    response = client.get("/partners/employers", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+    assert response.get_data() == b""
+
+
+def test_anonymous_full_page_goes_to_login(client):
+    response = client.get("/manage/users")
+    assert response.status_code == 302
+    assert "/login?next=/manage/users" in response.headers["Location"]
+
+
+def test_partner_user_gets_403_on_staff_pages(client, auth, make_sponsor, make_user, make_org):
+    sponsor = make_sponsor()
+    org = make_org(sponsor)
+    make_user("mentor@example.com", sponsor_id=sponsor, user_type="supervisor", organization_id=org)
+    auth.login("mentor@example.com")
+    response = client.get("/partners/employers")
+    assert response.status_code == 403
+    assert "Not allowed" in response.get_data(as_text=True)
+    fragment = client.get("/manage/users", headers={"HX-Request": "true"})
+    assert fragment.status_code == 403
+    assert fragment.headers["HX-Retarget"] == "#alerts"
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert client.get("/my/organization").status_code == 200
+
+
+def test_404_page_and_fragment(staff):
+    page = staff.get("/no/such/page")
+    assert page.status_code == 404 and "<html" in page.get_data(as_text=True)
+    fragment = staff.get("/no/such/page", htmx=True)
+    assert fragment.status_code == 404 and "<html" not in fragment.get_data(as_text=True)
+    assert "Not found" in fragment.get_data(as_text=True)
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe" not in csp
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_cli_create_staff_then_login(runner, auth):
+    result = runner.invoke(
+        args=[
+            "create-staff",
+            "Boss@Example.com",
+            "--password",
+            "a long and unusual passphrase",
+            "--sponsor",
+            "Acme Sponsor",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert auth.login("boss@example.com", "a long and unusual passphrase").status_code == 302
+
+
+def test_cli_create_staff_refuses_weak_password_and_bad_email(runner, app):
+    weak = runner.invoke(
+        args=["create-staff", "a@example.com", "--password", "password1234", "--sponsor", "S"]
+    )
+    assert weak.exit_code != 0 and "password" in weak.output.lower()
+    bad = runner.invoke(
+        args=[
+            "create-staff",
+            "not-an-email",
+            "--password",
+            "a long and unusual passphrase",
+            "--sponsor",
+            "S",
+        ]
+    )
+    assert bad.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_cli_seed_demo_prints_a_working_login(runner, auth):
+    result = runner.invoke(args=["seed-demo", "--users", "30", "--invitations", "5", "--orgs", "6"])
+    assert result.exit_code == 0, result.output
+    line = [line for line in result.output.splitlines() if line.startswith("Staff login:")][0]
+    email, password = line.removeprefix("Staff login: ").split(" / ")
+    assert auth.login(email, password).status_code == 302
