@@ -9,6 +9,7 @@ from flask import request
 from sqlalchemy import Select, func, select
 
 from .extensions import db
+from .forms import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -33,12 +34,14 @@ class Listing:
         sort = args.get("sort", default_sort)
         direction = args.get("dir", "asc")
         return cls(
-            q=args.get("q", "").strip()[:200],
+            q=clean_line(args.get("q", ""))[:200],
             sort=sort if sort in sorts else default_sort,
             direction=direction if direction in ("asc", "desc") else "asc",
             page=_positive_int(args.get("page"), 1, 1_000_000),
             page_size=_page_size(args.get("size")),
-            filters={name: args.get(name, "")[:100] for name in filters if args.get(name)},
+            filters={
+                name: clean_line(args.get(name, ""))[:100] for name in filters if args.get(name)
+            },
         )
 
     @property

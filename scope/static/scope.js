@@ -1,1 +1,100 @@
+// Scope's few behaviours that HTML cannot express: menus, dialogs, copying, focus after swaps.
+(function () {
+  "use strict";
 
+  function closeMenus(except) {
+    document.querySelectorAll("[data-menu] > [aria-expanded='true']").forEach(function (button) {
+      if (button !== except) {
+        button.setAttribute("aria-expanded", "false");
+        document.getElementById(button.getAttribute("aria-controls")).hidden = true;
+      }
+    });
+  }
+
+  function menuItems(list) {
+    return Array.prototype.slice.call(list.querySelectorAll("[role='menuitem']:not([disabled])"));
+  }
+
+  function openMenu(button, focusLast) {
+    var list = document.getElementById(button.getAttribute("aria-controls"));
+    closeMenus(button);
+    button.setAttribute("aria-expanded", "true");
+    list.hidden = false;
+    var items = menuItems(list);
+    if (items.length) { (focusLast ? items[items.length - 1] : items[0]).focus(); }
+  }
+
+  function closeMenu(button) {
+    button.setAttribute("aria-expanded", "false");
+    document.getElementById(button.getAttribute("aria-controls")).hidden = true;
+    button.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-menu] > [aria-haspopup]");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") { closeMenu(button); } else { openMenu(button); }
+      return;
+    }
+    if (!event.target.closest("[role='menu']")) { closeMenus(null); }
+    var copy = event.target.closest("[data-copy-target]");
+    if (copy) {
+      var field = document.getElementById(copy.getAttribute("data-copy-target"));
+      field.hidden = false;
+      field.select();
+      if (navigator.clipboard) { navigator.clipboard.writeText(field.value).catch(function () {}); }
+      var note = document.getElementById(copy.getAttribute("data-copy-target") + "-note");
+      if (note) { note.textContent = "Link copied to the clipboard."; }
+    }
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer) {
+      var dialog = closer.closest("dialog");
+      if (dialog) { dialog.close(); }
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var button = event.target.closest("[data-menu] > [aria-haspopup]");
+    if (button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      openMenu(button, event.key === "ArrowUp");
+      return;
+    }
+    var list = event.target.closest("[role='menu']");
+    if (!list) { return; }
+    var owner = document.querySelector("[aria-controls='" + list.id + "']");
+    var items = menuItems(list);
+    var index = items.indexOf(document.activeElement);
+    if (event.key === "Escape") { event.preventDefault(); closeMenu(owner); }
+    else if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
+    else if (event.key === "Home") { event.preventDefault(); items[0].focus(); }
+    else if (event.key === "End") { event.preventDefault(); items[items.length - 1].focus(); }
+    else if (event.key === "Tab") { closeMenus(null); }
+  });
+
+  // A dialog swapped into the page opens modally; closing it removes it and returns focus.
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.matches("[data-opens-dialog]")) { opener = event.detail.elt; }
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.detail.elt;
+    var dialogs = root.matches && root.matches("dialog[data-modal]") ? [root] : root.querySelectorAll ? root.querySelectorAll("dialog[data-modal]") : [];
+    Array.prototype.forEach.call(dialogs, function (dialog) {
+      if (!dialog.open) {
+        dialog.showModal();
+        dialog.addEventListener("close", function () {
+          dialog.remove();
+          if (opener && document.body.contains(opener)) { opener.focus(); }
+        });
+      }
+    });
+    var focus = root.querySelector && root.querySelector("[data-autofocus]");
+    if (focus) { focus.focus(); }
+  });
+  // A server event closes the dialog that made the request (for example after SAVE).
+  document.addEventListener("scope:close-dialog", function () {
+    document.querySelectorAll("dialog[open]").forEach(function (dialog) { dialog.close(); });
+  });
+})();

@@ -1,0 +1,163 @@
+"""Partner organizations and occupations: the rules, independent of any request."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..listing import Listing
+from ..models import Occupation, OrganizationKind, PartnerOrganization, User
+from ..tenancy import scoped
+
+ORGANIZATION_FIELDS = (
+    "name",
+    "dba_name",
+    "ein",
+    "street",
+    "city",
+    "state",
+    "zip_code",
+    "phone",
+    "website",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "notes",
+    "naics_code",
+)
+
+ORGANIZATION_SORTS = {
+    "name": (PartnerOrganization.name_key,),
+    "city": (PartnerOrganization.city, PartnerOrganization.name_key),
+    "created": (PartnerOrganization.created_at,),
+}
+
+
+class DuplicateName(Exception):
+    """Another record of the same kind in this sponsor already has this name."""
+
+
+def name_key(name: str) -> str:
+    return name.casefold()
+
+
+def _organization_name_taken(
+    sponsor_id: int, kind: OrganizationKind, key: str, exclude_id: int | None = None
+) -> bool:
+    stmt = select(PartnerOrganization.id).where(
+        PartnerOrganization.sponsor_id == sponsor_id,
+        PartnerOrganization.kind == kind,
+        PartnerOrganization.name_key == key,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(PartnerOrganization.id != exclude_id)
+    return db.session.scalar(select(exists(stmt))) or False
+
+
+def _flush_or_duplicate(check) -> None:
+    """Flush in a savepoint; a unique-key race another request won becomes DuplicateName."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        if check():
+            raise DuplicateName from None
+        raise
+
+
+def create_organization(sponsor_id: int, kind: OrganizationKind, data: dict) -> PartnerOrganization:
+    key = name_key(data["name"])
+    if _organization_name_taken(sponsor_id, kind, key):
+        raise DuplicateName
+    organization = PartnerOrganization(sponsor_id=sponsor_id, kind=kind, name_key=key)
+    _assign(organization, data, kind)
+    db.session.add(organization)
+    _flush_or_duplicate(lambda: _organization_name_taken(sponsor_id, kind, key))
+    return organization
+
+
+def update_organization(organization: PartnerOrganization, data: dict) -> PartnerOrganization:
+    key = name_key(data["name"])
+    if _organization_name_taken(organization.sponsor_id, organization.kind, key, organization.id):
+        raise DuplicateName
+    organization.name_key = key
+    _assign(organization, data, organization.kind)
+    _flush_or_duplicate(
+        lambda: _organization_name_taken(
+            organization.sponsor_id, organization.kind, key, organization.id
+        )
+    )
+    return organization
+
+
+def _assign(organization: PartnerOrganization, data: dict, kind: OrganizationKind) -> None:
+    for field in ORGANIZATION_FIELDS:
+        if field == "naics_code" and kind is not OrganizationKind.EMPLOYER:
+            continue
+        if field in data:
+            setattr(organization, field, data[field])
+
+
+def list_organizations(kind: OrganizationKind, listing: Listing) -> Listing:
+    stmt = scoped(PartnerOrganization).where(PartnerOrganization.kind == kind)
+    if listing.q:
+        stmt = stmt.where(
+            PartnerOrganization.name_key.contains(name_key(listing.q), autoescape=True)
+        )
+    columns = ORGANIZATION_SORTS[listing.sort]
+    order = [c.desc() if listing.direction == "desc" else c.asc() for c in columns]
+    return listing.fetch(stmt, [*order, PartnerOrganization.id])
+
+
+def organization_users(organization: PartnerOrganization) -> list[User]:
+    stmt = (
+        scoped(User)
+        .where(User.partner_organization_id == organization.id)
+        .order_by(User.name_key, User.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def all_organizations() -> list[PartnerOrganization]:
+    """Every organization of the current sponsor, employers first, by name."""
+    stmt = scoped(PartnerOrganization).order_by(
+        PartnerOrganization.kind, PartnerOrganization.name_key
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
+    stmt = select(Occupation.id).where(
+        Occupation.sponsor_id == sponsor_id, Occupation.name_key == key
+    )
+    return db.session.scalar(select(exists(stmt))) or False
+
+
+def create_occupation(sponsor_id: int, data: dict) -> Occupation:
+    key = name_key(data["name"])
+    if _occupation_name_taken(sponsor_id, key):
+        raise DuplicateName
+    occupation = Occupation(
+        sponsor_id=sponsor_id,
+        name=data["name"],
+        name_key=key,
+        rapids_code=data.get("rapids_code"),
+        onet_code=data.get("onet_code"),
+    )
+    db.session.add(occupation)
+    _flush_or_duplicate(lambda: _occupation_name_taken(sponsor_id, key))
+    return occupation
+
+
+def list_occupations() -> list[Occupation]:
+    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
+
+
+def occupation_user_counts() -> dict[int, int]:
+    stmt = (
+        scoped(User, User.occupation_id, func.count(User.id))
+        .where(User.occupation_id.is_not(None))
+        .group_by(User.occupation_id)
+    )
+    return dict(db.session.execute(stmt).all())
