@@ -3,10 +3,16 @@ from flask import Blueprint
 from ..htmx import render
 from ..security import staff_required
 
-bp = Blueprint("invites", __name__, url_prefix="/invite")
+bp = Blueprint("invites", __name__)
 
 
-@bp.get("/")
+@bp.get("/invite/")
 @staff_required
 def index():
     return render("invites/index.html", nav="invite")
+
+
+@bp.get("/manage/invitations")
+@staff_required
+def invitations():
+    return render("invites/index.html", nav="manage")
