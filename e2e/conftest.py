@@ -1,0 +1,475 @@
+"""End-to-end fixtures: a real gunicorn server, a real SMTP sink and a real Chromium.
+
+The server runs in its own process on a fresh database (a temporary SQLite file, or the
+PostgreSQL database named by SCOPE_TEST_DATABASE_URL with its schema reset), migrated with
+`flask db upgrade` and sending mail to an aiosmtpd server in this process. Tests drive it with
+pytest-playwright's `page`; `shot(page, name)` saves a screenshot of every screen visited.
+
+Set SCOPE_E2E_REQUIRE_BROWSER=1 (CI does) to fail instead of skipping when no browser starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import itertools
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser, BrowserType, Page, Playwright
+from playwright.sync_api import Error as PlaywrightError
+
+E2E_DIR = Path(__file__).resolve().parent
+REPO_ROOT = E2E_DIR.parent
+SCREENSHOTS_DIR = E2E_DIR / "screenshots"
+ARTIFACTS_DIR = E2E_DIR / "artifacts"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+NO_BROWSER_HELP = (
+    "No browser for the end-to-end tests. Install one with `apt-get install -y chromium` "
+    "(Debian/Ubuntu) or `playwright install chromium`, or point SCOPE_E2E_CHROMIUM at a "
+    "Chromium binary."
+)
+
+_server_log: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-playwright's failure artifacts (--tracing, --screenshot) go beside the tests,
+    # wherever pytest was started from; an explicit --output still wins.
+    if config.getoption("--output", default=None) == "test-results":
+        config.option.output = str(ARTIFACTS_DIR)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """When something failed, the server's own log usually says why."""
+    if exitstatus == 0 or _server_log is None or not _server_log.exists():
+        return
+    terminalreporter.section(f"Scope server log ({_server_log})")
+    lines = _server_log.read_text(errors="replace").splitlines()
+    if len(lines) > 400:
+        terminalreporter.write_line(f"... {len(lines) - 400} earlier lines in the file ...")
+    for line in lines[-400:]:
+        terminalreporter.write_line(line)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- SMTP sink ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceivedMail:
+    """One message as the SMTP server received it."""
+
+    envelope_from: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    message: email.message.EmailMessage
+
+    @property
+    def to(self) -> str:
+        return str(self.message.get("To", ""))
+
+    def links(self) -> list[str]:
+        """Every http(s) address in the text part (where emailed links are easiest to read)."""
+        return re.findall(r"https?://[^\s<>\"')]+", self.text)
+
+
+class MailCollector:
+    """aiosmtpd handler that keeps every message it is given, parsed."""
+
+    def __init__(self) -> None:
+        self._messages: list[ReceivedMail] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text_part = message.get_body(preferencelist=("plain",))
+        html_part = message.get_body(preferencelist=("html",))
+        received = ReceivedMail(
+            envelope_from=envelope.mail_from,
+            recipients=tuple(address.lower() for address in envelope.rcpt_tos),
+            subject=str(message.get("Subject", "")),
+            text=text_part.get_content() if text_part else "",
+            html=html_part.get_content() if html_part else "",
+            message=message,
+        )
+        with self._lock:
+            self._messages.append(received)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        with self._lock:
+            return list(self._messages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        return [m for m in self.messages if address.lower() in m.recipients]
+
+    def wait_for(
+        self,
+        predicate: Callable[[ReceivedMail], bool] | None = None,
+        timeout: float = 15,
+        count: int = 1,
+    ) -> list[ReceivedMail]:
+        """Poll until at least `count` received messages match; return all that match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages if predicate is None or predicate(m)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                seen = "\n".join(f"  to {m.recipients}: {m.subject!r}" for m in self.messages)
+                raise AssertionError(
+                    f"expected {count} matching message(s) within {timeout}s, "
+                    f"found {len(found)}; received:\n{seen or '  (nothing)'}"
+                )
+            time.sleep(0.1)
+
+    def wait_for_mail_to(self, address: str, timeout: float = 15) -> ReceivedMail:
+        """The latest message to `address`, waiting for one if none has arrived yet."""
+        return self.wait_for(lambda m: address.lower() in m.recipients, timeout=timeout)[-1]
+
+
+@dataclasses.dataclass
+class SMTPServer:
+    host: str
+    port: int
+    collector: MailCollector
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> SMTPServer:
+    collector = MailCollector()
+    port = _free_port()
+    controller = Controller(
+        collector, hostname="127.0.0.1", port=port, server_hostname="smtp.scope-e2e.localhost"
+    )
+    controller.start()
+    yield SMTPServer("127.0.0.1", port, collector)
+    controller.stop()
+
+
+@pytest.fixture
+def mail(smtp_server: SMTPServer) -> MailCollector:
+    """The SMTP sink, emptied for this test."""
+    smtp_server.collector.clear()
+    return smtp_server.collector
+
+
+# --- Scope server ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ScopeServer:
+    url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run `flask --app scope ARGS` against this server's database and configuration."""
+        return _run_flask(self.env, *args, check=check)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _run_flask(env: dict[str, str], *args: str, check: bool = True):
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "scope", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"`flask --app scope {' '.join(args)}` exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        )
+    return result
+
+
+def _prepare_database(tmp_dir: Path) -> str:
+    """A database URI for a server that starts from nothing, as on a fresh machine."""
+    url = os.environ.get("SCOPE_TEST_DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(tmp_dir / "scope-e2e.sqlite3")
+    import psycopg
+
+    conninfo = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    return url
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"Scope server exited with {process.returncode} before answering:\n"
+                + log_path.read_text(errors="replace")
+            )
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as error:
+            last_error = error
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"Scope server did not answer {url}/login within 60s ({last_error}):\n"
+        + log_path.read_text(errors="replace")
+    )
+
+
+def _gunicorn_extra_options() -> list[str]:
+    """Newer gunicorn opens a control socket in ~/.gunicorn; a test server needs none."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    if any("--no-control-socket" in setting.cli for setting in KNOWN_SETTINGS if setting.cli):
+        return ["--no-control-socket"]
+    return []
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) -> ScopeServer:
+    """gunicorn serving scope:create_app() on a free port of 127.0.0.1."""
+    global _server_log
+    tmp_dir = tmp_path_factory.mktemp("scope-server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # The server gets exactly the configuration below, plus any other SCOPE_ setting
+        # the person running the tests chose (a Redis rate-limit store, say).
+        if key not in ("SCOPE_SQLALCHEMY_DATABASE_URI", "FLASK_APP", "FLASK_DEBUG")
+    }
+    env.update(
+        {
+            "SCOPE_SQLALCHEMY_DATABASE_URI": _prepare_database(tmp_dir),
+            # Not valid JSON, so from_prefixed_env keeps it a string.
+            "SCOPE_SECRET_KEY": "e2e-" + secrets.token_urlsafe(32),
+            "SCOPE_PUBLIC_URL": url,
+            "SCOPE_MAIL_SERVER": smtp_server.host,
+            "SCOPE_MAIL_PORT": str(smtp_server.port),
+            "SCOPE_MAIL_DEFAULT_SENDER": "Scope <no-reply@scope-e2e.localhost>",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    _run_flask(env, "db", "upgrade")
+
+    log_path = tmp_dir / "server.log"
+    _server_log = log_path
+    log_file = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+            *_gunicorn_extra_options(),
+            "scope:create_app()",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    scope_server = ScopeServer(url=url, env=env, log_path=log_path, process=process)
+    try:
+        _wait_until_answering(url, process, log_path)
+        yield scope_server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log_file.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: ScopeServer) -> str:
+    """pytest-playwright opens relative addresses (page.goto("/login")) on the server."""
+    return server.url
+
+
+# --- People ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Staff:
+    email: str
+    password: str
+    sponsor: str
+
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def create_staff(server: ScopeServer) -> Callable[..., Staff]:
+    """Create a staff user with the CLI, as an operator would; unique unless told otherwise."""
+    run_id = secrets.token_hex(3)
+
+    def create(
+        email: str | None = None, *, sponsor: str | None = None, password: str | None = None
+    ) -> Staff:
+        n = next(_sequence)
+        staff = Staff(
+            email=email or f"staff{n}-{run_id}@example.com",
+            password=password or f"e2e-{secrets.token_urlsafe(12)}",
+            sponsor=sponsor or f"E2E Sponsor {n} {run_id}",
+        )
+        server.flask(
+            "create-staff", staff.email, "--password", staff.password, "--sponsor", staff.sponsor
+        )
+        return staff
+
+    return create
+
+
+@pytest.fixture
+def staff(create_staff) -> Staff:
+    """A new staff member of a new sponsor, not logged in."""
+    return create_staff()
+
+
+def login(page: Page, email: str, password: str) -> None:
+    """Log in through the form, the way a person does."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.fixture(name="login")
+def login_fixture() -> Callable[[Page, str, str], None]:
+    return login
+
+
+# --- Browser -----------------------------------------------------------------------------
+
+
+def _chromium_executable() -> str | None:
+    configured = os.environ.get("SCOPE_E2E_CHROMIUM")
+    if configured:
+        return configured
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _no_browser(reason: str) -> None:
+    message = f"{NO_BROWSER_HELP} ({reason})"
+    if os.environ.get("SCOPE_E2E_REQUIRE_BROWSER") == "1":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser(
+    playwright: Playwright, browser_type: BrowserType, browser_type_launch_args: dict
+) -> Browser:
+    """The system's Chromium when there is one, else Playwright's own build, else skip."""
+    options = {"headless": True, **browser_type_launch_args}
+    executable = _chromium_executable() if browser_type.name == "chromium" else None
+    launched = None
+    errors = []
+    if executable:
+        try:
+            launched = browser_type.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, **options
+            )
+        except PlaywrightError as error:
+            errors.append(f"{executable}: {str(error).splitlines()[0]}")
+    if launched is None:
+        try:
+            args = CHROMIUM_ARGS if browser_type.name == "chromium" else []
+            launched = browser_type.launch(args=args, **options)
+        except PlaywrightError as error:
+            errors.append(f"Playwright's {browser_type.name}: {str(error).splitlines()[0]}")
+    if launched is None:
+        _no_browser("; ".join(errors))
+    yield launched
+    launched.close()
+
+
+# --- Screenshots -------------------------------------------------------------------------
+
+
+def _screenshot_folder_name(node: pytest.Item) -> str:
+    params = getattr(getattr(node, "callspec", None), "params", {})
+    parts = [node.originalname]
+    parts += [str(value) for key, value in params.items() if key != "browser_name"]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts)).strip("-")
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """`shot(page, "name")` saves e2e/screenshots/<test>/<NN>-<name>.png (full page)."""
+    folder = SCREENSHOTS_DIR / _screenshot_folder_name(request.node)
+    shutil.rmtree(folder, ignore_errors=True)
+    counter = itertools.count(1)
+
+    def take(page: Page, name: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+        path = folder / f"{next(counter):02d}-{safe}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,38 @@
+"""The demo data a newcomer gets from `flask seed-demo`, seen on the Employers page.
+
+With SCOPE_UPDATE_README_SCREENSHOT=1 this also writes docs/screenshot.png for the README.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_employers_page(page: Page, server, login, shot):
+    email = f"sam-{secrets.token_hex(3)}@example.com"
+    password = f"demo-{secrets.token_urlsafe(12)}"
+    result = server.flask(
+        "seed-demo",
+        "--sponsor",
+        "Riverbend Apprenticeship Alliance",
+        "--staff-email",
+        email,
+        "--staff-password",
+        password,
+    )
+    assert f"Staff login: {email} / {password}" in result.stdout
+
+    login(page, email, password)
+    page.goto("/partners/employers")
+    expect(page.get_by_role("heading", name="Employers", exact=True)).to_be_visible()
+    table = page.get_by_role("table", name="Employers")
+    expect(table.get_by_role("row").nth(3)).to_be_visible()
+    shot(page, "employers")
+
+    if os.environ.get("SCOPE_UPDATE_README_SCREENSHOT") == "1":
+        page.set_viewport_size({"width": 1280, "height": 760})
+        page.screenshot(path=REPO_ROOT / "docs" / "screenshot.png")
