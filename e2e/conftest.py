@@ -3,7 +3,16 @@
 The server runs in its own process on a fresh database (a temporary SQLite file, or the
 PostgreSQL database named by SCOPE_TEST_DATABASE_URL with its schema reset), migrated with
 `flask db upgrade` and sending mail to an aiosmtpd server in this process. Tests drive it with
-pytest-playwright's `page`; `shot(page, name)` saves a screenshot of every screen visited.
+pytest-playwright's `page` (relative addresses: `page.goto("/login")`).
+
+Fixtures: `server` (.url, .flask(*args) runs the CLI against it, .log()), `mail` (the SMTP
+sink, emptied for the test: .wait_for(predicate), .wait_for_mail_to(address), .clear()),
+`create_staff(...)` and `staff` (made with `flask create-staff`), `login(page, email,
+password)`, `staff_page` (logged in as `staff`), and `shot(page, name)`, which saves
+e2e/screenshots/<test>/<NN>-<name>.png: call it on every screen a test visits.
+
+Every test gets its own people (unique addresses), and the server keeps its real rate limits,
+so one address cannot log in more than 10 times a minute.
 
 Set SCOPE_E2E_REQUIRE_BROWSER=1 (CI does) to fail instead of skipping when no browser starts.
 """
@@ -30,7 +39,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, BrowserType, Page, Playwright
+from playwright.sync_api import Browser, BrowserType, Page, Playwright, expect
 from playwright.sync_api import Error as PlaywrightError
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -402,6 +411,14 @@ def login(page: Page, email: str, password: str) -> None:
 @pytest.fixture(name="login")
 def login_fixture() -> Callable[[Page, str, str], None]:
     return login
+
+
+@pytest.fixture
+def staff_page(page: Page, staff: Staff) -> Page:
+    """`page`, logged in as `staff` (a new staff member of a new sponsor)."""
+    login(page, staff.email, staff.password)
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    return page
 
 
 # --- Browser -----------------------------------------------------------------------------
