@@ -1,4 +1,4 @@
-"""Command-line interface: create-staff, seed-demo (db upgrade comes from Flask-Migrate)."""
+"""Command-line interface: create-staff, seed-demo, mail-worker (db upgrade: Flask-Migrate)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,22 @@ def register_cli(app: Flask) -> None:
             staff_password=staff_password,
         )
         click.echo(summary)
+
+    @app.cli.command("mail-worker")
+    @click.option("--once", is_flag=True, help="Deliver what is due now, then exit (cron, tests).")
+    @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000))
+    @click.option(
+        "--poll-interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600)
+    )
+    def mail_worker(once, batch_size, poll_interval):
+        """Deliver queued mail until stopped; several workers may run at once."""
+        from .mail.worker import run_worker
+
+        counts = run_worker(
+            app,
+            once=once,
+            batch_size=batch_size,
+            poll_interval=poll_interval,
+            echo=click.echo,
+        )
+        click.echo(f"mail-worker: {counts}.")
