@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from flask import render_template
+from markupsafe import Markup, escape
+from sqlalchemy import func
 
 from ..extensions import db
+from ..listing import Listing
 from ..models import MailMessage, MailState
+from ..tenancy import scoped
 
 
 def queue_mail(
@@ -37,3 +44,41 @@ def queue_mail(
     )
     db.session.add(message)
     return message
+
+
+def latest_delivery_for_invitations(invitation_ids: Iterable[int]) -> dict[int, MailMessage]:
+    """The newest email of each invitation, for the delivery state in the Invitations table."""
+    ids = sorted(set(invitation_ids))
+    if not ids:
+        return {}
+    newest = (
+        scoped(MailMessage, func.max(MailMessage.id))
+        .where(MailMessage.invitation_id.in_(ids))
+        .group_by(MailMessage.invitation_id)
+    )
+    messages = db.session.scalars(scoped(MailMessage).where(MailMessage.id.in_(newest)))
+    return {message.invitation_id: message for message in messages}
+
+
+def mailbox_listing() -> Listing:
+    """The current sponsor's emails, newest first, one page of them."""
+    listing = Listing.from_request(sorts=("created",), default_sort="created")
+    return listing.fetch(
+        scoped(MailMessage), order_by=[MailMessage.created_at.desc(), MailMessage.id.desc()]
+    )
+
+
+_URL = re.compile(r"""https?://[^\s<>"']+""")
+
+
+def linkify(text: str) -> Markup:
+    """Plain text with its web addresses made clickable; everything else escaped."""
+    parts = []
+    position = 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?)]")
+        parts.append(escape(text[position : match.start()]))
+        parts.append(Markup('<a href="{0}">{0}</a>').format(url))
+        position = match.start() + len(url)
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)

@@ -1,0 +1,222 @@
+"""The development mailbox and the delivery state staff see for invitations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask_login import login_user
+
+from scope import create_app
+from scope.extensions import db
+from scope.mail.services import latest_delivery_for_invitations, linkify
+from scope.models import (
+    Invitation,
+    InvitationState,
+    MailMessage,
+    MailState,
+    User,
+    UserType,
+    utcnow,
+)
+
+
+@pytest.fixture
+def mail(app):
+    """Write a message into the outbox and return its id."""
+
+    def add(sponsor_id, recipient="ana@example.com", **fields) -> int:
+        with app.app_context():
+            message = MailMessage(
+                sponsor_id=sponsor_id,
+                kind=fields.pop("kind", "invitation"),
+                recipient=recipient,
+                subject=fields.pop("subject", f"You are invited, {recipient}"),
+                body_text=fields.pop(
+                    "body_text", "Hello,\nset up your account: http://scope.test/join/t0k3n.\n"
+                ),
+                body_html=fields.pop(
+                    "body_html", '<p>Hello, <a href="http://scope.test/join/t0k3n">join</a></p>'
+                ),
+                state=fields.pop("state", MailState.QUEUED),
+                attempts=0,
+                **fields,
+            )
+            db.session.add(message)
+            db.session.commit()
+            return message.id
+
+    return add
+
+
+def test_staff_see_their_sponsors_mail_newest_first(staff, mail, make_sponsor):
+    mail(staff.sponsor_id, "older@example.com", created_at=utcnow() - timedelta(hours=1))
+    mail(staff.sponsor_id, "newer@example.com", kind="set_password", state=MailState.DELIVERED)
+    mail(make_sponsor(), "elsewhere@example.com")
+
+    page = staff.get("/mail/mailbox")
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<h1>Development mailbox</h1>" in html
+    assert html.index("newer@example.com") < html.index("older@example.com")
+    assert "You are invited, newer@example.com" in html
+    assert "set_password" in html
+    assert '<span class="badge delivered">Delivered</span>' in html
+    assert '<span class="badge queued">Queued</span>' in html
+    assert "elsewhere@example.com" not in html
+
+
+def test_an_empty_mailbox_says_so(staff):
+    assert '<p class="empty">No mail yet.</p>' in staff.get("/mail/mailbox").get_data(as_text=True)
+
+
+def test_the_mailbox_pages_and_answers_htmx_with_the_table_only(staff, mail):
+    for n in range(12):
+        mail(staff.sponsor_id, f"person{n:02}@example.com", created_at=utcnow() + timedelta(n))
+
+    first = staff.get("/mail/mailbox?size=10").get_data(as_text=True)
+    assert "person11@example.com" in first and "person01@example.com" not in first
+    assert "1–10 of 12" in first
+
+    second = staff.get("/mail/mailbox?size=10&page=2", htmx=True)
+    html = second.get_data(as_text=True)
+    assert "<html" not in html
+    assert html.lstrip().startswith('<section id="mailbox"')
+    assert "person01@example.com" in html and "person11@example.com" not in html
+    assert "HX-Request" in second.headers["Vary"]
+
+
+def test_a_message_shows_its_text_with_clickable_links_and_its_html_sandboxed(staff, mail):
+    message_id = mail(
+        staff.sponsor_id,
+        body_html='<p onclick="x()">Hello "friend"</p><script>alert(1)</script>',
+    )
+
+    page = staff.get(f"/mail/mailbox/{message_id}")
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<h1>You are invited, ana@example.com</h1>" in html
+    assert '<a href="http://scope.test/join/t0k3n">http://scope.test/join/t0k3n</a>.' in html, (
+        "the link is clickable, the full stop after it is not part of it"
+    )
+    assert "<iframe" in html and " sandbox " in html
+    assert (
+        'srcdoc="&lt;p onclick=&#34;x()&#34;&gt;Hello &#34;friend&#34;&lt;/p&gt;'
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    )
+    assert "<script>alert(1)</script>" not in html
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_another_sponsors_message_is_not_found(staff, mail, make_sponsor):
+    message_id = mail(make_sponsor(), "elsewhere@example.com")
+
+    assert staff.get(f"/mail/mailbox/{message_id}").status_code == 404
+    assert staff.get("/mail/mailbox/999999").status_code == 404
+
+
+def test_partner_users_may_not_read_the_mailbox(
+    client, auth, make_sponsor, make_user, make_org, mail
+):
+    sponsor_id = make_sponsor()
+    message_id = mail(sponsor_id)
+    make_user(
+        "admin@partner.test",
+        sponsor_id=sponsor_id,
+        user_type=UserType.ADMINISTRATOR,
+        organization_id=make_org(sponsor_id),
+    )
+    auth.login("admin@partner.test")
+
+    assert client.get("/mail/mailbox").status_code == 403
+    assert client.get(f"/mail/mailbox/{message_id}").status_code == 403
+
+
+def test_anonymous_people_are_sent_to_log_in(client):
+    response = client.get("/mail/mailbox")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_the_mailbox_does_not_exist_with_a_real_mail_server(app):
+    with_smtp = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "MAIL_SERVER": "smtp.example.org",
+            "MAIL_DELIVER_IN_PROCESS": False,
+        }
+    )
+    try:
+        assert with_smtp.test_client().get("/mail/mailbox").status_code == 404
+        assert with_smtp.test_client().get("/mail/mailbox/1").status_code == 404
+    finally:
+        with with_smtp.app_context():
+            db.engine.dispose()
+
+
+def test_linkify_escapes_everything_but_the_links():
+    html = linkify('<b>Go</b> to https://a.test/x?y=1&z="2" (or http://b.test/).')
+    assert html == (
+        "&lt;b&gt;Go&lt;/b&gt; to "
+        '<a href="https://a.test/x?y=1&amp;z=">https://a.test/x?y=1&amp;z=</a>&#34;2&#34; '
+        '(or <a href="http://b.test/">http://b.test/</a>).'
+    )
+
+
+def _invitation(sponsor_id: int, email: str) -> int:
+    invitation = Invitation(
+        sponsor_id=sponsor_id,
+        email=email,
+        pending_email=email,
+        user_type=UserType.STAFF,
+        state=InvitationState.PENDING,
+        nonce=email,
+        expires_at=utcnow() + timedelta(days=14),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation.id
+
+
+def test_latest_delivery_for_invitations(app, make_user, make_sponsor):
+    sponsor_id = make_sponsor()
+    staff_id = make_user(sponsor_id=sponsor_id)
+    other_sponsor = make_sponsor()
+    with app.app_context():
+        resent = _invitation(sponsor_id, "resent@example.com")
+        waiting = _invitation(sponsor_id, "waiting@example.com")
+        unsent = _invitation(sponsor_id, "unsent@example.com")
+        foreign = _invitation(other_sponsor, "foreign@example.com")
+        for invitation_id, sponsor, state in [
+            (resent, sponsor_id, MailState.FAILED),
+            (resent, sponsor_id, MailState.DELIVERED),
+            (waiting, sponsor_id, MailState.QUEUED),
+            (foreign, other_sponsor, MailState.DELIVERED),
+        ]:
+            db.session.add(
+                MailMessage(
+                    sponsor_id=sponsor,
+                    kind="invitation",
+                    recipient="x@example.com",
+                    subject="Invitation",
+                    body_text="",
+                    body_html="",
+                    state=state,
+                    attempts=0,
+                    invitation_id=invitation_id,
+                )
+            )
+        db.session.commit()
+
+    with app.test_request_context():
+        login_user(db.session.get(User, staff_id))
+        latest = latest_delivery_for_invitations([resent, waiting, unsent, foreign])
+        assert {i: m.state for i, m in latest.items()} == {
+            resent: MailState.DELIVERED,
+            waiting: MailState.QUEUED,
+        }
+        assert latest_delivery_for_invitations([]) == {}
