@@ -28,12 +28,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
+    from .invites.join import bp as join_bp
     from .invites.routes import bp as invites_bp
     from .mail.routes import bp as mail_bp
     from .manage.routes import bp as manage_bp
     from .partners.routes import bp as partners_bp
 
-    for blueprint in (auth_bp, partners_bp, invites_bp, manage_bp, accounts_bp, mail_bp):
+    for blueprint in (auth_bp, partners_bp, invites_bp, join_bp, manage_bp, accounts_bp, mail_bp):
         app.register_blueprint(blueprint)
 
     errors.register(app)

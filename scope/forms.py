@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -30,7 +30,10 @@ def clean_text(value):
 class ScopeForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            if issubclass(unbound_field.field_class, StringField):
+            # Passwords are kept exactly as typed: login compares them raw.
+            if issubclass(unbound_field.field_class, StringField) and not issubclass(
+                unbound_field.field_class, PasswordField
+            ):
                 cleaner = (
                     clean_text
                     if issubclass(unbound_field.field_class, TextAreaField)

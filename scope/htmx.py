@@ -44,3 +44,9 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     if block and is_htmx():
         return render_block(template, block, **context), status
     return render_template(template, **context), status
+
+
+def push_url(response: Response, url: str) -> Response:
+    """Record the step a wizard moved to, so reload and Back land on it."""
+    response.headers["HX-Push-Url"] = url
+    return response

@@ -93,6 +93,30 @@
     var focus = root.querySelector && root.querySelector("[data-autofocus]");
     if (focus) { focus.focus(); }
   });
+  // Fields shown only for one choice of a select (e.g. Occupation for Mentor).
+  function syncToggles(root) {
+    (root.querySelectorAll ? root.querySelectorAll("[data-shown-for]") : []).forEach(function (box) {
+      var source = document.getElementById(box.getAttribute("data-toggled-by"));
+      if (source) { box.hidden = source.value !== box.getAttribute("data-shown-for"); }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-toggles]")) { syncToggles(event.target.form || document); }
+  });
+  document.addEventListener("htmx:load", function (event) {
+    syncToggles(event.detail.elt);
+    var copy = event.detail.elt.querySelector && event.detail.elt.querySelector("[data-copy-on-load]");
+    if (copy) {
+      copy.select();
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(copy.value).then(function () {
+          var note = document.getElementById(copy.id + "-note");
+          if (note) { note.textContent = "Link copied to the clipboard."; }
+        }).catch(function () {});
+      }
+    }
+  });
+
   // A server event closes the dialog that made the request (for example after SAVE).
   document.addEventListener("scope:close-dialog", function () {
     document.querySelectorAll("dialog[open]").forEach(function (dialog) { dialog.close(); });

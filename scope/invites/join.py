@@ -1,0 +1,73 @@
+"""The invitation sign-up page: the emailed link's side."""
+
+from flask import Blueprint, redirect, session
+from flask_login import current_user, login_user
+
+from ..extensions import db, limiter
+from ..htmx import render
+from ..models import Sponsor
+from ..security import home_url_for
+from . import services
+from .forms import SignUpForm
+
+bp = Blueprint("join", __name__)
+
+# Guessing tokens is pointless (256-bit MACs), but cheap to make slower still.
+_token_limit = limiter.limit("60 per minute")
+
+
+def _unavailable(reason: str, invitation=None):
+    sponsor = db.session.get(Sponsor, invitation.sponsor_id) if invitation else None
+    status = 404 if reason == "invalid" else 410
+    return render("invites/link_unavailable.html", status=status, reason=reason, sponsor=sponsor)
+
+
+def _logged_in_elsewhere():
+    return render("invites/log_out_first.html", status=409)
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@_token_limit
+def sign_up(token):
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.LinkUnavailable as unavailable:
+        return _unavailable(unavailable.reason, unavailable.invitation)
+    if current_user.is_authenticated:
+        return _logged_in_elsewhere()
+    form = SignUpForm(email=invitation.email)
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(
+                invitation,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                password=form.password.data,
+            )
+        except services.LinkUnavailable as unavailable:
+            return _unavailable(unavailable.reason, unavailable.invitation or invitation)
+        db.session.commit()
+        session.clear()
+        login_user(user)
+        return redirect(home_url_for(user))
+    return render(
+        "invites/sign_up.html",
+        status=422 if form.errors else 200,
+        form=form,
+        invitation=invitation,
+        sponsor=db.session.get(Sponsor, invitation.sponsor_id),
+        token=token,
+    )
+
+
+@bp.post("/join/<token>/reviewed")
+@_token_limit
+def reviewed(token):
+    """Sent by the sign-up page once it is open in a browser; a scanner's GET never counts."""
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.LinkUnavailable:
+        return "", 204
+    services.mark_reviewed(invitation)
+    db.session.commit()
+    return "", 204

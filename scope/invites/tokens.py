@@ -1,0 +1,48 @@
+"""Invitation links: derived from the secret key and a per-invitation nonce.
+
+The database alone cannot rebuild a link (it lacks the key), yet Copy Invitation Link can
+show the same link again. A new nonce ends every earlier link of that invitation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+
+from ..models import Invitation
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _mac(invitation_id: int, nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"invitation:{invitation_id}:{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return f"{invitation.id}.{_mac(invitation.id, invitation.nonce)}"
+
+
+def invitation_link(invitation: Invitation) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/join/{invitation_token(invitation)}"
+
+
+def parse_token(token: str) -> tuple[int, str] | None:
+    """(invitation id, mac) from a token, or None when it cannot be one of ours."""
+    if not isinstance(token, str) or len(token) > 80:
+        return None
+    ident, _, mac = token.partition(".")
+    if not ident.isdigit() or len(ident) > 12 or len(mac) != 43:
+        return None
+    return int(ident), mac
+
+
+def token_matches(invitation: Invitation, mac: str) -> bool:
+    return hmac.compare_digest(_mac(invitation.id, invitation.nonce), mac)
