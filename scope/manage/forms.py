@@ -42,12 +42,7 @@ class ProfileForm(ScopeForm):
     )
     # Membership of the sponsor's organizations and occupations is a service rule.
     organization = SelectField("Organization", coerce=_id_or_none, validate_choice=False)
-    occupation = SelectField(
-        "Occupation",
-        coerce=_id_or_none,
-        validate_choice=False,
-        description="Required for mentors.",
-    )
+    occupation = SelectField("Occupation", coerce=_id_or_none, validate_choice=False)
 
     def for_user(self, user, organizations: dict, occupations: list):
         """Fit the form to the person: a staff member's type and organization are not edited."""
