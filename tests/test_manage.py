@@ -8,6 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
 from scope.extensions import db
@@ -1024,3 +1026,17 @@ def test_partner_users_get_403(app, client, auth, make_sponsor, make_user, make_
 def test_anonymous_people_are_sent_to_log_in(client):
     response = client.get("/manage/users")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(first=st.text(max_size=300), email=st.text(max_size=300))
+def test_any_profile_input_is_saved_or_refused_never_a_500(app, staff, make_user, first, email):
+    user_id = make_user(None, sponsor_id=staff.sponsor_id, status=MANAGED, with_password=False)
+    data = {"first_name": first, "last_name": "Person", "email": email}
+    response = staff.post(f"/manage/users/{user_id}/edit", data, htmx=True)
+    assert response.status_code in (200, 422)
+    saved = get(app, user_id)
+    if response.status_code == 422:
+        assert saved.last_name.startswith("Person") and saved.first_name == "Test"
