@@ -1,28 +1,257 @@
-from flask import Blueprint
-from flask_login import current_user
+import time
 
-from ..htmx import render
-from ..security import partner_required
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user
+
+from ..auth.passwords import MIN_LENGTH
+from ..auth.services import normalize_email
+from ..extensions import db, limiter
+from ..htmx import is_htmx, render
+from ..models import AccountTokenPurpose, OrganizationKind
+from ..partners import services as partner_services
+from ..security import home_url_for, partner_required
+from . import services
+from .forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    NameForm,
+    PartnerEmployerForm,
+    PartnerOrganizationForm,
+    SetPasswordForm,
+)
 
 bp = Blueprint("accounts", __name__)
+
+
+@bp.context_processor
+def password_rules():
+    return {"min_length": MIN_LENGTH}
+
+
+# --- password recovery ----------------------------------------------------------------------
+
+
+def _recovery_email_key() -> str:
+    return "recover:" + normalize_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_recovery_email_key)
+def forgot_password():
+    form = ForgotPasswordForm()
+    sent = False
+    if form.validate_on_submit():
+        started = time.monotonic()
+        services.request_recovery(form.email.data)
+        db.session.commit()
+        _answer_no_sooner_than(started)
+        sent = True
+    return render(
+        "accounts/forgot_password.html",
+        "recovery",
+        status=422 if form.errors else 200,
+        form=form,
+        sent=sent,
+        lifetime=services.recovery_lifetime_text(),
+    )
+
+
+def _answer_no_sooner_than(started: float) -> None:
+    """How long the answer took must not tell whether a link was queued."""
+    floor = current_app.config.get("RECOVERY_ANSWER_SECONDS", services.RECOVERY_ANSWER_SECONDS)
+    remaining = floor - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+# --- the pages set-password and recovery links open -----------------------------------------
+
+
+@bp.route(services.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def set_password(token):
+    return _link_page(token, AccountTokenPurpose.SET_PASSWORD)
+
+
+@bp.route(services.RECOVERY_PATH + "<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def recover(token):
+    return _link_page(token, AccountTokenPurpose.RECOVERY)
+
+
+def _link_page(token: str, purpose: AccountTokenPurpose):
+    try:
+        account_token = services.check_link(token, purpose)
+    except services.LinkProblem as problem:
+        return _no_store(_link_problem(problem, purpose))
+    form = SetPasswordForm(user=account_token.user)
+    if form.validate_on_submit():
+        try:
+            user = services.set_password_with_link(token, purpose, form.password.data)
+        except services.PasswordRefused as refused:
+            form.password.errors.append(str(refused))
+        except services.LinkProblem as problem:
+            db.session.rollback()
+            return _no_store(_link_problem(problem, purpose))
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session for the person the link belongs to
+            login_user(user)
+            return redirect(home_url_for(user))
+    return _no_store(
+        render(
+            "accounts/set_password.html",
+            "set_password",
+            status=422 if form.errors else 200,
+            form=form,
+            person=account_token.user,
+            purpose=purpose.value,
+        )
+    )
+
+
+def _link_problem(problem: services.LinkProblem, purpose: AccountTokenPurpose):
+    return render(
+        "accounts/link_problem.html",
+        "set_password",
+        status=404 if problem.reason == "invalid" else 410,
+        reason=problem.reason,
+        purpose=purpose.value,
+        lifetime=services.recovery_lifetime_text(),
+    )
+
+
+def _no_store(rendered):
+    # The page's address carries the secret: no cache may keep it.
+    response = make_response(rendered)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- a partner user's organization ----------------------------------------------------------
+
+
+def _organization_page(block: str, *, form=None, status: int = 200):
+    organization = current_user.partner_organization
+    return render(
+        "accounts/my_organization.html",
+        block,
+        status=status,
+        nav="organization",
+        organization=organization,
+        can_edit=services.may_edit_organization(current_user),
+        users=services.organization_users_for(current_user),
+        form=form,
+        editing=form is not None,
+    )
 
 
 @bp.get("/my/organization")
 @partner_required
 def my_organization():
+    return _organization_page("details")
+
+
+@bp.route("/my/organization/edit", methods=["GET", "POST"])
+@partner_required
+def edit_my_organization():
+    if not services.may_edit_organization(current_user):
+        abort(403)
+    organization = current_user.partner_organization
+    form_class = (
+        PartnerEmployerForm
+        if organization.kind is OrganizationKind.EMPLOYER
+        else PartnerOrganizationForm
+    )
+    form = form_class(obj=organization)
+    if form.validate_on_submit():
+        try:
+            partner_services.update_organization(organization, form.data)
+        except partner_services.DuplicateName:
+            form.name.errors.append(
+                f"Another {organization.kind.label.lower()} named “{form.name.data}” "
+                "already exists. Ask your sponsor's staff if this is your organization."
+            )
+        else:
+            db.session.commit()
+            if not is_htmx():
+                return redirect(url_for("accounts.my_organization"))
+            return _organization_page("details")
+    if form.errors:
+        db.session.rollback()
+    return _organization_page("edit_form", form=form, status=422 if form.errors else 200)
+
+
+# --- a person's own account -----------------------------------------------------------------
+
+
+def _password_change_key() -> str:
+    return f"password-change:{current_user.id if current_user.is_authenticated else ''}"
+
+
+def _account_page(block: str, *, name_form=None, password_form=None, status=200, **context):
     return render(
-        "accounts/my_organization.html",
-        nav="organization",
-        organization=current_user.partner_organization,
+        "accounts/my_account.html",
+        block,
+        status=status,
+        nav="account",
+        name_form=name_form,
+        password_form=password_form or ChangePasswordForm(formdata=None),
+        **context,
     )
 
 
 @bp.get("/my/account")
-@partner_required
+@login_required
 def my_account():
-    return render("accounts/my_account.html", nav="account")
+    return _account_page("name")
 
 
-@bp.route("/forgot-password", methods=["GET", "POST"])
-def forgot_password():
-    return render("accounts/forgot_password.html")
+@bp.route("/my/account/name", methods=["GET", "POST"])
+@login_required
+def edit_name():
+    form = NameForm(obj=current_user)
+    if form.validate_on_submit():
+        services.update_name(
+            current_user._get_current_object(), form.first_name.data, form.last_name.data
+        )
+        db.session.commit()
+        if not is_htmx():
+            return redirect(url_for("accounts.my_account"))
+        return _account_page("name")
+    return _account_page("name", name_form=form, status=422 if form.errors else 200)
+
+
+@bp.post("/my/account/password")
+@login_required
+@limiter.limit("10 per hour", key_func=_password_change_key)
+def change_password():
+    user = current_user._get_current_object()
+    form = ChangePasswordForm(user=user)
+    if form.validate_on_submit():
+        try:
+            services.change_password(user, form.current_password.data, form.password.data)
+        except services.WrongPassword:
+            form.current_password.errors.append("That is not your current password.")
+        except services.PasswordRefused as refused:
+            form.password.errors.append(str(refused))
+        else:
+            db.session.commit()
+            login_user(user)  # this session carries the new version; every other one ended
+            message = "Your password has been changed. Other sessions have been logged out."
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for("accounts.my_account"))
+            return _account_page("password", password_changed=message)
+    return _account_page("password", password_form=form, status=422 if form.errors else 200)
