@@ -1,3 +1,4 @@
+from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
@@ -103,3 +104,7 @@ class ManagedRowForm(ExternalRowForm):
         validators=[Length(max=1000)],
         description="Optional; needed to authenticate later.",
     )
+
+
+class CsvUploadForm(ScopeForm):
+    csv_file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])

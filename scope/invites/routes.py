@@ -1,6 +1,6 @@
 """INVITE (the wizards) and MANAGE → Invitations."""
 
-from flask import Blueprint, make_response, redirect, request, url_for
+from flask import Blueprint, Response, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -10,8 +10,14 @@ from ..mail.services import latest_delivery_for_invitations
 from ..models import Invitation, UserType, WizardKind
 from ..security import staff_required
 from ..tenancy import get_or_404
-from . import services
-from .forms import ExternalRowForm, ManagedRowForm, OrganizationChoiceForm, TeammateRowForm
+from . import csv_rows, services
+from .forms import (
+    CsvUploadForm,
+    ExternalRowForm,
+    ManagedRowForm,
+    OrganizationChoiceForm,
+    TeammateRowForm,
+)
 
 bp = Blueprint("invites", __name__)
 
@@ -50,7 +56,9 @@ def _row_form(kind: WizardKind, formdata=True):
     return form
 
 
-def _wizard(kind: WizardKind, *, row_form=None, result=None, status=200):
+def _wizard(kind: WizardKind, *, row_form=None, result=None, status=200, **extra):
+    if kind is WizardKind.MANAGED:
+        extra.setdefault("upload_form", CsvUploadForm(formdata=None))
     return render(
         "invites/wizard.html",
         "wizard",
@@ -61,6 +69,7 @@ def _wizard(kind: WizardKind, *, row_form=None, result=None, status=200):
         draft=services.get_draft(current_user, kind),
         row_form=row_form or _row_form(kind, formdata=False),
         result=result,
+        **extra,
     )
 
 
@@ -183,6 +192,36 @@ def send(slug):
         )
     db.session.commit()
     return _wizard(kind, result=result)
+
+
+@bp.get("/invite/managed/template.csv")
+@staff_required
+def managed_template():
+    return Response(
+        csv_rows.template_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=scope-managed-users.csv"},
+    )
+
+
+@bp.post("/invite/managed/upload")
+@staff_required
+def managed_upload():
+    kind = WizardKind.MANAGED
+    draft = services.get_draft(current_user, kind)
+    form = CsvUploadForm()
+    if not form.validate_on_submit():
+        return _wizard(kind, upload_form=form, status=422)
+    upload = form.csv_file.data
+    try:
+        check = csv_rows.check_csv(draft, upload.filename or "upload.csv", upload.read())
+        added = csv_rows.add_checked_rows(draft, check)
+    except csv_rows.CsvRefused as refused:
+        db.session.rollback()
+        form.csv_file.errors.append(str(refused))
+        return _wizard(kind, upload_form=form, status=422)
+    db.session.commit()
+    return _wizard(kind, csv_check=check, csv_added=added, status=422 if check.bad_rows else 200)
 
 
 # ---------------------------------------------------------------- MANAGE → Invitations

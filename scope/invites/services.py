@@ -87,38 +87,49 @@ def normalize_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def email_problems(sponsor_id: int, emails) -> dict[str, RowProblem]:
+    """Existing accounts and pending invitations among these addresses, in two queries a chunk."""
+    problems: dict[str, RowProblem] = {}
+    emails = sorted({e for e in emails if e})
+    for start in range(0, len(emails), 500):
+        chunk = emails[start : start + 500]
+        for user in db.session.scalars(select(User).where(User.email.in_(chunk))):
+            problems[user.email] = _account_problem(sponsor_id, user)
+        pending = select(Invitation).where(
+            Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(chunk)
+        )
+        for invitation in db.session.scalars(pending):
+            problems.setdefault(
+                invitation.email,
+                RowProblem(
+                    "email",
+                    f"An invitation to this address is already pending (sent "
+                    f"{invitation.sent_at:%b %-d, %Y}). Resend it instead of inviting again.",
+                    invitation_id=invitation.id,
+                ),
+            )
+    return problems
+
+
 def email_problem(sponsor_id: int, email: str) -> RowProblem | None:
     """An existing account or a pending invitation for this address, or None."""
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is not None:
-        if user.sponsor_id != sponsor_id:
-            return RowProblem("email", "This address already has a Scope account.")
-        if user.status is UserStatus.MANAGED:
-            return RowProblem(
-                "email",
-                f"{user.full_name} already has a managed account with this address. "
-                "Convert it to authenticated (AUTHENTICATE on the profile) instead of inviting.",
-                user_id=user.id,
-                managed=True,
-            )
+    return email_problems(sponsor_id, [email]).get(email)
+
+
+def _account_problem(sponsor_id: int, user: User) -> RowProblem:
+    if user.sponsor_id != sponsor_id:
+        return RowProblem("email", "This address already has a Scope account.")
+    if user.status is UserStatus.MANAGED:
         return RowProblem(
             "email",
-            f"{user.full_name} already has an account with this address.",
+            f"{user.full_name} already has a managed account with this address. "
+            "Convert it to authenticated (AUTHENTICATE on the profile) instead of inviting.",
             user_id=user.id,
+            managed=True,
         )
-    invitation = db.session.scalar(
-        select(Invitation).where(
-            Invitation.sponsor_id == sponsor_id, Invitation.pending_email == email
-        )
+    return RowProblem(
+        "email", f"{user.full_name} already has an account with this address.", user_id=user.id
     )
-    if invitation is not None:
-        return RowProblem(
-            "email",
-            f"An invitation to this address is already pending (sent "
-            f"{invitation.sent_at:%b %-d, %Y}). Resend it instead of inviting again.",
-            invitation_id=invitation.id,
-        )
-    return None
 
 
 # ---------------------------------------------------------------- wizard drafts

@@ -37,6 +37,7 @@
       return;
     }
     if (!event.target.closest("[role='menu']")) { closeMenus(null); }
+    else if (event.target.closest("[role='menuitem']")) { closeMenus(null); } // a chosen item ends the menu
     var copy = event.target.closest("[data-copy-target]");
     if (copy) {
       var field = document.getElementById(copy.getAttribute("data-copy-target"));
@@ -114,6 +115,15 @@
           if (note) { note.textContent = "Link copied to the clipboard."; }
         }).catch(function () {});
       }
+    }
+  });
+
+  // Upload progress for forms that carry a <progress data-upload-progress>.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var bar = event.detail.elt.querySelector && event.detail.elt.querySelector("[data-upload-progress]");
+    if (bar && event.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
     }
   });
 
