@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .. import audit
-from ..accounts.services import NoEmailAddress, send_set_password_link
+from ..accounts.services import NoEmailAddress, end_account_links, send_set_password_link
 from ..auth.services import end_all_sessions
 from ..extensions import db
 from ..listing import Listing
@@ -30,7 +30,6 @@ from ..models import (
     User,
     UserStatus,
     UserType,
-    utcnow,
 )
 from ..tenancy import scoped
 
@@ -233,16 +232,7 @@ def deactivate_user(user: User, actor: User) -> None:
 
 def _end_links(user: User) -> None:
     """Every unused set-password and recovery link of the account stops working."""
-    db.session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.user_id == user.id,
-            AccountToken.used_at.is_(None),
-            AccountToken.replaced_at.is_(None),
-        )
-        .values(replaced_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    end_account_links(user)
     # "authentication sent" would promise a link that no longer works.
     user.authentication_sent_at = None
 
