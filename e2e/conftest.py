@@ -6,9 +6,11 @@ PostgreSQL database named by SCOPE_TEST_DATABASE_URL with its schema reset), mig
 pytest-playwright's `page` (relative addresses: `page.goto("/login")`).
 
 Fixtures: `server` (.url, .flask(*args) runs the CLI against it, .log()), `mail` (the SMTP
-sink, emptied for the test: .wait_for(predicate), .wait_for_mail_to(address), .clear()),
-`create_staff(...)` and `staff` (made with `flask create-staff`), `login(page, email,
-password)`, `staff_page` (logged in as `staff`), and `shot(page, name)`, which saves
+sink, emptied for the test: .wait_for(predicate), .wait_for_mail_to(address), .clear(),
+.refuse(address) answers 550 to that recipient), `smtp_server` (.stop() and .start() on the
+same port, for an outage; `mail` starts it again after the test), `create_staff(...)` and
+`staff` (made with `flask create-staff`), `login(page, email, password)`, `staff_page`
+(logged in as `staff`), and `shot(page, name)`, which saves
 e2e/screenshots/<test>/<NN>-<name>.png: call it on every screen a test visits.
 
 Every test gets its own people (unique addresses), and the server keeps its real rate limits,
@@ -118,7 +120,21 @@ class MailCollector:
 
     def __init__(self) -> None:
         self._messages: list[ReceivedMail] = []
+        self._refused: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def refuse(self, address: str, reply: str = "550 5.1.1 Mailbox unavailable") -> None:
+        """Answer RCPT TO for `address` with `reply` (a permanent refusal unless told)."""
+        with self._lock:
+            self._refused[address.lower()] = reply
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        with self._lock:
+            reply = self._refused.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -142,8 +158,10 @@ class MailCollector:
             return list(self._messages)
 
     def clear(self) -> None:
+        """Forget the messages received and the addresses refused."""
         with self._lock:
             self._messages.clear()
+            self._refused.clear()
 
     def to(self, address: str) -> list[ReceivedMail]:
         return [m for m in self.messages if address.lower() in m.recipients]
@@ -178,25 +196,41 @@ class SMTPServer:
     host: str
     port: int
     collector: MailCollector
+    _controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen (again) on the same port, as a mail server back from an outage does."""
+        if self._controller is None:
+            self._controller = Controller(
+                self.collector,
+                hostname=self.host,
+                port=self.port,
+                server_hostname="smtp.scope-e2e.localhost",
+            )
+            self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening: connections to the port are refused until start()."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
 
 @pytest.fixture(scope="session")
 def smtp_server() -> SMTPServer:
-    collector = MailCollector()
-    port = _free_port()
-    controller = Controller(
-        collector, hostname="127.0.0.1", port=port, server_hostname="smtp.scope-e2e.localhost"
-    )
-    controller.start()
-    yield SMTPServer("127.0.0.1", port, collector)
-    controller.stop()
+    smtp = SMTPServer("127.0.0.1", _free_port(), MailCollector())
+    smtp.start()
+    yield smtp
+    smtp.stop()
 
 
 @pytest.fixture
 def mail(smtp_server: SMTPServer) -> MailCollector:
-    """The SMTP sink, emptied for this test."""
+    """The SMTP sink, emptied for this test (and listening again if a test stopped it)."""
     smtp_server.collector.clear()
-    return smtp_server.collector
+    smtp_server.start()
+    yield smtp_server.collector
+    smtp_server.start()
 
 
 # --- Scope server ------------------------------------------------------------------------
@@ -378,7 +412,12 @@ def create_staff(server: ScopeServer) -> Callable[..., Staff]:
     run_id = secrets.token_hex(3)
 
     def create(
-        email: str | None = None, *, sponsor: str | None = None, password: str | None = None
+        email: str | None = None,
+        *,
+        sponsor: str | None = None,
+        password: str | None = None,
+        first_name: str = "",
+        last_name: str = "",
     ) -> Staff:
         n = next(_sequence)
         staff = Staff(
@@ -386,8 +425,15 @@ def create_staff(server: ScopeServer) -> Callable[..., Staff]:
             password=password or f"e2e-{secrets.token_urlsafe(12)}",
             sponsor=sponsor or f"E2E Sponsor {n} {run_id}",
         )
+        names = ["--first-name", first_name, "--last-name", last_name]
         server.flask(
-            "create-staff", staff.email, "--password", staff.password, "--sponsor", staff.sponsor
+            "create-staff",
+            staff.email,
+            "--password",
+            staff.password,
+            "--sponsor",
+            staff.sponsor,
+            *names,
         )
         return staff
 
