@@ -77,7 +77,11 @@
   // A dialog swapped into the page opens modally; closing it removes it and returns focus.
   var opener = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt && event.detail.elt.matches("[data-opens-dialog]")) { opener = event.detail.elt; }
+    if (event.detail.elt && event.detail.elt.matches("[data-opens-dialog]")) {
+      // An item of a menu is hidden once chosen: focus goes back to the menu's button.
+      var menu = event.detail.elt.closest("[role='menu']");
+      opener = menu ? document.querySelector("[aria-controls='" + menu.id + "']") : event.detail.elt;
+    }
   });
   document.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt;
