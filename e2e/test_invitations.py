@@ -358,6 +358,9 @@ def test_copy_resend_and_revoke_an_invitation(
     shot(page, "copy-link")
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_have_count(0)
+    actions = invitation_row(page, invited).get_by_role("button", name="Actions")
+    expect(actions).to_be_focused()
+    expect(actions).to_have_attribute("aria-expanded", "false")
 
     someone = new_context().new_page()
     someone.goto(copied)
