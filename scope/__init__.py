@@ -23,8 +23,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
+    # Brotli where browsers take it, gzip otherwise (htmx fragments and pages are mostly text).
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
+    ext.compress.init_app(app)
 
-    from . import errors, htmx, security
+    from . import assets, errors, htmx, security
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
@@ -38,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     errors.register(app)
+    assets.register(app)
     security.register(app)
     app.after_request(htmx.after_request)
     register_cli(app)

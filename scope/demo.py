@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import random
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from .auth.passwords import hash_password
 from .extensions import db
@@ -204,8 +205,40 @@ def seed(
             f"{invitations} invitations."
         )
     db.session.commit()
+    if not existing:
+        _analyze()
     lines.append(f"Staff login: {staff.email} / {password}")
     return "\n".join(lines)
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Insert many rows; on PostgreSQL with COPY, several times faster than INSERT batches."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        db.session.execute(insert(model), rows)
+        return
+    columns = list(rows[0])
+    table = model.__table__
+    names = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_plain(row[c]) for c in columns])
+
+
+def _plain(value):
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _analyze() -> None:
+    """Fresh statistics (and, on PostgreSQL, a visibility map for index-only scans).
+
+    Without them the planners guess on 100,000 just-inserted rows.
+    """
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))
 
 
 def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
@@ -245,7 +278,7 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
             }
         )
     if org_rows:
-        db.session.execute(insert(PartnerOrganization), org_rows)
+        _insert(PartnerOrganization, org_rows)
     org_ids = list(
         db.session.scalars(
             select(PartnerOrganization.id).where(PartnerOrganization.sponsor_id == sponsor_id)
@@ -282,10 +315,9 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
             }
         )
         if len(batch) == 5000:
-            db.session.execute(insert(User), batch)
+            _insert(User, batch)
             batch = []
-    if batch:
-        db.session.execute(insert(User), batch)
+    _insert(User, batch)
     batch = []
     for i in range(n_invitations):
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -311,7 +343,6 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
             }
         )
         if len(batch) == 5000:
-            db.session.execute(insert(Invitation), batch)
+            _insert(Invitation, batch)
             batch = []
-    if batch:
-        db.session.execute(insert(Invitation), batch)
+    _insert(Invitation, batch)

@@ -12,6 +12,9 @@ from .extensions import db
 from .forms import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
+# Rows counted past the current page: "1–25 of 1,000+" instead of counting 100,000 rows
+# on every keystroke.
+COUNT_AHEAD = 1000
 
 
 @dataclass
@@ -22,6 +25,8 @@ class Listing:
     page: int = 1
     page_size: int = 25
     total: int = 0
+    # True when total is a lower bound: more rows exist than were counted.
+    capped: bool = False
     items: list[Any] = field(default_factory=list)
     filters: dict[str, str] = field(default_factory=dict)
 
@@ -64,7 +69,7 @@ class Listing:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.capped or self.page < self.pages
 
     @property
     def summary(self) -> str:
@@ -72,19 +77,49 @@ class Listing:
             return "No results"
         first = (self.page - 1) * self.page_size + 1
         last = min(self.total, self.page * self.page_size)
-        return f"{first}–{last} of {self.total:,}"
+        return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
 
     def fetch(self, stmt: Select, order_by: list, scalars: bool = True) -> Listing:
-        """Count and fetch one page of stmt; a page past the end shows the last page."""
-        self.total = db.session.scalar(
-            select(func.count()).select_from(stmt.order_by(None).subquery())
-        )
-        self.page = min(self.page, self.pages)
-        page_stmt = stmt.order_by(*order_by).limit(self.page_size)
-        page_stmt = page_stmt.offset((self.page - 1) * self.page_size)
-        result = db.session.execute(page_stmt)
+        """Count (up to COUNT_AHEAD rows past this page) and fetch one page of stmt.
+
+        Two statements whatever the depth, both reading only ids where they skip or count,
+        so an index that holds the filter and the sort answers them. A page past the end
+        shows the last page.
+        """
+        key = _primary_key(stmt)
+        ids = stmt.with_only_columns(key).order_by(*order_by)
+        offset = (self.page - 1) * self.page_size
+        if offset == 0:
+            # One ordered scan gives both the first page and the (capped) count.
+            first = list(db.session.scalars(ids.limit(COUNT_AHEAD + 1)))
+            self._count(len(first), COUNT_AHEAD + 1)
+            page_ids = first[: self.page_size]
+            if not page_ids:
+                self.items = []
+                return self
+            page = stmt.where(key.in_(page_ids))
+        else:
+            cap = offset + COUNT_AHEAD + 1
+            counted = ids.order_by(None).limit(cap).subquery()
+            self._count(db.session.scalar(select(func.count()).select_from(counted)), cap)
+            offset = (self.page - 1) * self.page_size
+            # Deferred join: skip rows in the narrow id-only query, then load whole rows.
+            page_ids = ids.limit(self.page_size).offset(offset).scalar_subquery()
+            page = stmt.where(key.in_(page_ids))
+        result = db.session.execute(page.order_by(*order_by))
         self.items = list(result.scalars() if scalars else result)
         return self
+
+    def _count(self, counted: int, cap: int) -> None:
+        self.capped = counted >= cap
+        self.total = cap - 1 if self.capped else counted
+        if not self.capped and self.page > self.pages:
+            self.page = self.pages
+
+
+def _primary_key(stmt: Select):
+    """The id of the model the statement selects (cheap: nothing is compiled)."""
+    return stmt.column_descriptions[0]["entity"].id
 
 
 def _positive_int(value: str | None, default: int, maximum: int) -> int:

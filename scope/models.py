@@ -121,6 +121,7 @@ class PartnerOrganization(db.Model):
     __table_args__ = (
         UniqueConstraint("sponsor_id", "kind", "name_key"),
         Index("ix_partner_organization_listing", "sponsor_id", "kind", "name_key"),
+        Index("ix_partner_organization_city", "sponsor_id", "kind", "city", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,8 +150,24 @@ class PartnerOrganization(db.Model):
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        Index("ix_user_account_sponsor_name", "sponsor_id", "name_key", "id"),
-        Index("ix_user_account_sponsor_org", "sponsor_id", "partner_organization_id"),
+        # email included: a search reads this index alone, never the table rows.
+        Index("ix_user_account_sponsor_name", "sponsor_id", "name_key", "id", "email"),
+        # PostgreSQL: trigram index for substring search (a plain index elsewhere).
+        Index(
+            "ix_user_account_search",
+            "name_key",
+            "email",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops", "email": "gin_trgm_ops"},
+        ),
+        # One index per filter or sort of MANAGE → Users, ending in the sort key and id.
+        Index(
+            "ix_user_account_sponsor_org", "sponsor_id", "partner_organization_id", "name_key", "id"
+        ),
+        Index("ix_user_account_sponsor_type", "sponsor_id", "user_type", "name_key", "id"),
+        Index("ix_user_account_sponsor_status", "sponsor_id", "status", "name_key", "id"),
+        Index("ix_user_account_sponsor_email", "sponsor_id", "email", "id"),
+        Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -225,6 +242,7 @@ class Invitation(db.Model):
         # one pending invitation per sponsor and address, enforced by the database.
         UniqueConstraint("sponsor_id", "pending_email"),
         Index("ix_invitation_listing", "sponsor_id", "state", "sent_at"),
+        Index("ix_invitation_email", "sponsor_id", "state", "email", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

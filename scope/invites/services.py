@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -266,28 +267,57 @@ def _expiry(now: datetime) -> datetime:
     return now + timedelta(days=int(current_app.config["INVITATION_DAYS"]))
 
 
+def _checked_rows(draft: WizardDraft, rows: list[WizardRow]):
+    """check_row for many rows in a few queries: (row, email, occupation, problem) each."""
+    occupation_ids = {row.occupation_id for row in rows if row.occupation_id is not None}
+    occupations = {}
+    if occupation_ids:
+        stmt = scoped(Occupation).where(Occupation.id.in_(occupation_ids))
+        occupations = {occupation.id: occupation for occupation in db.session.scalars(stmt)}
+    in_draft = Counter(r.email for r in draft.rows if r.email)
+    checked = []
+    for row in rows:
+        occupation = None
+        try:
+            if draft.kind is WizardKind.TEAMMATES:
+                if row.user_type is not UserType.STAFF:
+                    raise RowRefused(RowProblem("user_type", "Teammates get staff access."))
+            elif row.user_type not in PARTNER_USER_TYPES:
+                raise RowRefused(RowProblem("user_type", "Choose a user type."))
+            if row.user_type is UserType.MENTOR:
+                occupation = occupations.get(row.occupation_id)
+                if occupation is None:
+                    raise RowRefused(RowProblem("occupation", "Choose the mentor's occupation."))
+            email = normalize_email(row.email or "")
+            if in_draft[email] > 1 or (email != row.email and in_draft[email]):
+                raise RowRefused(RowProblem("email", "This address is already in the list."))
+        except RowRefused as refused:
+            checked.append((row, None, None, refused.problem))
+        else:
+            checked.append((row, email, occupation, None))
+    problems = email_problems(draft.sponsor_id, [email for _, email, _, _ in checked if email])
+    return [
+        (row, email, occupation, problem or problems.get(email))
+        for row, email, occupation, problem in checked
+    ]
+
+
 def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
     """Invite every row; rows refused by the rules (checked again now) stay in the draft.
 
-    One pending invitation per sponsor and address is enforced by the database, so two staff
-    sending the same address at once create one invitation.
+    All rows are checked in a few queries and inserted in one flush. One pending invitation
+    per sponsor and address is enforced by the database: when another request took an
+    address meanwhile, the rows are inserted one at a time so only that row is refused.
     """
     result = SendResult()
     organization = None if draft.kind is WizardKind.TEAMMATES else draft.partner_organization
     if draft.kind is not WizardKind.TEAMMATES and organization is None:
         raise RowRefused(RowProblem("organization", "Choose the organization first."))
     now = utcnow()
-    for row in list(draft.rows):
-        try:
-            email, occupation = check_row(
-                draft,
-                email=row.email,
-                user_type=row.user_type,
-                occupation_id=row.occupation_id,
-                exclude_row_id=row.id,
-            )
-        except RowRefused as refused:
-            result.refused.append((row, refused.problem))
+    accepted = []
+    for row, email, occupation, problem in _checked_rows(draft, list(draft.rows)):
+        if problem:
+            result.refused.append((row, problem))
             continue
         invitation = Invitation(
             sponsor_id=draft.sponsor_id,
@@ -303,22 +333,57 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
             expires_at=_expiry(now),
             resend_count=0,
         )
+        accepted.append((row, invitation))
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(invitation for _, invitation in accepted)
+            db.session.flush()
+    except IntegrityError:
+        accepted = _insert_one_by_one(draft, accepted, result)
+    for _row, invitation in accepted:
+        _queue_invitation_email(invitation, inviter, organization)
+        audit.record("invited", invitation, actor_id=inviter.id, email=invitation.email)
+        result.sent.append(invitation)
+    _remove_rows(draft, [row for row, _ in accepted])
+    db.session.flush()
+    return result
+
+
+def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:
+    """Delete sent rows in a few statements rather than one DELETE per row."""
+    if not rows:
+        return
+    ids = [row.id for row in rows]
+    db.session.flush()
+    for row in rows:
+        db.session.expunge(row)
+    for start in range(0, len(ids), 500):
+        db.session.execute(
+            delete(WizardRow)
+            .where(WizardRow.id.in_(ids[start : start + 500]))
+            .execution_options(synchronize_session=False)
+        )
+    db.session.expire(draft, ["rows"])
+
+
+def _insert_one_by_one(draft: WizardDraft, accepted: list, result: SendResult) -> list:
+    """The rows whose invitation could be inserted; the others go to result.refused."""
+    inserted = []
+    for row, invitation in accepted:
+        values = {c.key: getattr(invitation, c.key) for c in Invitation.__table__.c}
+        fresh = Invitation(**{k: v for k, v in values.items() if v is not None and k != "id"})
         try:
             with db.session.begin_nested():
-                db.session.add(invitation)
+                db.session.add(fresh)
                 db.session.flush()
         except IntegrityError:
-            problem = email_problem(draft.sponsor_id, email) or RowProblem(
+            problem = email_problem(draft.sponsor_id, fresh.email) or RowProblem(
                 "email", "Another invitation to this address was sent a moment ago."
             )
             result.refused.append((row, problem))
-            continue
-        _queue_invitation_email(invitation, inviter, organization)
-        audit.record("invited", invitation, actor_id=inviter.id, email=email)
-        draft.rows.remove(row)
-        result.sent.append(invitation)
-    db.session.flush()
-    return result
+        else:
+            inserted.append((row, fresh))
+    return inserted
 
 
 def _queue_invitation_email(

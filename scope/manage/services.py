@@ -12,7 +12,7 @@ from datetime import datetime
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..accounts.services import NoEmailAddress, end_account_links, send_set_password_link
@@ -93,13 +93,16 @@ def _clean_filters(listing: Listing) -> None:
 
 
 def _filtered(listing: Listing, *columns):
-    """The current sponsor's users that the listing's search and filters select."""
-    stmt = (
-        scoped(User, *columns)
-        .select_from(User)
-        .outerjoin(User.partner_organization)
-        .outerjoin(User.occupation)
-    )
+    """The current sponsor's users that the listing's search and filters select.
+
+    Organization and occupation are joined only where the query needs them (the export's
+    columns, the organization sort), so counting and paging read one index of user_account.
+    """
+    stmt = scoped(User, *columns).select_from(User)
+    if columns or listing.sort == "organization":
+        stmt = stmt.outerjoin(User.partner_organization)
+    if columns:
+        stmt = stmt.outerjoin(User.occupation)
     for word in listing.q.lower().split()[:6]:
         stmt = stmt.where(
             or_(
@@ -129,7 +132,7 @@ def list_users(listing: Listing) -> Listing:
     """One page of users with organization and occupation loaded in the same query."""
     _clean_filters(listing)
     stmt = _filtered(listing).options(
-        contains_eager(User.partner_organization), contains_eager(User.occupation)
+        joinedload(User.partner_organization), joinedload(User.occupation)
     )
     return listing.fetch(stmt, _order(listing))
 
@@ -181,13 +184,17 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def organization_options() -> dict[str, list[PartnerOrganization]]:
+def organization_options() -> dict[str, list]:
     """The sponsor's organizations for filters and the edit form, grouped by kind."""
-    groups: dict[str, list[PartnerOrganization]] = {"Employers": [], "Providers": []}
-    stmt = scoped(PartnerOrganization).order_by(
-        PartnerOrganization.kind, PartnerOrganization.name_key
-    )
-    for organization in db.session.scalars(stmt):
+    groups: dict[str, list] = {"Employers": [], "Providers": []}
+    # Rows of (id, name, kind), not whole objects: a sponsor may have thousands.
+    stmt = scoped(
+        PartnerOrganization,
+        PartnerOrganization.id,
+        PartnerOrganization.name,
+        PartnerOrganization.kind,
+    ).order_by(PartnerOrganization.kind, PartnerOrganization.name_key)
+    for organization in db.session.execute(stmt):
         key = "Employers" if organization.kind is OrganizationKind.EMPLOYER else "Providers"
         groups[key].append(organization)
     return groups
