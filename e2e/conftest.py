@@ -522,17 +522,70 @@ def _screenshot_folder_name(node: pytest.Item) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts)).strip("-")
 
 
+def _axe_violations(page: Page) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA rules (and its best practices) run on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return results.response["violations"]
+
+
+def _describe_violations(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        targets = ", ".join(
+            " ".join(str(part) for part in node["target"]) for node in violation["nodes"][:6]
+        )
+        lines.append(
+            f"  {violation['id']} ({violation['impact']}): {violation['help']} -- {targets}"
+        )
+    return "\n".join(lines)
+
+
+SMALL_SCREEN = {"width": 375, "height": 812}
+
+
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
-    """`shot(page, "name")` saves e2e/screenshots/<test>/<NN>-<name>.png (full page)."""
+    """`shot(page, "name")` saves e2e/screenshots/<test>/<NN>-<name>.png (full page, 1280 px
+    wide) and <NN>-<name>-375.png (375 px, a phone), and runs axe-core on the page at both
+    widths: any violation fails the test, with the rule, its impact and the elements.
+    SCOPE_E2E_AXE_REPORT=<file> appends the violations to that file instead of failing."""
     folder = SCREENSHOTS_DIR / _screenshot_folder_name(request.node)
     shutil.rmtree(folder, ignore_errors=True)
     counter = itertools.count(1)
+    report = os.environ.get("SCOPE_E2E_AXE_REPORT")
+
+    def check(page: Page, label: str) -> None:
+        violations = _axe_violations(page)
+        if report:
+            with open(report, "a") as out:
+                for violation in violations:
+                    out.write(
+                        f"{label}\t{violation['id']}\t{violation['impact']}\t"
+                        f"{len(violation['nodes'])}\n"
+                    )
+            return
+        if violations:
+            raise AssertionError(
+                f"axe-core found {len(violations)} accessibility violation(s) on "
+                f"{label} ({page.url}):\n{_describe_violations(violations)}"
+            )
 
     def take(page: Page, name: str) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-        path = folder / f"{next(counter):02d}-{safe}.png"
+        stem = f"{next(counter):02d}-{safe}"
+        path = folder / f"{stem}.png"
+        label = f"{folder.name}/{stem}"
         page.screenshot(path=path, full_page=True)
+        check(page, label)
+        wide = page.viewport_size
+        page.set_viewport_size(SMALL_SCREEN)
+        try:
+            page.screenshot(path=folder / f"{stem}-375.png", full_page=True)
+            check(page, label + "-375")
+        finally:
+            page.set_viewport_size(wide)
         return path
 
     return take
