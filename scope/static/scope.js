@@ -95,8 +95,61 @@
         });
       }
     });
-    var focus = root.querySelector && root.querySelector("[data-autofocus]");
+    // Focus lands on the new content: the first field in error, else the marked field.
+    var focus = root.querySelector && (root.querySelector("[aria-invalid='true']") || root.querySelector("[data-autofocus]"));
     if (focus) { focus.focus(); }
+  });
+
+  // Feedback on every wait: the control that started a request shows it is busy, the region
+  // it will redraw says so to screen readers, and a change cannot be sent twice.
+  function busyControls(elt) {
+    if (elt.tagName === "FORM") { return Array.prototype.slice.call(elt.querySelectorAll("button[type='submit'], button:not([type])")); }
+    return elt.tagName === "BUTTON" && elt.getAttribute("role") !== "menuitem" ? [elt] : [];
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var target = event.detail.target;
+    if (target && target.setAttribute) { target.setAttribute("aria-busy", "true"); }
+    var verb = (event.detail.requestConfig && event.detail.requestConfig.verb) || "get";
+    if (verb !== "get" && !elt.hasAttribute("hx-disabled-elt")) {
+      busyControls(elt).forEach(function (control) {
+        if (!control.disabled) { control.disabled = true; control.setAttribute("data-busy-disabled", ""); }
+      });
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.removeAttribute) { target.removeAttribute("aria-busy"); }
+    busyControls(event.detail.elt).forEach(function (control) {
+      if (control.hasAttribute("data-busy-disabled")) { control.disabled = false; control.removeAttribute("data-busy-disabled"); }
+    });
+  });
+
+  // Destructive actions marked data-confirm ask first, in a modal dialog drawn from
+  // <template id="confirm-template">; focus goes back to where the person was.
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var question = elt.getAttribute && elt.getAttribute("data-confirm");
+    var template = document.getElementById("confirm-template");
+    if (!question || !template) { return; }
+    event.preventDefault();
+    var menu = elt.closest("[role='menu']");
+    var back = menu ? document.querySelector("[aria-controls='" + menu.id + "']") : (elt.tagName === "FORM" ? elt.querySelector("button[type='submit']") : elt);
+    var dialog = template.content.firstElementChild.cloneNode(true);
+    dialog.querySelector("[data-confirm-title]").textContent = question;
+    dialog.querySelector("[data-confirm-text]").textContent = elt.getAttribute("data-confirm-text") || "";
+    var yes = dialog.querySelector("[data-confirm-yes]");
+    yes.textContent = elt.getAttribute("data-confirm-button") || "Confirm";
+    var confirmed = false;
+    yes.addEventListener("click", function () { confirmed = true; dialog.close(); });
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      if (confirmed) { event.detail.issueRequest(true); }
+      if (back && document.body.contains(back)) { back.focus(); }
+    });
+    document.getElementById("dialog-host").appendChild(dialog);
+    dialog.showModal();
+    yes.focus();
   });
   // Fields shown only for one choice of a select (e.g. Occupation for Mentor).
   function syncToggles(root) {
