@@ -66,9 +66,18 @@ def new_organization(slug):
             db.session.commit()
             if not is_htmx():
                 return redirect(url_for(f"partners.{slug}"))
-            # The new row goes to the top of the table; the dialog closes itself.
+            # The new row goes to the top of the table, the pager's count follows it.
+            listing = Listing.from_request(tuple(services.ORGANIZATION_SORTS), "name")
+            services.list_organizations(kind, listing)
             response = make_response(
-                render("partners/organizations.html", "row", organization=organization, new=True)
+                render(
+                    "partners/organizations.html",
+                    "created",
+                    organization=organization,
+                    new=True,
+                    listing=listing,
+                    slug=slug,
+                )
             )
             return trigger(response, "scope:close-dialog")
     response = make_response(
