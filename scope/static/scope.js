@@ -20,9 +20,30 @@
     closeMenus(button);
     button.setAttribute("aria-expanded", "true");
     list.hidden = false;
+    place(button, list);
     var items = menuItems(list);
     if (items.length) { (focusLast ? items[items.length - 1] : items[0]).focus(); }
   }
+
+  // A menu inside a scrolling table floats above it (position: fixed) so the table's edges
+  // cannot clip it, on a phone as on a desktop.
+  function place(button, list) {
+    if (!button.closest(".table-wrap")) { return; }
+    list.classList.add("menu-floating");
+    var box = button.getBoundingClientRect();
+    var top = box.bottom + 2;
+    if (top + list.offsetHeight > window.innerHeight - 4) { top = Math.max(4, box.top - list.offsetHeight - 2); }
+    var left = button.closest(".menu-end") ? box.right - list.offsetWidth : box.left;
+    list.style.top = top + "px";
+    list.style.left = Math.max(4, Math.min(left, window.innerWidth - list.offsetWidth - 4)) + "px";
+  }
+  function placeOpenMenus() {
+    document.querySelectorAll("[data-menu] > [aria-expanded='true']").forEach(function (button) {
+      place(button, document.getElementById(button.getAttribute("aria-controls")));
+    });
+  }
+  window.addEventListener("scroll", placeOpenMenus, true);
+  window.addEventListener("resize", placeOpenMenus);
 
   function closeMenu(button) {
     button.setAttribute("aria-expanded", "false");
