@@ -86,6 +86,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_line(line)
 
 
+# The README's screenshots, taken from the e2e run (SCOPE_UPDATE_README_SCREENSHOTS=1):
+# docs/<name> comes from the newest e2e/screenshots/<test>/<NN>-<screen>.png.
+README_SCREENSHOTS = {
+    "screenshot-invite.png": ("test_invite_external_users_who_sign_up", "supervisor-row.png"),
+    "screenshot-manage-users.png": (
+        "test_managed_users_are_created_then_authenticated",
+        "users-managed.png",
+    ),
+    "screenshot-sign-up-375.png": ("test_invite_external_users_who_sign_up", "sign-up-375.png"),
+}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("SCOPE_UPDATE_README_SCREENSHOTS") != "1" or exitstatus != 0:
+        return
+    docs = REPO_ROOT / "docs"
+    for name, (test, screen) in README_SCREENSHOTS.items():
+        found = sorted((SCREENSHOTS_DIR / test).glob(f"[0-9][0-9]-{screen}"))
+        if found:
+            shutil.copyfile(found[-1], docs / name)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,6 +1,8 @@
 """The demo data a newcomer gets from `flask seed-demo`, seen on the Employers page.
 
-With SCOPE_UPDATE_README_SCREENSHOT=1 this also writes docs/screenshot.png for the README.
+With SCOPE_UPDATE_README_SCREENSHOTS=1 (or the older SCOPE_UPDATE_README_SCREENSHOT=1) this
+also writes docs/screenshot.png for the README; conftest.py copies the README's other
+screenshots from the same run.
 """
 
 import os
@@ -33,6 +35,9 @@ def test_demo_employers_page(page: Page, server, login, shot):
     expect(table.get_by_role("row").nth(3)).to_be_visible()
     shot(page, "employers")
 
-    if os.environ.get("SCOPE_UPDATE_README_SCREENSHOT") == "1":
+    if "1" in (
+        os.environ.get("SCOPE_UPDATE_README_SCREENSHOTS"),
+        os.environ.get("SCOPE_UPDATE_README_SCREENSHOT"),
+    ):
         page.set_viewport_size({"width": 1280, "height": 760})
         page.screenshot(path=REPO_ROOT / "docs" / "screenshot.png")
