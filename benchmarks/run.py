@@ -554,14 +554,12 @@ def machine() -> dict:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    import flask
-    import sqlalchemy
-
-    versions = {"python": platform.python_version(), "flask": flask.__version__}
-    versions["sqlalchemy"] = sqlalchemy.__version__
     import sqlite3
+    from importlib.metadata import version
 
-    versions["sqlite"] = sqlite3.sqlite_version
+    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for package in ("flask", "sqlalchemy", "psycopg", "gunicorn", "flask-admin", "flask-compress"):
+        versions[package] = version(package)
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
