@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, Request, abort, redirect, request, url_for
 from flask_login import current_user
 
 from .extensions import db, login_manager
@@ -77,7 +77,25 @@ def home_url_for(user: User) -> str:
     return url_for("accounts.my_organization")
 
 
+class ScopeRequest(Request):
+    """A multipart part whose name cannot be parsed arrives named None: drop it.
+
+    Left in, it crashed the CSRF check (Flask-WTF calls key.endswith) with a 500.
+    """
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        for attr in ("form", "files"):
+            data = self.__dict__.get(attr)
+            if data is not None and None in data:
+                self.__dict__[attr] = type(data)(
+                    (key, value) for key, value in data.items(multi=True) if key is not None
+                )
+
+
 def register(app: Flask) -> None:
+    app.request_class = ScopeRequest
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

@@ -1,9 +1,18 @@
 """INVITE (the wizards) and MANAGE → Invitations."""
 
-from flask import Blueprint, Response, make_response, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..htmx import is_htmx, push_url, render, trigger
 from ..listing import Listing
 from ..mail.services import latest_delivery_for_invitations
@@ -175,8 +184,25 @@ def remove_row(slug, row_id):
     return _wizard(kind)
 
 
+def _sponsor_key() -> str:
+    return f"invitations-sent:{getattr(current_user, 'sponsor_id', None)}"
+
+
+def _invitations_per_day() -> str:
+    return f"{int(current_app.config['INVITATIONS_PER_SPONSOR_PER_DAY'])} per day"
+
+
+def _rows_to_send() -> int:
+    """Each invitation counts against the sponsor's daily allowance; managed rows send nothing."""
+    slug = request.view_args.get("slug")
+    if slug == "managed" or not current_user.is_authenticated or not current_user.is_staff:
+        return 0
+    return len(services.get_draft(current_user, WIZARD_KINDS[slug]).rows)
+
+
 @bp.post("/invite/<any(teammates, external, managed):slug>/send")
 @staff_required
+@limiter.limit(_invitations_per_day, key_func=_sponsor_key, cost=_rows_to_send)
 def send(slug):
     kind = WIZARD_KINDS[slug]
     draft = services.get_draft(current_user, kind)
@@ -245,6 +271,14 @@ def invitations():
     )
 
 
+def _refused(error: services.InvitationError):
+    """A refused action: a notice for htmx; for a plain form post, the list with the message."""
+    if not is_htmx():
+        flash(str(error), "error")
+        return redirect(url_for("invites.invitations"))
+    return render("invites/invitations.html", "notice", status=409, message=str(error))
+
+
 def _invitation_row(invitation, message=None, status=200):
     return render(
         "invites/invitations.html",
@@ -264,7 +298,7 @@ def revoke(invitation_id):
     try:
         services.revoke_invitation(invitation, current_user)
     except services.InvitationError as error:
-        return render("invites/invitations.html", "notice", status=409, message=str(error))
+        return _refused(error)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("invites.invitations"))
@@ -285,7 +319,7 @@ def resend(invitation_id):
     try:
         services.resend_invitation(invitation, current_user)
     except services.InvitationError as error:
-        return render("invites/invitations.html", "notice", status=409, message=str(error))
+        return _refused(error)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("invites.invitations"))
@@ -312,7 +346,7 @@ def invitation_link(invitation_id):
     try:
         link = services.copy_link(invitation)
     except services.InvitationError as error:
-        return render("invites/invitations.html", "notice", status=409, message=str(error))
+        return _refused(error)
     return render(
         "invites/invitation_link.html",
         "dialog",

@@ -507,6 +507,8 @@ def list_invitations(listing: Listing) -> Listing:
 
 
 def _pending(invitation: Invitation) -> None:
+    # Lock the row and read it again: a sign-up may have accepted it since it was loaded.
+    db.session.refresh(invitation, with_for_update=True)
     if invitation.state is not InvitationState.PENDING:
         raise InvitationError(
             "This invitation was already accepted."
