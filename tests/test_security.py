@@ -1,0 +1,728 @@
+"""Security sweeps generated from app.url_map: a route added later is covered by these tests.
+
+Every endpoint is requested by anonymous people, each partner user type, a deactivated user,
+staff of another sponsor and staff; every state-changing rule without a CSRF token; every
+response is checked for its security headers. See docs/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from scope import create_app
+from scope.extensions import db, limiter
+from scope.models import (
+    AccountToken,
+    AuditEvent,
+    Invitation,
+    InvitationState,
+    MailMessage,
+    MailState,
+    Occupation,
+    User,
+    UserStatus,
+    UserType,
+    utcnow,
+)
+from tests.conftest import PASSWORD, csrf_token_from
+
+# Who may reach what, by endpoint. Any endpoint not named here is a staff page: a route added
+# later is staff-only until someone says otherwise here, and the sweep checks it is.
+PUBLIC = {
+    "static",
+    "auth.home",
+    "auth.login",
+    "accounts.forgot_password",
+    "accounts.set_password",
+    "accounts.recover",
+    "join.sign_up",
+    "join.reviewed",
+}
+ANY_ACCOUNT = {
+    "auth.logout",
+    "accounts.my_account",
+    "accounts.edit_name",
+    "accounts.change_password",
+}
+PARTNER_ONLY = {"accounts.my_organization", "accounts.edit_my_organization"}
+ADMINISTRATOR_ONLY = {"accounts.edit_my_organization"}
+PARTNER_TYPES = [UserType.ADMINISTRATOR, UserType.SUPERVISOR, UserType.MENTOR, UserType.PROVIDER]
+CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# Words that only the other sponsor's records contain.
+SECRET = "zanzibar"
+
+
+def rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+
+
+def methods(rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def is_staff_page(endpoint: str) -> bool:
+    return endpoint not in PUBLIC | ANY_ACCOUNT | PARTNER_ONLY
+
+
+@dataclass
+class Tenant:
+    sponsor_id: int
+    staff_id: int
+    organization_id: int
+    occupation_id: int
+    users: dict = field(default_factory=dict)
+    invitation_id: int = 0
+    message_id: int = 0
+    row_id: int = 0
+
+    def ids(self) -> dict:
+        return {
+            "organization_id": self.organization_id,
+            "user_id": self.users[UserType.SUPERVISOR],
+            "invitation_id": self.invitation_id,
+            "message_id": self.message_id,
+            "row_id": self.row_id,
+            "token": "x" * 43,
+            "filename": "scope.js",
+        }
+
+
+def _make_tenant(app, make_sponsor, make_user, make_org, label: str) -> Tenant:
+    sponsor_id = make_sponsor(f"{label} Sponsor")
+    staff_id = make_user(f"staff@{label}.example.com", sponsor_id=sponsor_id, last_name=label)
+    organization_id = make_org(sponsor_id, f"{label} Employer")
+    with app.app_context():
+        occupation_id = db.session.scalar(
+            select(Occupation.id).where(Occupation.sponsor_id == sponsor_id).limit(1)
+        )
+    tenant = Tenant(sponsor_id, staff_id, organization_id, occupation_id)
+    for user_type in PARTNER_TYPES:
+        tenant.users[user_type] = make_user(
+            f"{user_type.value}@{label}.example.com",
+            sponsor_id=sponsor_id,
+            user_type=user_type,
+            organization_id=organization_id,
+            occupation_id=occupation_id if user_type is UserType.MENTOR else None,
+            last_name=label,
+        )
+    tenant.users["managed"] = make_user(
+        f"managed@{label}.example.com",
+        sponsor_id=sponsor_id,
+        user_type=UserType.SUPERVISOR,
+        status=UserStatus.MANAGED,
+        organization_id=organization_id,
+        with_password=False,
+        last_name=label,
+    )
+    with app.app_context():
+        invitation = Invitation(
+            sponsor_id=sponsor_id,
+            email=f"invited@{label}.example.com",
+            pending_email=f"invited@{label}.example.com",
+            user_type=UserType.SUPERVISOR,
+            partner_organization_id=organization_id,
+            invited_by_id=staff_id,
+            state=InvitationState.PENDING,
+            nonce=uuid.uuid4().hex,
+            sent_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=14),
+            resend_count=0,
+        )
+        db.session.add(invitation)
+        db.session.flush()
+        message = MailMessage(
+            sponsor_id=sponsor_id,
+            kind="invitation",
+            recipient=f"invited@{label}.example.com",
+            subject=f"Join {label}",
+            body_text=f"Hello from {label}",
+            body_html=f"<p>Hello from {label}</p>",
+            state=MailState.DELIVERED,
+            invitation_id=invitation.id,
+        )
+        db.session.add(message)
+        db.session.add(
+            AuditEvent(
+                sponsor_id=sponsor_id,
+                actor_id=staff_id,
+                action="deactivated",
+                subject_type="user",
+                subject_id=tenant.users[UserType.SUPERVISOR],
+                details={"note": label},
+            )
+        )
+        db.session.commit()
+        tenant.invitation_id, tenant.message_id = invitation.id, message.id
+    return tenant
+
+
+def _add_draft_row(app, tenant: Tenant, email: str) -> None:
+    from scope.invites import services
+    from scope.models import WizardKind
+
+    with app.app_context():
+        staff = db.session.get(User, tenant.staff_id)
+        draft = services.get_draft(staff, WizardKind.TEAMMATES)
+        services.add_row(draft, user_type=UserType.STAFF, email=email)
+        db.session.commit()
+        tenant.row_id = draft.rows[0].id
+
+
+@pytest.fixture
+def world(app, make_sponsor, make_user, make_org, monkeypatch):
+    """Two sponsors with one of everything; the second one's records all say SECRET."""
+    monkeypatch.setitem(app.config, "RECOVERY_ANSWER_SECONDS", 0)
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
+    limiter.enabled = False
+    home = _make_tenant(app, make_sponsor, make_user, make_org, "home")
+    other = _make_tenant(app, make_sponsor, make_user, make_org, SECRET)
+    _add_draft_row(app, home, "new@home.example.com")
+    _add_draft_row(app, other, f"new@{SECRET}.example.com")
+    yield home, other
+    limiter.enabled = True
+
+
+def login(app, email: str):
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def csrf_token(client) -> str:
+    for page in ("/my/account", "/login"):
+        token = csrf_token_from(client.get(page).get_data(as_text=True))
+        if token:
+            return token
+    raise AssertionError("no CSRF token on any page")
+
+
+def expand(rule, ids: dict) -> list[str]:
+    """Every URL of a rule: each option of an any() converter, ids from one sponsor."""
+    urls = [rule.rule]
+    for name, converter in rule._converters.items():
+        options = sorted(converter.items) if hasattr(converter, "items") else [ids[name]]
+        pattern = re.compile(r"<(?:[^:<>]+:)?" + name + r">")
+        urls = [pattern.sub(lambda _m, o=o: str(o), url) for url in urls for o in options]
+    return urls
+
+
+def request(client, method: str, url: str, *, token: str | None, htmx: bool, data=None):
+    headers = {"HX-Request": "true"} if htmx else {}
+    if token:
+        headers["X-CSRFToken"] = token
+    return client.open(url, method=method, headers=headers, data=data or {})
+
+
+def check_headers(response) -> None:
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp, response.request.path
+    assert "script-src 'self'" in csp and "unsafe" not in csp
+    assert response.headers.get("Referrer-Policy") == "no-referrer"
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+    if response.mimetype == "text/html" and response.status_code != 204:
+        html = response.get_data(as_text=True)
+        # No inline script, handler or style: the policy above would block them.
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), response.request.path
+        assert not re.search(r"\s(on[a-z]+|hx-on[^=]*)=", html), response.request.path
+        assert not re.search(r"\sstyle=", html), response.request.path
+
+
+def sweep(app, ids):
+    """(endpoint, method, url) for every rule, method and any() option."""
+    for rule in rules(app):
+        for method in methods(rule):
+            for url in expand(rule, ids):
+                yield rule.endpoint, method, url
+
+
+def _is_login_redirect(response, htmx: bool) -> bool:
+    if htmx:
+        return response.status_code == 204 and response.headers.get("HX-Redirect", "").startswith(
+            "/login"
+        )
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+# ------------------------------------------------------------------------ authorization
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_anonymous_people_are_sent_to_log_in_everywhere_but_public_pages(app, world, htmx):
+    home, _ = world
+    client = app.test_client()
+    token = csrf_token(client)
+    tried = 0
+    for endpoint, method, url in sweep(app, home.ids()):
+        response = request(client, method, url, token=token, htmx=htmx)
+        check_headers(response)
+        tried += 1
+        if endpoint in PUBLIC:
+            assert response.status_code < 500, (method, url)
+        else:
+            assert _is_login_redirect(response, htmx), (method, url, response.status_code)
+    assert tried >= 50
+
+
+@pytest.mark.parametrize("user_type", PARTNER_TYPES, ids=lambda t: t.value)
+def test_partner_users_get_403_on_every_staff_page(app, world, user_type):
+    home, _ = world
+    client = login(app, f"{user_type.value}@home.example.com")
+    token = csrf_token(client)
+    for endpoint, method, url in sweep(app, home.ids()):
+        if endpoint == "auth.logout":
+            continue
+        response = request(client, method, url, token=token, htmx=False)
+        check_headers(response)
+        if is_staff_page(endpoint):
+            assert response.status_code == 403, (user_type, method, url, response.status_code)
+            assert "Not allowed" in response.get_data(as_text=True)
+        elif endpoint in ADMINISTRATOR_ONLY and user_type is not UserType.ADMINISTRATOR:
+            assert response.status_code == 403, (user_type, method, url)
+        else:
+            assert response.status_code < 500, (method, url)
+            assert response.status_code != 403, (user_type, method, url)
+
+
+def test_staff_reach_every_staff_page_and_partner_pages_refuse_them(app, world):
+    home, _ = world
+    client = login(app, "staff@home.example.com")
+    token = csrf_token(client)
+    for endpoint, method, url in sweep(app, home.ids()):
+        if method != "GET" or endpoint == "auth.logout":
+            continue
+        response = request(client, method, url, token=token, htmx=False)
+        check_headers(response)
+        if endpoint in PARTNER_ONLY:
+            assert response.status_code == 403, url
+        elif is_staff_page(endpoint):
+            assert response.status_code in (200, 302), (url, response.status_code)
+            if response.status_code == 302:
+                assert not response.headers["Location"].startswith("/login"), url
+
+
+def test_a_deactivated_users_session_ends_everywhere(app, world):
+    home, _ = world
+    client = login(app, "staff@home.example.com")
+    token = csrf_token(client)
+    with app.app_context():
+        db.session.execute(
+            update(User).where(User.id == home.staff_id).values(status=UserStatus.DEACTIVATED)
+        )
+        db.session.commit()
+    for endpoint, method, url in sweep(app, home.ids()):
+        if endpoint in PUBLIC:
+            continue
+        for htmx in (False, True):
+            response = request(client, method, url, token=token, htmx=htmx)
+            assert _is_login_redirect(response, htmx), (method, url, response.status_code)
+
+
+# ------------------------------------------------------------------------ tenant isolation
+
+
+def _fingerprint(app, tenant: Tenant) -> dict:
+    """Every row the other sponsor owns, in every table that carries sponsor_id."""
+    snapshot = {}
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            if "sponsor_id" in table.c:
+                rows = db.session.execute(
+                    select(table)
+                    .where(table.c.sponsor_id == tenant.sponsor_id)
+                    .order_by(*table.primary_key.columns)
+                ).all()
+                snapshot[table.name] = [tuple(row) for row in rows]
+        user_ids = select(User.id).where(User.sponsor_id == tenant.sponsor_id)
+        snapshot["account_token"] = [
+            tuple(r)
+            for r in db.session.execute(
+                select(AccountToken.__table__).where(AccountToken.user_id.in_(user_ids))
+            ).all()
+        ]
+        snapshot["wizard_row"] = [
+            tuple(r)
+            for r in db.session.execute(
+                text(
+                    "SELECT wizard_row.* FROM wizard_row JOIN wizard_draft "
+                    "ON wizard_draft.id = wizard_row.draft_id "
+                    "WHERE wizard_draft.sponsor_id = :s ORDER BY wizard_row.id"
+                ),
+                {"s": tenant.sponsor_id},
+            ).all()
+        ]
+    return snapshot
+
+
+def cross_tenant_references(app) -> list[str]:
+    """Rows that point at a row of another sponsor, found from the schema's foreign keys."""
+    found = []
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            if "sponsor_id" not in table.c:
+                continue
+            for fk in table.foreign_keys:
+                target = fk.column.table
+                if target is table or "sponsor_id" not in target.c or target.name == "sponsor":
+                    continue
+                stmt = text(
+                    f'SELECT count(*) FROM "{table.name}" a JOIN "{target.name}" b '
+                    f'ON a."{fk.parent.name}" = b."{fk.column.name}" '
+                    "WHERE a.sponsor_id <> b.sponsor_id"
+                )
+                if db.session.scalar(stmt):
+                    found.append(f"{table.name}.{fk.parent.name}")
+    return found
+
+
+def _guessing_form(other: Tenant) -> dict:
+    """A form that names the other sponsor's records in every field a route might read."""
+    return {
+        "user_id": [str(i) for i in other.users.values()],
+        "organization": str(other.organization_id),
+        "occupation": str(other.occupation_id),
+        "email": "new-person@guess.example.com",
+        "user_type": "mentor",
+        "first_name": "Guess",
+        "last_name": "Guess",
+        "name": "Renamed by guess",
+        "custom_message": "hello",
+        "view": "profile",
+    }
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_staff_cannot_read_or_change_another_sponsors_records_by_guessing_ids(app, world, htmx):
+    home, other = world
+    client = login(app, "staff@home.example.com")
+    token = csrf_token(client)
+    before = _fingerprint(app, other)
+    query = (
+        f"?organization={other.organization_id}&user_id={other.users[UserType.SUPERVISOR]}"
+        f"&q=employer&search=employer&status=managed&type=supervisor"
+    )
+    tried = 0
+    for endpoint, method, url in sweep(app, other.ids()):
+        if not is_staff_page(endpoint):
+            continue
+        # Removing a wizard row is idempotent (a double click): a row that is not in one's own
+        # draft is a no-op there, and the fingerprint below proves it.
+        has_ids = any(
+            arg.endswith("_id") and arg != "row_id"
+            for arg in app.url_map._rules_by_endpoint[endpoint][0].arguments
+        )
+        if method == "GET":
+            response = request(client, method, url + query, token=token, htmx=htmx)
+        else:
+            response = request(
+                client, method, url, token=token, htmx=htmx, data=_guessing_form(other)
+            )
+        tried += 1
+        body = response.get_data(as_text=True)
+        assert response.status_code < 500, (method, url)
+        assert SECRET not in body.lower(), (method, url)
+        if has_ids:
+            assert response.status_code == 404, (method, url, response.status_code)
+    # Then every wizard finishes, so anything it accepted from the other sponsor would land.
+    for slug in ("teammates", "external", "managed"):
+        request(client, "POST", f"/invite/{slug}/send", token=token, htmx=htmx)
+    assert tried >= 40
+    assert _fingerprint(app, other) == before
+    assert cross_tenant_references(app) == []
+
+
+def test_exports_and_mailbox_show_only_this_sponsor(app, world):
+    home, other = world
+    client = login(app, "staff@home.example.com")
+    for url in ("/manage/users.csv", "/mail/mailbox", "/manage/invitations", "/manage/users"):
+        body = client.get(url + "?page_size=100").get_data(as_text=True).lower()
+        assert SECRET not in body, url
+    csv = client.get("/manage/users.csv").get_data(as_text=True)
+    assert "supervisor@home.example.com" in csv
+
+
+def test_partner_users_see_only_their_own_organization(app, world):
+    _, other = world
+    client = login(app, "administrator@home.example.com")
+    for url in ("/my/organization", "/my/account"):
+        assert SECRET not in client.get(url).get_data(as_text=True).lower()
+
+
+# ------------------------------------------------------------------------ CSRF
+
+
+@pytest.mark.parametrize("token", ["none", "forged"])
+def test_every_state_changing_rule_refuses_a_request_without_a_valid_token(app, world, token):
+    home, _ = world
+    client = login(app, "staff@home.example.com")
+    forged = "IjEyMyI.forged.token" if token == "forged" else None
+    before = _fingerprint(app, home)
+    tried = 0
+    for rule in rules(app):
+        for method in set(methods(rule)) & CHANGING:
+            for url in expand(rule, home.ids()):
+                response = request(
+                    client, method, url, token=forged, htmx=False, data=_guessing_form(home)
+                )
+                tried += 1
+                assert response.status_code == 400, (method, url, response.status_code)
+                assert "This form has expired" in response.get_data(as_text=True)
+    assert tried >= 25
+    assert _fingerprint(app, home) == before
+    assert client.get("/manage/users").status_code == 200  # still logged in
+
+
+def test_a_token_from_another_session_is_refused(app, world):
+    home, _ = world
+    mine = login(app, "staff@home.example.com")
+    theirs = app.test_client()
+    stolen = csrf_token(theirs)
+    response = mine.post("/logout", headers={"X-CSRFToken": stolen})
+    assert response.status_code == 400
+
+
+# ------------------------------------------------------------------------ sessions and cookies
+
+
+def _session_cookie(response) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert cookies, response.headers
+    return cookies[-1]
+
+
+def test_session_cookie_is_httponly_and_lax_and_not_secure_over_http(app, make_user, client):
+    make_user("someone@example.com")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": "someone@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    cookie = _session_cookie(response)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_when_the_public_url_is_https(app, tmp_path):
+    other = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "PUBLIC_URL": "https://scope.example.org",
+        }
+    )
+    response = other.test_client().get("/login")
+    assert "Secure" in _session_cookie(response)
+    assert "HttpOnly" in _session_cookie(response)
+
+
+def test_login_renews_the_session_and_drops_what_was_planted_before(app, make_user, client):
+    make_user("someone@example.com")
+    with client.session_transaction() as s:
+        s["planted"] = "by an attacker"
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    client.post(
+        "/login", data={"email": "someone@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    with client.session_transaction() as s:
+        assert "planted" not in s
+        assert s.get("csrf_token") != token or s.get("_user_id")
+
+
+def _copy_session(app, client):
+    other = app.test_client()
+    with client.session_transaction() as s:
+        saved = dict(s)
+    with other.session_transaction() as s:
+        s.update(saved)
+    return other
+
+
+def test_password_change_ends_every_other_session_server_side(app, make_user):
+    make_user("someone@example.com")
+    client = login(app, "someone@example.com")
+    stolen = _copy_session(app, client)
+    assert stolen.get("/my/account").status_code == 200
+    new = "a completely different passphrase"
+    response = client.post(
+        "/my/account/password",
+        data={"current_password": PASSWORD, "password": new, "confirm_password": new},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
+    assert response.status_code in (200, 302), response.get_data(as_text=True)
+    assert stolen.get("/my/account").status_code == 302
+    assert client.get("/my/account").status_code == 200
+
+
+def test_logout_ends_a_copied_cookie_too(app, make_user):
+    make_user("someone@example.com")
+    client = login(app, "someone@example.com")
+    stolen = _copy_session(app, client)
+    client.post("/logout", headers={"X-CSRFToken": csrf_token(client)})
+    assert stolen.get("/my/account").status_code == 302
+
+
+# ------------------------------------------------------------------------ rate limits
+
+
+def _post_login(client, email, token, password="wrong password entirely"):
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_login_is_limited_per_address_across_clients(app, make_user):
+    make_user("target@example.com")
+    codes = []
+    for n in range(12):
+        client = app.test_client()
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        response = client.post(
+            "/login",
+            data={"email": "target@example.com", "password": "nope", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n + 1}"},
+        )
+        codes.append(response.status_code)
+    assert codes[:10] == [422] * 10 and codes[10:] == [429, 429]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_login_is_limited_per_client_with_a_readable_answer(app, client, htmx):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    headers = {"HX-Request": "true"} if htmx else {}
+    codes = [
+        client.post(
+            "/login",
+            data={"email": f"p{n}@example.com", "password": "x", "csrf_token": token},
+            headers=headers,
+        ).status_code
+        for n in range(31)
+    ]
+    assert codes[:30] == [422] * 30
+    limited = client.post(
+        "/login",
+        data={"email": "z@example.com", "password": "x", "csrf_token": token},
+        headers=headers,
+    )
+    assert codes[30] == 429 and limited.status_code == 429
+    body = limited.get_data(as_text=True)
+    assert "Too many attempts" in body
+    assert ("<html" in body) is not htmx
+    if htmx:
+        assert limited.headers["HX-Retarget"] == "#alerts"
+
+
+def test_token_guessing_is_limited(app, client):
+    codes = [client.get(f"/join/guess{n}").status_code for n in range(61)]
+    assert set(codes[:60]) == {404} and codes[60] == 429
+    codes = [client.post(f"/account/recover/guess{n}", data={}).status_code for n in range(31)]
+    # POSTs without a CSRF token are refused before counting; the limit still applies.
+    assert codes[-1] in (400, 429)
+
+
+def test_invitation_sends_are_limited_per_sponsor_per_day(app, staff, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "INVITATIONS_PER_SPONSOR_PER_DAY", 3)
+    for n in range(3):
+        assert (
+            staff.post("/invite/teammates/rows", {"email": f"p{n}@example.com"}).status_code == 200
+        )
+    assert staff.post("/invite/teammates/send", htmx=True).status_code == 200
+    assert staff.post("/invite/teammates/rows", {"email": "p9@example.com"}).status_code == 200
+    refused = staff.post("/invite/teammates/send", htmx=True)
+    assert refused.status_code == 429
+    assert "Too many" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Invitation.id))) == 3
+    # Another staff member of the same sponsor shares the sponsor's allowance.
+    colleague_id = make_user("colleague@riverbend.test", sponsor_id=staff.sponsor_id)
+    colleague = login(app, "colleague@riverbend.test")
+    token = csrf_token(colleague)
+    colleague.post(
+        "/invite/teammates/rows", data={"email": "q@example.com"}, headers={"X-CSRFToken": token}
+    )
+    assert (
+        colleague.post("/invite/teammates/send", headers={"X-CSRFToken": token}).status_code == 429
+    )
+    assert colleague_id
+
+
+def test_resend_is_limited_per_invitation(app, world):
+    home, _ = world
+    client = login(app, "staff@home.example.com")
+    token = csrf_token(client)
+    codes = [
+        client.post(
+            f"/manage/invitations/{home.invitation_id}/resend",
+            headers={"X-CSRFToken": token, "HX-Request": "true"},
+        ).status_code
+        for _ in range(5)
+    ]
+    assert 409 in codes and codes[0] == 200
+    assert "500" not in str(codes)
+
+
+def _redis_url() -> str:
+    return os.environ.get("SCOPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_reachable() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(_redis_url(), socket_connect_timeout=1).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(
+    not _redis_reachable(),
+    reason="needs Redis at SCOPE_TEST_REDIS_URL (default redis://127.0.0.1:6379/15)",
+)
+def test_two_app_instances_share_limits_kept_in_redis(app, make_user):
+    make_user("target@example.com")
+    prefix = f"scope_test_{uuid.uuid4().hex}"
+    instances = [
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": app.config["SECRET_KEY"],
+                "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                "RATELIMIT_STORAGE_URI": _redis_url(),
+                "RATELIMIT_KEY_PREFIX": prefix,
+                "MAIL_DELIVER_IN_PROCESS": False,
+            }
+        )
+        for _ in range(2)
+    ]
+    try:
+        codes = []
+        for n in range(12):
+            client = instances[n % 2].test_client()
+            token = csrf_token_from(client.get("/login").get_data(as_text=True))
+            codes.append(
+                client.post(
+                    "/login",
+                    data={"email": "target@example.com", "password": "x", "csrf_token": token},
+                    environ_base={"REMOTE_ADDR": f"10.1.0.{n + 1}"},
+                ).status_code
+            )
+        assert codes[:10] == [422] * 10 and codes[10:] == [429, 429]
+    finally:
+        import redis
+
+        connection = redis.Redis.from_url(_redis_url())
+        for key in connection.scan_iter(f"*{prefix}*"):
+            connection.delete(key)
+        for instance in instances:
+            with instance.app_context():
+                db.engine.dispose()
+        # The limiter is shared: bind it to fresh memory storage again for the other tests.
+        create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
