@@ -527,15 +527,18 @@ def test_session_cookie_is_secure_when_the_public_url_is_https(app, tmp_path):
 
 def test_login_renews_the_session_and_drops_what_was_planted_before(app, make_user, client):
     make_user("someone@example.com")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
     with client.session_transaction() as s:
         s["planted"] = "by an attacker"
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        secret_before = s["csrf_token"]
     client.post(
         "/login", data={"email": "someone@example.com", "password": PASSWORD, "csrf_token": token}
     )
+    client.get("/my/account")
     with client.session_transaction() as s:
         assert "planted" not in s
-        assert s.get("csrf_token") != token or s.get("_user_id")
+        assert s["_user_id"]
+        assert s["csrf_token"] != secret_before  # a fresh session: a new CSRF secret too
 
 
 def _copy_session(app, client):
