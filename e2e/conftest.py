@@ -544,11 +544,20 @@ def _screenshot_folder_name(node: pytest.Item) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts)).strip("-")
 
 
+# Rules axe-core leaves off by default that WCAG 2.2 AA (target size) or working ARIA
+# references (unique ids) need.
+AXE_EXTRA_RULES = ("target-size", "duplicate-id", "duplicate-id-active")
+
+
 def _axe_violations(page: Page) -> list[dict]:
     """axe-core's WCAG 2.0/2.1/2.2 A and AA rules (and its best practices) run on the page."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    options = {
+        "resultTypes": ["violations"],
+        "rules": {rule: {"enabled": True} for rule in AXE_EXTRA_RULES},
+    }
+    results = Axe().run(page, options=options)
     return results.response["violations"]
 
 
