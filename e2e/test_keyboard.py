@@ -141,6 +141,11 @@ def test_menus_and_the_create_dialog_by_keyboard(page: Page, staff, shot):
     shot(page, "account-menu")
     page.keyboard.press("Escape")
     expect(account).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="My account")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    shot(page, "my-account")
 
     open_partners_item(page, "Employers")
     expect(page).to_have_url(re.compile(r"/partners/employers"))
@@ -268,6 +273,8 @@ def test_external_invitation_and_its_row_menu_by_keyboard(page: Page, staff, mai
     page.keyboard.press("Enter")
     expect(row).to_have_count(0)
     expect(live_region(page)).to_contain_text("revoked")
+    # Focus goes to the remaining row's Actions, not back to the top of the page.
+    expect(page.locator(":focus")).to_have_attribute("aria-label", "Actions")
 
 
 def test_managed_wizard_and_a_users_row_menu_by_keyboard(page: Page, staff, shot):

@@ -172,6 +172,31 @@
     dialog.showModal();
     yes.focus();
   });
+  // A row removed in place (Revoke, Delete) takes the focus with it: give it to the
+  // neighbouring row's Actions, else to the page's heading.
+  var removedRow = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    removedRow = target && target.tagName === "TR" && target.id ? { id: target.id, next: target.nextElementSibling, prev: target.previousElementSibling } : null;
+  });
+  // afterRequest, not afterSwap: a removed target is detached, so its events never reach here.
+  document.addEventListener("htmx:afterRequest", function () {
+    var row = removedRow;
+    removedRow = null;
+    if (!row || document.getElementById(row.id)) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body && !active.closest("dialog:not([open])")) { return; }
+    var neighbour = [row.next, row.prev].filter(function (tr) {
+      return tr && document.body.contains(tr) && !tr.classList.contains("empty-row");
+    })[0];
+    var focus = neighbour && neighbour.querySelector("[aria-haspopup], a[href], button");
+    if (!focus) {
+      focus = document.querySelector("main h1");
+      if (focus) { focus.setAttribute("tabindex", "-1"); }
+    }
+    if (focus) { focus.focus(); }
+  });
+
   // Fields shown only for one choice of a select (e.g. Occupation for Mentor).
   function syncToggles(root) {
     (root.querySelectorAll ? root.querySelectorAll("[data-shown-for]") : []).forEach(function (box) {
