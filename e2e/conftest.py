@@ -580,7 +580,8 @@ SMALL_SCREEN = {"width": 375, "height": 812}
 def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
     """`shot(page, "name")` saves e2e/screenshots/<test>/<NN>-<name>.png (full page, 1280 px
     wide) and <NN>-<name>-375.png (375 px, a phone), and runs axe-core on the page at both
-    widths: any violation fails the test, with the rule, its impact and the elements.
+    widths: any violation fails the test, with the rule, its impact and the elements, and so
+    does a page wider than the phone's screen.
     SCOPE_E2E_AXE_REPORT=<file> appends the violations to that file instead of failing."""
     folder = SCREENSHOTS_DIR / _screenshot_folder_name(request.node)
     shutil.rmtree(folder, ignore_errors=True)
@@ -615,6 +616,9 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
         try:
             page.screenshot(path=folder / f"{stem}-375.png", full_page=True)
             check(page, label + "-375")
+            # A phone never scrolls the whole page sideways: wide tables scroll in their frame.
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= SMALL_SCREEN["width"], f"{label} is {width} px wide at 375 px"
         finally:
             page.set_viewport_size(wide)
         return path
