@@ -41,7 +41,6 @@ def register_cli(app: Flask) -> None:
             email=email,
             first_name=first_name.strip(),
             last_name=last_name.strip(),
-            name_key=f"{last_name} {first_name}".strip().lower(),
             user_type=UserType.STAFF,
             status=UserStatus.ACTIVE,
             password_hash=hash_password(password),

@@ -20,6 +20,7 @@ from .models import (
     User,
     UserStatus,
     UserType,
+    person_name_key,
     utcnow,
 )
 from .sponsors import get_or_create_sponsor
@@ -183,7 +184,6 @@ def seed(
             email=staff_email.lower(),
             first_name="Sam",
             last_name="Staffer",
-            name_key="staffer sam",
             user_type=UserType.STAFF,
             status=UserStatus.ACTIVE,
         )
@@ -301,7 +301,7 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
                 "email": f"{first}.{last}.{i}@example.org".lower() if has_email else None,
                 "first_name": first,
                 "last_name": last,
-                "name_key": f"{last} {first}".lower(),
+                "name_key": person_name_key(first, last),
                 "user_type": user_type,
                 "status": status,
                 "partner_organization_id": rng.choice(org_ids),

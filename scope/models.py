@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -93,6 +93,11 @@ def _enum(enum_cls, length=20):
         create_constraint=True,
         name=enum_cls.__name__.lower(),
     )
+
+
+def person_name_key(first_name: str | None, last_name: str | None) -> str:
+    """How people sort and are searched: last name, then first, lower-cased."""
+    return f"{last_name or ''} {first_name or ''}".strip().lower()
 
 
 class Sponsor(db.Model):
@@ -195,6 +200,14 @@ class User(UserMixin, db.Model):
     sponsor: Mapped[Sponsor] = relationship(lazy="joined")
     partner_organization: Mapped[PartnerOrganization | None] = relationship()
     occupation: Mapped[Occupation | None] = relationship()
+
+    @validates("first_name", "last_name")
+    def _keep_name_key(self, key: str, value: str) -> str:
+        """name_key follows the name, whoever sets it."""
+        first = value if key == "first_name" else self.first_name
+        last = value if key == "last_name" else self.last_name
+        self.name_key = person_name_key(first, last)
+        return value
 
     @property
     def full_name(self) -> str:

@@ -136,7 +136,6 @@ def make_user(app, make_sponsor):
                 email=email.lower() if email else (None if email == "" else f"user{n}@example.com"),
                 first_name=first_name,
                 last_name=last,
-                name_key=f"{last} {first_name}".lower(),
                 user_type=user_type,
                 status=status,
                 partner_organization_id=organization_id,

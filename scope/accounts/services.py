@@ -383,7 +383,6 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def update_name(user: User, first_name: str, last_name: str) -> None:
     user.first_name = first_name
     user.last_name = last_name
-    user.name_key = f"{last_name} {first_name}".strip().lower()
 
 
 # --- what a partner user may see of their organization --------------------------------------

@@ -418,7 +418,6 @@ def update_profile(user: User, data: dict, actor: User) -> list[str]:
     changed = [name for name, value in changes.items() if getattr(user, name) != value]
     for name, value in changes.items():
         setattr(user, name, value)
-    user.name_key = f"{user.last_name} {user.first_name}".strip().lower()
     try:
         with db.session.begin_nested():
             db.session.flush()
