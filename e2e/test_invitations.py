@@ -116,7 +116,7 @@ def invite_teammates(page: Page, shot, *emails: str) -> None:
 def open_invitations(page: Page) -> Locator:
     """MANAGE → Invitations; the table of pending invitations."""
     nav(page).get_by_role("link", name="Manage").click()
-    page.get_by_role("navigation", name="Manage").get_by_role("link", name="Invitations").click()
+    page.get_by_role("tablist", name="Manage").get_by_role("tab", name="Invitations").click()
     table = page.get_by_role("table", name="Pending invitations")
     expect(table).to_be_visible()
     return table
@@ -168,8 +168,10 @@ def test_invite_external_users_who_sign_up(
     mentor, supervisor = unique_email("mentor"), unique_email("supervisor")
 
     open_invite(page)
-    tabs = page.get_by_role("navigation", name="Kind of account")
-    expect(tabs.get_by_role("link", name="Authenticated")).to_have_attribute("aria-current", "page")
+    tabs = page.get_by_role("tablist", name="Kind of account")
+    expect(tabs.get_by_role("tab", name="Authenticated")).to_have_attribute("aria-selected", "true")
+    expect(tabs.get_by_role("tab", name="Managed")).to_have_attribute("aria-selected", "false")
+    expect(page.get_by_role("tabpanel", name="Authenticated")).to_be_visible()
     shot(page, "invite")
     page.get_by_role("link", name="Invite External Users").click()
     employer = page.get_by_label("Employer")
@@ -306,7 +308,7 @@ def test_invite_external_users_who_sign_up(
     expect(invitation_row(page, mentor)).to_have_count(0)
     expect(invitation_row(page, supervisor)).to_have_count(1)
     shot(page, "invitation-accepted")
-    page.get_by_role("navigation", name="Manage").get_by_role("link", name="Users").click()
+    page.get_by_role("tablist", name="Manage").get_by_role("tab", name="Users").click()
     user = page.get_by_role("table", name="Users").get_by_role("row").filter(has_text=mentor)
     expect(user.get_by_role("link", name="Riley Chen")).to_be_visible()
     for text in ("Mentor", organization, OCCUPATION, "Active", today):

@@ -89,6 +89,17 @@ def go_to(page: Page, link: Locator) -> None:
     page.keyboard.press("Enter")
 
 
+def open_tab(page: Page, tablist: str, name: str) -> None:
+    """Tabs pattern: Tab reaches the selected tab only; arrows move to the others."""
+    tabs = page.get_by_role("tablist", name=tablist)
+    tab_to(page, tabs.get_by_role("tab", selected=True))
+    page.keyboard.press("ArrowRight")
+    target = tabs.get_by_role("tab", name=name)
+    expect(target).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(target).to_have_attribute("aria-selected", "true")
+
+
 def choose(page: Page, select: Locator, label: str) -> None:
     """Pick an option of a focused <select> by typing its first letters."""
     expect(select).to_be_focused()
@@ -235,9 +246,7 @@ def test_external_invitation_and_its_row_menu_by_keyboard(page: Page, staff, mai
 
     # MANAGE → Invitations, the mentor's row: Actions is a menu button.
     go_to(page, nav(page).get_by_role("link", name="Manage"))
-    go_to(
-        page, page.get_by_role("navigation", name="Manage").get_by_role("link", name="Invitations")
-    )
+    open_tab(page, "Manage", "Invitations")
     row = (
         page.get_by_role("table", name="Pending invitations")
         .get_by_role("row")
@@ -284,10 +293,7 @@ def test_managed_wizard_and_a_users_row_menu_by_keyboard(page: Page, staff, shot
     last = f"Keyes{secrets.token_hex(2)}"
 
     go_to(page, nav(page).get_by_role("link", name="Invite"))
-    go_to(
-        page,
-        page.get_by_role("navigation", name="Kind of account").get_by_role("link", name="Managed"),
-    )
+    open_tab(page, "Kind of account", "Managed")
     go_to(page, page.get_by_role("link", name="Get Started"))
     choose(page, page.get_by_label("Employer"), organization)
     go_to(page, page.get_by_role("button", name="Continue"))

@@ -30,9 +30,7 @@ def set_password(person: Page, password: str) -> None:
 def create_managed_users(page: Page, organization: str, people, shot) -> None:
     """INVITE → Managed → GET STARTED → Employer → CONTINUE → rows → CREATE USERS +."""
     nav(page).get_by_role("link", name="Invite").click()
-    page.get_by_role("navigation", name="Kind of account").get_by_role(
-        "link", name="Managed"
-    ).click()
+    page.get_by_role("tablist", name="Kind of account").get_by_role("tab", name="Managed").click()
     shot(page, "managed-tab")
     page.get_by_role("link", name="Get Started").click()
     page.get_by_label("Employer").select_option(label=organization)

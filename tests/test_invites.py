@@ -71,7 +71,9 @@ def invite_external(staff, app, org_id, *rows):
 def test_invite_page_offers_both_flows_and_tabs(staff):
     html = staff.get("/invite/").get_data(as_text=True)
     assert "Invite Teammates" in html and "Invite External Users" in html
-    assert 'aria-current="page">Authenticated' in html and "Managed</a>" in html
+    assert 'aria-selected="true" tabindex="0">Authenticated</a>' in html
+    assert 'aria-selected="false" tabindex="-1">Managed</a>' in html
+    assert 'role="tabpanel" aria-labelledby="tab-authenticated"' in html
 
 
 def test_teammates_add_rows_and_send(app, staff):

@@ -123,7 +123,10 @@ def test_users_page_lists_everyone_with_every_column(staff, people):
     html = text(response)
     assert response.status_code == 200
     assert "<title>Manage · Scope</title>" in html
-    assert 'aria-current="page">Users</a>' in html
+    assert (
+        'role="tab" id="tab-users"' in html
+        and 'aria-selected="true" tabindex="0">Users</a>' in html
+    )
     for label in ("Name", "Email", "User type", "Organization", "Occupation", "Status"):
         assert f">{label}<" in html
     assert "Last login" in html

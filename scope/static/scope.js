@@ -75,6 +75,25 @@
     }
   });
 
+  // Tabs (WAI-ARIA tabs pattern): arrows, Home and End move between tabs; Enter or Space opens one.
+  document.addEventListener("keydown", function (event) {
+    var tab = event.target.closest && event.target.closest("[data-tablist] [role='tab']");
+    if (!tab) { return; }
+    var tabs = Array.prototype.slice.call(tab.parentNode.querySelectorAll("[role='tab']"));
+    var index = tabs.indexOf(tab);
+    var next = null;
+    if (event.key === "ArrowRight") { next = tabs[(index + 1) % tabs.length]; }
+    else if (event.key === "ArrowLeft") { next = tabs[(index - 1 + tabs.length) % tabs.length]; }
+    else if (event.key === "Home") { next = tabs[0]; }
+    else if (event.key === "End") { next = tabs[tabs.length - 1]; }
+    else if (event.key === " ") { event.preventDefault(); tab.click(); return; }
+    if (next) {
+      event.preventDefault();
+      tabs.forEach(function (t) { t.setAttribute("tabindex", t === next ? "0" : "-1"); });
+      next.focus();
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     var button = event.target.closest("[data-menu] > [aria-haspopup]");
     if (button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
