@@ -358,6 +358,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) ->
             "SCOPE_MAIL_SERVER": smtp_server.host,
             "SCOPE_MAIL_PORT": str(smtp_server.port),
             "SCOPE_MAIL_DEFAULT_SENDER": "Scope <no-reply@scope-e2e.localhost>",
+            # A retry every 3 s for 3 minutes, looked for every 2 s: an outage test sees its
+            # message soon after the server is back, however long the outage took under load.
+            "SCOPE_MAIL_RETRY_DELAYS": "[" + ", ".join(["3"] * 60) + "]",
+            "SCOPE_MAIL_WAKE_SECONDS": "2",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -15,6 +15,10 @@ DEFAULTS = {
     "MAIL_TIMEOUT": 10,
     # Deliver queued mail from the web process shortly after commit; off when mail-worker runs.
     "MAIL_DELIVER_IN_PROCESS": True,
+    # How often the in-process delivery looks for retries that are due, and the waits between
+    # attempts in seconds (None: 30 s, 2 min, 10 min, 1 h, 6 h); tests shorten both.
+    "MAIL_WAKE_SECONDS": 30,
+    "MAIL_RETRY_DELAYS": None,
     "INVITATION_DAYS": 14,
     "SET_PASSWORD_DAYS": 7,
     "RECOVERY_MINUTES": 60,

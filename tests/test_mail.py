@@ -694,3 +694,15 @@ def test_without_in_process_delivery_no_thread_is_started(make_app):
     assert in_process_delivery(quiet) is None
     quiet.test_client().get("/login")
     assert not any(t.name == "scope-mail-delivery" for t in threading.enumerate())
+
+
+def test_the_retry_schedule_can_be_replaced_by_configuration(app):
+    from scope.mail.delivery import backoff_after
+
+    with app.app_context():
+        assert backoff_after(1) == BACKOFF[0] and backoff_after(MAX_ATTEMPTS) is None
+        app.config["MAIL_RETRY_DELAYS"] = [3, 3]
+        try:
+            assert [backoff_after(n) for n in (1, 2, 3)] == [timedelta(seconds=3)] * 2 + [None]
+        finally:
+            app.config["MAIL_RETRY_DELAYS"] = None

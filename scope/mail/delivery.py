@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import or_, select, text, update
 
 from ..audit import record
@@ -71,11 +71,18 @@ class _Claimed:
     invitation_id: int | None
 
 
+def retry_schedule() -> tuple[timedelta, ...]:
+    """BACKOFF, unless MAIL_RETRY_DELAYS (seconds) replaces it, as end-to-end tests do."""
+    delays = current_app.config.get("MAIL_RETRY_DELAYS")
+    return tuple(timedelta(seconds=float(s)) for s in delays) if delays else BACKOFF
+
+
 def backoff_after(attempts: int) -> timedelta | None:
     """How long to wait after `attempts` failed attempts; None when it is time to give up."""
-    if attempts >= MAX_ATTEMPTS:
+    schedule = retry_schedule()
+    if attempts > len(schedule):
         return None
-    return BACKOFF[max(attempts, 1) - 1]
+    return schedule[max(attempts, 1) - 1]
 
 
 def _due(now: datetime):
@@ -162,11 +169,13 @@ def _send_batch(
     # An interrupted attempt counted as one: a message that kills its worker cannot loop.
     pending = []
     for message in batch:
-        if message.attempts > MAX_ATTEMPTS:
+        if message.attempts > len(retry_schedule()) + 1:
             _record_failure(
                 message,
                 claim_until,
-                Outcome(f"Gave up after {MAX_ATTEMPTS} attempts; the last was interrupted."),
+                Outcome(
+                    f"Gave up after {message.attempts - 1} attempts; the last was interrupted."
+                ),
                 counts,
             )
         else:

@@ -101,7 +101,7 @@ def register_in_process_delivery(app: Flask) -> None:
     _listen_for_queued_mail()
     if not app.config.get("MAIL_DELIVER_IN_PROCESS"):
         return
-    delivery = InProcessDelivery(app)
+    delivery = InProcessDelivery(app, interval=float(app.config["MAIL_WAKE_SECONDS"]))
     app.extensions[EXTENSION] = delivery
     app.before_request(delivery.start)
 
