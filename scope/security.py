@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .extensions import db, login_manager
 from .models import User, UserStatus
+from .tenancy import parse_id
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -29,9 +30,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def load_user(session_id: str) -> User | None:
     """The cookie names a user and a session version; a bumped version ends the session."""
     user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    user_id = parse_id(user_id)
+    if user_id is None or not (version.isascii() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, user_id)
     if user is None or user.session_version != int(version):
         return None
     if user.status is not UserStatus.ACTIVE:

@@ -12,6 +12,23 @@ from .extensions import db
 
 M = TypeVar("M")
 
+MAX_ID = 2**63 - 1  # the largest id either database can hold
+
+
+def parse_id(value) -> int | None:
+    """A row id from outside (URL, form, token), or None when it cannot be one.
+
+    Only ASCII digits count: str.isdigit() also accepts "²", which int() refuses, and a
+    number past 64 bits overflows the database driver instead of matching nothing.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
+
 
 def current_sponsor_id() -> int:
     if not current_user.is_authenticated:
@@ -27,9 +44,8 @@ def scoped(model: type[M], *columns) -> Select:
 
 def get_or_404(model: type[M], ident) -> M:
     """A tenant-owned row by id; another sponsor's row is as absent as a missing one."""
-    try:
-        ident = int(ident)
-    except (TypeError, ValueError):
+    ident = parse_id(ident)
+    if ident is None:
         abort(404)
     obj = db.session.scalar(scoped(model).where(model.id == ident))
     if obj is None:

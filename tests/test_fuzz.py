@@ -85,9 +85,15 @@ _TEXT = st.text(st.characters(exclude_categories=("Cs",)) | _CONTROL, max_size=3
 _HUGE = st.builds(
     lambda char, size: char * size, _CONTROL | st.sampled_from('aé@,"'), st.just(1_000_000)
 )
+# Id-shaped values at the edges: past 64 bits, and digits that str.isdigit() accepts but
+# int() refuses (superscripts) or reads (Arabic-Indic, full-width).
+_ID_EDGES = st.sampled_from(
+    [str(2**63 - 1), str(2**63), str(2**64), "9" * 30, "²", "1²", "٣", "１２", "+1", " 7 ", "1_0"]
+)
 _VALUE = st.one_of(
     _TEXT,
     st.integers(-(2**70), 2**70).map(str),
+    _ID_EDGES,
     st.sampled_from(["", " ", "0", "-1", "null", "mentor", "staff", "a@example.com", "x" * 255]),
 )
 # Missing fields (a subset), repeated fields (lists), every value arbitrary; in about one
@@ -122,6 +128,7 @@ _TOKENS = st.one_of(
     st.text(st.characters(codec="ascii", exclude_characters="/?#%"), min_size=1, max_size=300),
     st.text(alphabet="ABCDEFabcdef0123456789-_.", min_size=1, max_size=120),
     st.sampled_from([".", "..", "a" * 5000, "%00", "0"]),
+    st.tuples(_ID_EDGES, st.sampled_from(["", "." + "A" * 43])).map("".join),
 )
 
 

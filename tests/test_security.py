@@ -441,6 +441,86 @@ def test_staff_cannot_read_or_change_another_sponsors_records_by_guessing_ids(ap
     assert cross_tenant_references(app) == []
 
 
+@pytest.mark.parametrize("ident", [2**63, 2**64, 10**30])
+def test_ids_past_what_a_database_holds_are_not_found_not_a_failure(app, world, ident):
+    home, _ = world
+    client = login(app, "staff@home.example.com")
+    token = csrf_token(client)
+    ids = {**home.ids(), **{k: ident for k in home.ids() if k.endswith("_id")}}
+    tried = 0
+    for endpoint, method, url in sweep(app, ids):
+        if str(ident) not in url or endpoint == "invites.remove_row":
+            continue
+        response = request(client, method, url, token=token, htmx=False)
+        assert response.status_code == 404, (method, url, response.status_code)
+        tried += 1
+    # Removing a wizard row that is not there leaves the wizard as it was.
+    response = request(
+        client, "POST", f"/invite/external/rows/{ident}/delete", token=token, htmx=True
+    )
+    assert response.status_code == 200
+    assert tried >= 10
+
+
+def test_out_of_range_and_odd_digit_ids_in_forms_and_filters_are_refused_with_a_message(app, world):
+    home, _ = world
+    client = login(app, "staff@home.example.com")
+    token = csrf_token(client)
+    for value in (str(2**63), "9" * 30, "²", "١"):
+        response = request(
+            client,
+            "POST",
+            "/invite/external",
+            token=token,
+            htmx=True,
+            data={"organization": value},
+        )
+        assert response.status_code == 422, value
+        assert "Choose an organization" in response.get_data(as_text=True)
+        response = request(
+            client, "GET", f"/manage/users?organization={value}", token=None, htmx=True
+        )
+        assert response.status_code == 200, value
+        response = request(
+            client,
+            "POST",
+            "/manage/users/bulk/deactivate",
+            token=token,
+            htmx=True,
+            data={"user_id": [value]},
+        )
+        assert response.status_code < 500, value
+        assert "No users selected" in response.get_data(as_text=True)
+    for prefix in ("/join/", "/account/set-password/", "/account/recover/"):
+        for ident in (str(2**64), "²", "٣"):
+            response = client.get(f"{prefix}{ident}.{'A' * 43}")
+            assert response.status_code == 404, (prefix, ident)
+
+
+def test_parse_id_takes_only_ascii_digits_that_fit_64_bits():
+    from scope.tenancy import MAX_ID, parse_id
+
+    assert parse_id("42") == 42 and parse_id(42) == 42 and parse_id(str(MAX_ID)) == MAX_ID
+    for bad in (
+        "",
+        "0",
+        "-1",
+        "+1",
+        " 7",
+        "1_0",
+        "²",
+        "٣",
+        "１２",
+        str(MAX_ID + 1),
+        None,
+        True,
+        0,
+        MAX_ID + 1,
+        1.5,
+    ):
+        assert parse_id(bad) is None, bad
+
+
 def test_exports_and_mailbox_show_only_this_sponsor(app, world):
     home, other = world
     client = login(app, "staff@home.example.com")

@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from ..auth.passwords import MAX_LENGTH, password_problem
 from ..forms import ScopeForm
 from ..models import PARTNER_USER_TYPES, OrganizationKind
+from ..tenancy import parse_id
 
 USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
     SelectChoice(t.value, t.label) for t in PARTNER_USER_TYPES
@@ -12,10 +13,10 @@ USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return -1  # never a real id: refused by the choice check
+    if value in (None, ""):
+        return None
+    return parse_id(value if isinstance(value, int) else str(value).strip()) or -1
+    # -1 is never a real id: the choice check refuses it
 
 
 class OrganizationChoiceForm(ScopeForm):

@@ -14,6 +14,7 @@ import secrets
 from flask import current_app
 
 from ..models import Invitation
+from ..tenancy import parse_id
 
 
 def new_nonce() -> str:
@@ -39,9 +40,10 @@ def parse_token(token: str) -> tuple[int, str] | None:
     if not isinstance(token, str) or len(token) > 80:
         return None
     ident, _, mac = token.partition(".")
-    if not ident.isdigit() or len(ident) > 12 or len(mac) != 43:
+    number = parse_id(ident)
+    if number is None or len(mac) != 43:
         return None
-    return int(ident), mac
+    return number, mac
 
 
 def token_matches(invitation: Invitation, mac: str) -> bool:

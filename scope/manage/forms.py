@@ -3,16 +3,14 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import ScopeForm, empty_to_none
 from ..models import PARTNER_USER_TYPES
+from ..tenancy import parse_id
 
 
 def _id_or_none(value):
     """A submitted id; blank is None and anything else that is not a number is 0 (no match)."""
     if value in (None, ""):
         return None
-    if isinstance(value, int):
-        return value
-    value = str(value).strip()
-    return int(value) if value.isdigit() and len(value) < 12 else 0
+    return parse_id(value if isinstance(value, int) else str(value).strip()) or 0
 
 
 class ProfileForm(ScopeForm):

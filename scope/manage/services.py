@@ -31,7 +31,7 @@ from ..models import (
     UserStatus,
     UserType,
 )
-from ..tenancy import scoped
+from ..tenancy import parse_id, scoped
 
 USER_FILTERS = ("type", "status", "organization")
 USER_SORTS = {
@@ -87,8 +87,7 @@ def _clean_filters(listing: Listing) -> None:
         filters.pop("type", None)
     if filters.get("status") not in {s.value for s in UserStatus}:
         filters.pop("status", None)
-    organization = filters.get("organization", "")
-    if not (organization.isdigit() and len(organization) < 12):
+    if parse_id(filters.get("organization")) is None:
         filters.pop("organization", None)
 
 
@@ -289,9 +288,9 @@ def parse_ids(values: Iterable[str]) -> list[int]:
     """Distinct ids from a form; anything that is not a number is ignored."""
     ids = []
     for value in values:
-        value = (value or "").strip()
-        if value.isdigit() and len(value) < 12:
-            ids.append(int(value))
+        ident = parse_id((value or "").strip())
+        if ident is not None:
+            ids.append(ident)
     ids = list(dict.fromkeys(ids))
     if len(ids) > BULK_LIMIT:
         raise TooManySelected(f"Select at most {BULK_LIMIT:,} users at a time.")
