@@ -200,6 +200,31 @@ class Auth:
         )
 
 
+def row_menu(html: str, row_id: str) -> list[tuple[str, str, str]]:
+    """(label, method, url) of each item a row's Actions menu shows, built as scope.js builds it.
+
+    Rows borrow one menu from a <template> named by their button's data-menu-from: items
+    marked data-action appear only when the row lists them in data-actions, and {name}
+    placeholders in the items' attributes take the row's data-name values.
+    """
+    row = re.search(rf'<tr id="{row_id}"([^>]*)>(.*?)</tr>', html, re.S)
+    assert row, f"no row {row_id}"
+    data = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', row.group(1)))
+    source = re.search(r'data-menu-from="([^"]+)"', row.group(2)).group(1)
+    menu = re.search(rf'<template id="{source}">(.*?)</template>', html, re.S).group(1)
+    offered = data.get("actions", "").split()
+    items = []
+    for item in re.findall(r"<li role=\"none\"(.*?)</li>", menu, re.S):
+        action = re.match(r'\s*data-action="([^"]+)"', item)
+        if action and action.group(1) not in offered:
+            continue
+        item = re.sub(r"\{(\w+)\}", lambda m: data.get(m.group(1), m.group(0)), item)
+        label = re.sub(r"<[^>]+>", "", item.split(">", 1)[1]).strip()
+        how = re.search(r'(href|hx-get|hx-post)="([^"]+)"', item)
+        items.append((label, "POST" if how.group(1) == "hx-post" else "GET", how.group(2)))
+    return items
+
+
 def csrf_token_from(html: str) -> str | None:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
         r'"X-CSRFToken": "([^"]+)"', html

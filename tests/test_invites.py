@@ -22,7 +22,7 @@ from scope.models import (
     WizardKind,
     utcnow,
 )
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, row_menu
 
 STRONG = "lantern meadow quartz saddle"
 
@@ -453,7 +453,16 @@ def test_invitations_tab_lists_pending_invitations(app, staff, employer):
         "Queued",
     ):
         assert words in html
-    assert 'aria-label="Actions"' in html and "Copy Invitation Link" in html
+    assert 'aria-label="Actions"' in html
+    invitation = invitations(app)[0]
+    items = row_menu(html, f"invitation-{invitation.id}")
+    assert [label for label, _, _ in items] == ["Revoke", "Resend", "Copy Invitation Link"]
+    adapter = app.url_map.bind("localhost")
+    assert [adapter.match(url, method=method) for _, method, url in items] == [
+        ("invites.confirm_revoke", {"invitation_id": invitation.id}),
+        ("invites.resend", {"invitation_id": invitation.id}),
+        ("invites.invitation_link", {"invitation_id": invitation.id}),
+    ]
     fragment = staff.get("/manage/invitations?q=nobody", htmx=True).get_data(as_text=True)
     assert "<html" not in fragment and "No invitations match" in fragment
     assert "sam@keystone.example" in staff.get("/manage/invitations?status=sent").get_data(

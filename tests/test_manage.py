@@ -23,7 +23,7 @@ from scope.models import (
     UserStatus,
     UserType,
 )
-from tests.conftest import Auth, csrf_token_from
+from tests.conftest import Auth, csrf_token_from, row_menu
 
 MANAGED = UserStatus.MANAGED
 DEACTIVATED = UserStatus.DEACTIVATED
@@ -151,24 +151,33 @@ def test_htmx_request_returns_only_the_table(staff, people):
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_row_menu_offers_what_each_status_allows(staff, people):
+def test_row_menu_offers_what_each_status_allows(app, staff, people):
     html = text(staff.get("/manage/users"))
+    assert html.count('aria-label="Actions"') == 5  # one button per row, one menu per table
+    fragment = text(staff.get("/manage/users", htmx=True))
+    assert fragment.count('role="menu"') == 2  # the bulk ACTIONS menu and the rows' shared one
 
     def menu(user_id):
-        start = html.index(f'id="user-menu-{user_id}"')
-        return html[start : html.index("</ul>", start)]
+        return {label: (method, url) for label, method, url in row_menu(html, f"user-{user_id}")}
 
-    assert html.count('aria-label="Actions"') == 5  # one per row
     omar = menu(people["omar"])
-    assert "Convert to Authenticated" in omar and "Deactivate" in omar and ">Delete<" in omar
+    assert set(omar) == {"View profile", "Convert to Authenticated", "Deactivate", "Delete"}
     nina = menu(people["nina"])  # managed without email: nothing to send to
-    assert "Convert to Authenticated" not in nina and ">Delete<" in nina
-    maya = menu(people["maya"])
-    assert "Deactivate" in maya and "Convert" not in maya and "Delete" not in maya
-    paul = menu(people["paul"])
-    assert "Reactivate" in paul and "Deactivate" not in paul
-    mine = menu(people["staff"])
-    assert "Deactivate" not in mine
+    assert set(nina) == {"View profile", "Deactivate", "Delete"}
+    assert set(menu(people["maya"])) == {"View profile", "Deactivate"}
+    assert set(menu(people["paul"])) == {"View profile", "Reactivate"}
+    assert set(menu(people["staff"])) == {"View profile"}  # nobody deactivates themselves
+    # Every item leads to the route that does it, for that row's user.
+    adapter = app.url_map.bind("localhost")
+    for user_id, items in ((people["omar"], omar), (people["paul"], menu(people["paul"]))):
+        for label, (method, url) in items.items():
+            endpoint, args = adapter.match(url, method=method)
+            assert args == {"user_id": user_id}, (label, url)
+            assert endpoint.startswith("manage."), (label, url)
+    assert adapter.match(omar["Delete"][1], method="GET")[0] == "manage.confirm_delete_user"
+    # Deactivate asks first, naming the person: the row gives the name to the shared menu.
+    assert 'data-confirm="Deactivate {name}?"' in html
+    assert f'<tr id="user-{people["omar"]}" data-url' in html and 'data-name="Omar Diaz"' in html
 
 
 @pytest.mark.parametrize(
@@ -444,7 +453,7 @@ def test_deactivate_ends_sessions_and_is_audited(app, staff, people):
     html = text(response)
     assert response.status_code == 200
     assert '<span class="badge deactivated">Deactivated</span>' in html
-    assert "Reactivate" in html and "Maya Chen deactivated." in html
+    assert 'data-actions="reactivate"' in html and "Maya Chen deactivated." in html
     maya = get(app, people["maya"])
     assert maya.status is DEACTIVATED and maya.session_version == before + 1
     assert audit_actions(app, people["maya"]) == ["deactivated"]

@@ -15,7 +15,35 @@
     return Array.prototype.slice.call(list.querySelectorAll("[role='menuitem']:not([disabled])"));
   }
 
+  // A table's rows share one menu: <template id="…"> holds every item, a row's button names
+  // it (data-menu-from), and the row says which of the items marked data-action it offers (data-actions) and fills the
+  // {placeholders} in the items' attributes from its own data-* values. The menu is built in
+  // the row when its button opens it, so the page carries one menu per table, not per row.
+  function borrowMenu(button) {
+    var source = document.getElementById(button.getAttribute("data-menu-from") || "");
+    if (!source || document.getElementById(button.getAttribute("aria-controls") || "")) { return; }
+    var row = button.closest("tr");
+    var offered = (row.getAttribute("data-actions") || "").split(" ");
+    var list = source.content.firstElementChild.cloneNode(true);
+    list.querySelectorAll("[data-action]").forEach(function (item) {
+      if (offered.indexOf(item.getAttribute("data-action")) < 0) { item.remove(); }
+    });
+    list.querySelectorAll("*").forEach(function (element) {
+      Array.prototype.forEach.call(element.attributes, function (attribute) {
+        var value = attribute.value.replace(/\{(\w+)\}/g, function (whole, key) {
+          return key in row.dataset ? row.dataset[key] : whole;
+        });
+        if (value !== attribute.value) { element.setAttribute(attribute.name, value); }
+      });
+    });
+    list.id = row.id + "-menu";
+    button.setAttribute("aria-controls", list.id);
+    button.after(list);
+    if (window.htmx) { window.htmx.process(list); }
+  }
+
   function openMenu(button, focusLast) {
+    borrowMenu(button);
     var list = document.getElementById(button.getAttribute("aria-controls"));
     closeMenus(button);
     button.setAttribute("aria-expanded", "true");
