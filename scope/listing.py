@@ -89,23 +89,16 @@ class Listing:
         key = _primary_key(stmt)
         ids = stmt.with_only_columns(key).order_by(*order_by)
         offset = (self.page - 1) * self.page_size
-        if offset == 0:
-            # One ordered scan gives both the first page and the (capped) count.
-            first = list(db.session.scalars(ids.limit(COUNT_AHEAD + 1)))
-            self._count(len(first), COUNT_AHEAD + 1)
-            page_ids = first[: self.page_size]
-            if not page_ids:
-                self.items = []
-                return self
-            page = stmt.where(key.in_(page_ids))
-        else:
-            cap = offset + COUNT_AHEAD + 1
-            counted = ids.order_by(None).limit(cap).subquery()
-            self._count(db.session.scalar(select(func.count()).select_from(counted)), cap)
-            offset = (self.page - 1) * self.page_size
-            # Deferred join: skip rows in the narrow id-only query, then load whole rows.
-            page_ids = ids.limit(self.page_size).offset(offset).scalar_subquery()
-            page = stmt.where(key.in_(page_ids))
+        cap = offset + COUNT_AHEAD + 1
+        counted = ids.order_by(None).limit(cap).subquery()
+        self._count(db.session.scalar(select(func.count()).select_from(counted)), cap)
+        if not self.total:
+            self.items = []
+            return self
+        offset = (self.page - 1) * self.page_size  # a page past the end became the last one
+        # Deferred join: skip rows in the narrow id-only query, then load whole rows.
+        page_ids = ids.limit(self.page_size).offset(offset).scalar_subquery()
+        page = stmt.where(key.in_(page_ids))
         result = db.session.execute(page.order_by(*order_by))
         self.items = list(result.scalars() if scalars else result)
         return self

@@ -12,7 +12,7 @@ from datetime import datetime
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from .. import audit
 from ..accounts.services import NoEmailAddress, end_account_links, send_set_password_link
@@ -43,6 +43,15 @@ USER_SORTS = {
     "last_login": (User.last_login_at, User.name_key),
 }
 # Columns that may be empty: empty values sort last whichever the direction.
+ROW_COLUMNS = (
+    User.first_name,
+    User.last_name,
+    User.email,
+    User.user_type,
+    User.status,
+    User.authentication_sent_at,
+    User.last_login_at,
+)
 _NULLABLE = {User.email, PartnerOrganization.name_key, User.last_login_at}
 
 BULK_LIMIT = 1000
@@ -131,7 +140,12 @@ def list_users(listing: Listing) -> Listing:
     """One page of users with organization and occupation loaded in the same query."""
     _clean_filters(listing)
     stmt = _filtered(listing).options(
-        joinedload(User.partner_organization), joinedload(User.occupation)
+        # Only what a row shows: the columns of the table, names of organization and
+        # occupation, and not the sponsor a User otherwise always brings along.
+        load_only(*ROW_COLUMNS),
+        joinedload(User.partner_organization).load_only(PartnerOrganization.name),
+        joinedload(User.occupation).load_only(Occupation.name),
+        lazyload(User.sponsor),
     )
     return listing.fetch(stmt, _order(listing))
 
