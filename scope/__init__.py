@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from . import extensions as ext
+from . import search
 from .config import load_config
 
 
@@ -17,7 +18,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Extensions are reached through their module: the scope.mail package shadows a bare `mail`.
     ext.db.init_app(app)
     ext.migrate.init_app(
-        app, ext.db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
+        app,
+        ext.db,
+        directory=str(_migrations_dir()),
+        render_as_batch=True,
+        compare_type=True,
+        include_name=search.include_name,
     )
     ext.login_manager.init_app(app)
     ext.mail.init_app(app)

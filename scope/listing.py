@@ -82,26 +82,42 @@ class Listing:
     def fetch(self, stmt: Select, order_by: list, scalars: bool = True) -> Listing:
         """Count (up to COUNT_AHEAD rows past this page) and fetch one page of stmt.
 
-        Two statements whatever the depth, both reading only ids where they skip or count,
-        so an index that holds the filter and the sort answers them. A page past the end
-        shows the last page.
+        Two statements whatever the depth. The first walks the ids in order once, from this
+        page's first row to COUNT_AHEAD rows past it, and returns only this page's ids with
+        the number it walked (so an index that holds the filter and the sort answers it and
+        a rare search scans once, not once to count and again to page). The second loads
+        the page's rows by id. A page past the end shows the last page.
         """
         key = _primary_key(stmt)
         ids = stmt.with_only_columns(key).order_by(*order_by)
+        page_ids, ahead = self._page_ids(ids)
+        if not page_ids and self.page > 1:
+            # Past the end: count what there is (fewer rows than this page starts at).
+            offset = (self.page - 1) * self.page_size
+            counted = ids.order_by(None).limit(offset).subquery()
+            total = db.session.scalar(select(func.count()).select_from(counted))
+            self.page = max(1, -(-total // self.page_size))
+            page_ids, ahead = self._page_ids(ids)
         offset = (self.page - 1) * self.page_size
-        cap = offset + COUNT_AHEAD + 1
-        counted = ids.order_by(None).limit(cap).subquery()
-        self._count(db.session.scalar(select(func.count()).select_from(counted)), cap)
-        if not self.total:
+        self._count(offset + ahead, offset + COUNT_AHEAD + 1)
+        if not page_ids:
             self.items = []
             return self
-        offset = (self.page - 1) * self.page_size  # a page past the end became the last one
-        # Deferred join: skip rows in the narrow id-only query, then load whole rows.
-        page_ids = ids.limit(self.page_size).offset(offset).scalar_subquery()
-        page = stmt.where(key.in_(page_ids))
-        result = db.session.execute(page.order_by(*order_by))
+        result = db.session.execute(stmt.where(key.in_(page_ids)).order_by(*order_by))
         self.items = list(result.scalars() if scalars else result)
         return self
+
+    def _page_ids(self, ids: Select) -> tuple[list, int]:
+        """This page's ids, and how many rows there are from its first, up to COUNT_AHEAD + 1."""
+        offset = (self.page - 1) * self.page_size
+        walked = ids.limit(COUNT_AHEAD + 1).offset(offset).subquery()
+        # The window counts every walked row; the outer LIMIT keeps the first page_size of
+        # them in the order the subquery produced (neither database reorders a plain scan
+        # for an empty OVER ()). tests/test_listing.py checks the order on both databases.
+        rows = db.session.execute(
+            select(walked.c[0], func.count().over()).limit(self.page_size)
+        ).all()
+        return [row[0] for row in rows], (rows[0][1] if rows else 0)
 
     def _count(self, counted: int, cap: int) -> None:
         self.capped = counted >= cap

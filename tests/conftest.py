@@ -67,6 +67,7 @@ def _reset_schema() -> None:
             conn.execute(text("CREATE SCHEMA public"))
         else:
             db.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS user_search"))
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 

@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from scope import create_app
+from scope import create_app, search
 from scope.extensions import db
 from scope.models import User
 
@@ -14,7 +14,10 @@ from scope.models import User
 def test_models_and_migrations_do_not_drift(app):
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": search.include_name}
+            ),
+            db.metadata,
         )
     assert diff == []
 

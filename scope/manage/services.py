@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, load_only
 
-from .. import audit
+from .. import audit, search
 from ..accounts.services import NoEmailAddress, end_account_links, send_set_password_link
 from ..auth.services import end_all_sessions
 from ..extensions import db
@@ -111,13 +111,7 @@ def _filtered(listing: Listing, *columns):
         stmt = stmt.outerjoin(User.partner_organization)
     if columns:
         stmt = stmt.outerjoin(User.occupation)
-    for word in listing.q.lower().split()[:6]:
-        stmt = stmt.where(
-            or_(
-                User.name_key.contains(word, autoescape=True),
-                User.email.contains(word, autoescape=True),
-            )
-        )
+    stmt = search.matching(stmt, listing.q)
     filters = listing.filters
     if "type" in filters:
         stmt = stmt.where(User.user_type == UserType(filters["type"]))

@@ -1,0 +1,86 @@
+"""Search as you type over users' names and emails: substring match on both databases.
+
+A word matches a user when it occurs anywhere in their name key ("last first", lower-case)
+or their email; every word of the search must match. On PostgreSQL that is LIKE, answered
+by a trigram GIN index (pg_trgm, migration 0002). SQLite has no index that answers
+LIKE '%word%', so a rare word scanned all of a sponsor's users on every keystroke; there
+an FTS5 trigram index, `user_search`, kept by triggers on user_account (migration 0003),
+finds the few users a rare word matches. A common word (thousands of matches) is faster
+the old way, walking the users in display order until the page and its count are full,
+so one cheap probe of the index decides which way a search goes.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from sqlalchemy import Select, column, func, inspect, or_, select, table, text
+
+from .extensions import db
+from .models import User
+
+SEARCH_TABLE = "user_search"
+# Words shorter than a trigram cannot use the trigram index.
+MIN_INDEXED = 3
+# Past this many matches, walking the users in order finds a page sooner than sorting the
+# matches (measured at 100,000 users: both about 6 ms at roughly 2,000 matches).
+DENSE = 2000
+
+_index = table(SEARCH_TABLE, column("rowid"))
+
+
+def is_search_index(name: str | None) -> bool:
+    """The FTS5 tables SQLite keeps for user_search (not in the models; migrations own them)."""
+    return bool(name) and (name == SEARCH_TABLE or name.startswith(SEARCH_TABLE + "_"))
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic's filter: autogenerate and the drift check leave the search index alone."""
+    return not (type_ == "table" and is_search_index(name))
+
+
+_checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _has_index() -> bool:
+    """Whether this database has the SQLite search index (asked once per engine)."""
+    engine = db.engine
+    if engine not in _checked:
+        _checked[engine] = engine.dialect.name == "sqlite" and inspect(engine).has_table(
+            SEARCH_TABLE
+        )
+    return _checked[engine]
+
+
+def forget_index() -> None:
+    """Ask again: the schema changed under a running process (tests recreate it)."""
+    _checked.clear()
+
+
+def _phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def matching(stmt: Select, q: str, max_words: int = 6) -> Select:
+    """stmt limited to the users every word of q matches (name key or email contains it)."""
+    words = q.lower().split()[:max_words]
+    if not words:
+        return stmt
+    indexed = [w for w in words if len(w) >= MIN_INDEXED]
+    if indexed and _has_index():
+        match = text(f"{SEARCH_TABLE} MATCH :search").bindparams(
+            search=" AND ".join(_phrase(w) for w in indexed)
+        )
+        matches = select(_index.c.rowid).where(match)
+        probe = select(func.count()).select_from(matches.limit(DENSE).subquery())
+        if db.session.scalar(probe) < DENSE:
+            stmt = stmt.where(User.id.in_(matches))
+            words = [w for w in words if len(w) < MIN_INDEXED]
+    for word in words:
+        stmt = stmt.where(
+            or_(
+                User.name_key.contains(word, autoescape=True),
+                User.email.contains(word, autoescape=True),
+            )
+        )
+    return stmt
