@@ -79,7 +79,9 @@ class Listing:
         last = min(self.total, self.page * self.page_size)
         return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
 
-    def fetch(self, stmt: Select, order_by: list, scalars: bool = True) -> Listing:
+    def fetch(
+        self, stmt: Select, order_by: list, scalars: bool = True, ids: Select | None = None
+    ) -> Listing:
         """Count (up to COUNT_AHEAD rows past this page) and fetch one page of stmt.
 
         Two statements whatever the depth. The first walks the ids in order once, from this
@@ -87,9 +89,13 @@ class Listing:
         the number it walked (so an index that holds the filter and the sort answers it and
         a rare search scans once, not once to count and again to page). The second loads
         the page's rows by id. A page past the end shows the last page.
+
+        `ids` replaces the id walk where another query yields the same order from indexes
+        (ids in display order, one column).
         """
         key = _primary_key(stmt)
-        ids = stmt.with_only_columns(key).order_by(*order_by)
+        if ids is None:
+            ids = stmt.with_only_columns(key).order_by(*order_by)
         page_ids, ahead = self._page_ids(ids)
         if not page_ids and self.page > 1:
             # Past the end: count what there is (fewer rows than this page starts at).

@@ -126,6 +126,7 @@ class PartnerOrganization(db.Model):
     __table_args__ = (
         UniqueConstraint("sponsor_id", "kind", "name_key"),
         Index("ix_partner_organization_listing", "sponsor_id", "kind", "name_key"),
+        Index("ix_partner_organization_sponsor_name", "sponsor_id", "name_key", "id"),
         Index("ix_partner_organization_city", "sponsor_id", "kind", "city", "name_key"),
     )
 

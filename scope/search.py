@@ -61,11 +61,15 @@ def _phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def matching(stmt: Select, q: str, max_words: int = 6) -> Select:
+def matching(stmt: Select, q: str) -> Select:
     """stmt limited to the users every word of q matches (name key or email contains it)."""
+    return stmt.where(*conditions(q))
+
+
+def conditions(q: str, max_words: int = 6) -> list:
+    """The WHERE terms of a search, decided once (the probe is a query) and reusable."""
     words = q.lower().split()[:max_words]
-    if not words:
-        return stmt
+    terms = []
     indexed = [w for w in words if len(w) >= MIN_INDEXED]
     if indexed and _has_index():
         match = text(f"{SEARCH_TABLE} MATCH :search").bindparams(
@@ -74,13 +78,13 @@ def matching(stmt: Select, q: str, max_words: int = 6) -> Select:
         matches = select(_index.c.rowid).where(match)
         probe = select(func.count()).select_from(matches.limit(DENSE).subquery())
         if db.session.scalar(probe) < DENSE:
-            stmt = stmt.where(User.id.in_(matches))
+            terms.append(User.id.in_(matches))
             words = [w for w in words if len(w) < MIN_INDEXED]
     for word in words:
-        stmt = stmt.where(
+        terms.append(
             or_(
                 User.name_key.contains(word, autoescape=True),
                 User.email.contains(word, autoescape=True),
             )
         )
-    return stmt
+    return terms

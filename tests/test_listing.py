@@ -48,7 +48,9 @@ def summary(html: str) -> str:
     return re.search(r'class="pager-summary"[^>]*>([^<]*)<', html).group(1)
 
 
-def expected_ids(app, sponsor_id: int, key, reverse: bool = False, **where) -> list[int]:
+def expected_ids(
+    app, sponsor_id: int, key, reverse: bool = False, empty_last=None, **where
+) -> list[int]:
     with app.app_context():
         users = db.session.scalars(select(User).where(User.sponsor_id == sponsor_id)).all()
         users = [u for u in users if all(getattr(u, k) == v for k, v in where.items())]
@@ -56,7 +58,18 @@ def expected_ids(app, sponsor_id: int, key, reverse: bool = False, **where) -> l
         # sort keeps the id order among equals, reversed or not).
         users.sort(key=lambda u: u.id)
         users.sort(key=key, reverse=reverse)
+        if empty_last:
+            users.sort(key=empty_last)  # stable: rows without the value move to the end
         return [u.id for u in users]
+
+
+def by_organization(u):
+    org = u.partner_organization
+    return (org.name_key, org.id, u.name_key) if org else ("", 0, u.name_key)
+
+
+def no_organization(u):
+    return u.partner_organization is None
 
 
 def nulls_last(value):
@@ -64,16 +77,33 @@ def nulls_last(value):
 
 
 @pytest.mark.parametrize(
-    "query, key, reverse, where",
+    "query, key, reverse, empty_last, where",
     [
-        ("sort=name&dir=asc", lambda u: u.name_key, False, {}),
-        ("sort=name&dir=desc", lambda u: u.name_key, True, {}),
-        ("sort=email&dir=asc", lambda u: nulls_last(u.email), False, {}),
-        ("status=managed&sort=name", lambda u: u.name_key, False, {"status": UserStatus.MANAGED}),
+        ("sort=name&dir=asc", lambda u: u.name_key, False, None, {}),
+        ("sort=name&dir=desc", lambda u: u.name_key, True, None, {}),
+        ("sort=email&dir=asc", lambda u: nulls_last(u.email), False, None, {}),
+        ("sort=organization&dir=asc", by_organization, False, no_organization, {}),
+        ("sort=organization&dir=desc", by_organization, True, no_organization, {}),
+        (
+            "sort=organization&status=managed",
+            by_organization,
+            False,
+            no_organization,
+            {"status": UserStatus.MANAGED},
+        ),
+        (
+            "status=managed&sort=name",
+            lambda u: u.name_key,
+            False,
+            None,
+            {"status": UserStatus.MANAGED},
+        ),
     ],
 )
-def test_every_page_shows_the_next_rows_in_order(app, crowd, query, key, reverse, where):
-    expected = expected_ids(app, crowd.sponsor_id, key, reverse, **where)
+def test_every_page_shows_the_next_rows_in_order(
+    app, crowd, query, key, reverse, empty_last, where
+):
+    expected = expected_ids(app, crowd.sponsor_id, key, reverse, empty_last, **where)
     seen = []
     page = 1
     while True:

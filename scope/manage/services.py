@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import Select, and_, asc, delete, desc, exists, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, load_only
 
@@ -18,7 +18,7 @@ from .. import audit, search
 from ..accounts.services import NoEmailAddress, end_account_links, send_set_password_link
 from ..auth.services import end_all_sessions
 from ..extensions import db
-from ..listing import Listing
+from ..listing import COUNT_AHEAD, Listing
 from ..models import (
     AccountToken,
     AuditEvent,
@@ -39,7 +39,7 @@ USER_SORTS = {
     "email": (User.email,),
     "type": (User.user_type, User.name_key),
     "status": (User.status, User.name_key),
-    "organization": (PartnerOrganization.name_key, User.name_key),
+    "organization": (PartnerOrganization.name_key, PartnerOrganization.id, User.name_key),
     "last_login": (User.last_login_at, User.name_key),
 }
 # Columns that may be empty: empty values sort last whichever the direction.
@@ -100,7 +100,7 @@ def _clean_filters(listing: Listing) -> None:
         filters.pop("organization", None)
 
 
-def _filtered(listing: Listing, *columns):
+def _filtered(listing: Listing, *columns, where: list | None = None):
     """The current sponsor's users that the listing's search and filters select.
 
     Organization and occupation are joined only where the query needs them (the export's
@@ -111,15 +111,63 @@ def _filtered(listing: Listing, *columns):
         stmt = stmt.outerjoin(User.partner_organization)
     if columns:
         stmt = stmt.outerjoin(User.occupation)
-    stmt = search.matching(stmt, listing.q)
+    return stmt.where(*(_conditions(listing) if where is None else where))
+
+
+def _conditions(listing: Listing) -> list:
+    """WHERE terms for the listing's search and filters."""
+    terms = search.conditions(listing.q)
     filters = listing.filters
     if "type" in filters:
-        stmt = stmt.where(User.user_type == UserType(filters["type"]))
+        terms.append(User.user_type == UserType(filters["type"]))
     if "status" in filters:
-        stmt = stmt.where(User.status == UserStatus(filters["status"]))
+        terms.append(User.status == UserStatus(filters["status"]))
     if "organization" in filters:
-        stmt = stmt.where(User.partner_organization_id == int(filters["organization"]))
-    return stmt
+        terms.append(User.partner_organization_id == int(filters["organization"]))
+    return terms
+
+
+def _ids_by_organization(listing: Listing, where: list) -> Select:
+    """User ids in organization order, read organization by organization.
+
+    Sorting the sponsor's users joined to their organizations sorted every one of them on
+    each request (25 ms at 100,000 users on SQLite). Walking the organizations in name
+    order (ix_partner_organization_sponsor_name) and each one's users in name order
+    (ix_user_account_sponsor_org) yields the same order from two indexes, without a sort.
+    Users without an organization (staff) follow, as empty values always do. Each part is
+    limited to the rows the page and its count can need, so each keeps its own order.
+    """
+    reach = listing.page * listing.page_size + COUNT_AHEAD + 1
+    way = desc if listing.direction == "desc" else asc
+    with_org = (
+        scoped(PartnerOrganization, User.id)
+        .select_from(PartnerOrganization)
+        .join(
+            User,
+            and_(
+                User.partner_organization_id == PartnerOrganization.id,
+                User.sponsor_id == PartnerOrganization.sponsor_id,
+            ),
+        )
+        .where(*where)
+        .order_by(
+            way(PartnerOrganization.name_key),
+            way(PartnerOrganization.id),
+            way(User.name_key),
+            User.id,
+        )
+        .limit(reach)
+    )
+    without_org = (
+        scoped(User, User.id)
+        .where(User.partner_organization_id.is_(None), *where)
+        .order_by(way(User.name_key), User.id)
+        .limit(reach)
+    )
+    # UNION ALL keeps its parts in the order given (both databases append the second part
+    # to the first); tests/test_listing.py checks the order page by page on both.
+    parts = union_all(select(with_org.subquery()), select(without_org.subquery()))
+    return select(parts.subquery().c.id)
 
 
 def _order(listing: Listing) -> list:
@@ -133,7 +181,8 @@ def _order(listing: Listing) -> list:
 def list_users(listing: Listing) -> Listing:
     """One page of users with organization and occupation loaded in the same query."""
     _clean_filters(listing)
-    stmt = _filtered(listing).options(
+    where = _conditions(listing)
+    stmt = _filtered(listing, where=where).options(
         # Only what a row shows: the columns of the table, names of organization and
         # occupation, and not the sponsor a User otherwise always brings along.
         load_only(*ROW_COLUMNS),
@@ -141,6 +190,8 @@ def list_users(listing: Listing) -> Listing:
         joinedload(User.occupation).load_only(Occupation.name),
         lazyload(User.sponsor),
     )
+    if listing.sort == "organization":
+        return listing.fetch(stmt, _order(listing), ids=_ids_by_organization(listing, where))
     return listing.fetch(stmt, _order(listing))
 
 
