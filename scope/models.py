@@ -95,6 +95,12 @@ def _enum(enum_cls, length=20):
     )
 
 
+def full_name(first_name: str | None, last_name: str | None, email: str | None) -> str:
+    """How a person is named on screen: first and last name, or their email."""
+    name = f"{first_name or ''} {last_name or ''}".strip()
+    return name or (email or "")
+
+
 def person_name_key(first_name: str | None, last_name: str | None) -> str:
     """How people sort and are searched: last name, then first, lower-cased."""
     return f"{last_name or ''} {first_name or ''}".strip().lower()
@@ -173,7 +179,7 @@ class User(UserMixin, db.Model):
         Index("ix_user_account_sponsor_type", "sponsor_id", "user_type", "name_key", "id"),
         Index("ix_user_account_sponsor_status", "sponsor_id", "status", "name_key", "id"),
         Index("ix_user_account_sponsor_email", "sponsor_id", "email", "id"),
-        Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "id"),
+        Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "name_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,8 +218,15 @@ class User(UserMixin, db.Model):
 
     @property
     def full_name(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or (self.email or "")
+        return full_name(self.first_name, self.last_name, self.email)
+
+    @property
+    def organization_name(self) -> str | None:
+        return self.partner_organization.name if self.partner_organization else None
+
+    @property
+    def occupation_name(self) -> str | None:
+        return self.occupation.name if self.occupation else None
 
     @property
     def is_staff(self) -> bool:
