@@ -15,6 +15,10 @@ PAGE_SIZES = (10, 25, 50, 100)
 # Rows counted past the current page: "1–25 of 1,000+" instead of counting 100,000 rows
 # on every keystroke.
 COUNT_AHEAD = 1000
+# A search counts fewer: a common word is found by walking the rows in display order until
+# the page and its count are full, and a search's reader wants the first results, not a
+# total ("1–25 of 250+").
+SEARCH_COUNT_AHEAD = 250
 
 
 @dataclass
@@ -79,13 +83,18 @@ class Listing:
         last = min(self.total, self.page * self.page_size)
         return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
 
+    @property
+    def count_ahead(self) -> int:
+        """How many rows past this page's first the summary counts before it says "N+"."""
+        return max(SEARCH_COUNT_AHEAD if self.q else COUNT_AHEAD, self.page_size)
+
     def fetch(
         self, stmt: Select, order_by: list, scalars: bool = True, ids: Select | None = None
     ) -> Listing:
-        """Count (up to COUNT_AHEAD rows past this page) and fetch one page of stmt.
+        """Count (up to count_ahead rows past this page) and fetch one page of stmt.
 
         Two statements whatever the depth. The first walks the ids in order once, from this
-        page's first row to COUNT_AHEAD rows past it, and returns only this page's ids with
+        page's first row to count_ahead rows past it, and returns only this page's ids with
         the number it walked (so an index that holds the filter and the sort answers it and
         a rare search scans once, not once to count and again to page). The second loads
         the page's rows by id. A page past the end shows the last page.
@@ -105,7 +114,7 @@ class Listing:
             self.page = max(1, -(-total // self.page_size))
             page_ids, ahead = self._page_ids(ids)
         offset = (self.page - 1) * self.page_size
-        self._count(offset + ahead, offset + COUNT_AHEAD + 1)
+        self._count(offset + ahead, offset + self.count_ahead + 1)
         if not page_ids:
             self.items = []
             return self
@@ -114,9 +123,9 @@ class Listing:
         return self
 
     def _page_ids(self, ids: Select) -> tuple[list, int]:
-        """This page's ids, and how many rows there are from its first, up to COUNT_AHEAD + 1."""
+        """This page's ids, and how many rows there are from its first, up to count_ahead + 1."""
         offset = (self.page - 1) * self.page_size
-        walked = ids.limit(COUNT_AHEAD + 1).offset(offset).subquery()
+        walked = ids.limit(self.count_ahead + 1).offset(offset).subquery()
         # The window counts every walked row; the outer LIMIT keeps the first page_size of
         # them in the order the subquery produced (neither database reorders a plain scan
         # for an empty OVER ()). tests/test_listing.py checks the order on both databases.

@@ -146,3 +146,23 @@ def test_a_page_past_the_end_shows_the_last_page(app, crowd):
     assert shown_ids(html) == everyone[50:] and summary(html) == "51–61 of 61"
     html = crowd.get("/manage/users?q=nobody-at-all&page=3", htmx=True).get_data(as_text=True)
     assert shown_ids(html) == [] and summary(html) == "No results"
+
+
+def test_a_search_counts_fewer_rows_ahead(app, crowd, monkeypatch):
+    monkeypatch.setattr(scope.listing, "COUNT_AHEAD", 40)
+    monkeypatch.setattr(scope.listing, "SEARCH_COUNT_AHEAD", 12)
+    html = crowd.get("/manage/users?size=10", htmx=True).get_data(as_text=True)
+    assert summary(html) == "1–10 of 40+"
+    matching = expected_ids(app, crowd.sponsor_id, lambda u: u.name_key)
+    with app.app_context():
+        matching = [
+            i
+            for i in matching
+            if "a" in db.session.get(User, i).name_key + " " + (db.session.get(User, i).email or "")
+        ]
+    assert len(matching) > 13
+    html = crowd.get("/manage/users?size=10&q=a", htmx=True).get_data(as_text=True)
+    assert shown_ids(html) == matching[:10] and summary(html) == "1–10 of 12+"
+    html = crowd.get(f"/manage/users?size=10&q=a&page={len(matching) // 10 + 1}", htmx=True)
+    last = len(matching) // 10 * 10
+    assert summary(html.get_data(as_text=True)) == f"{last + 1}–{len(matching)} of {len(matching)}"
