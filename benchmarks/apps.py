@@ -42,6 +42,7 @@ def admin_app() -> Flask:
             "email",
             "user_type",
             "partner_organization",
+            "occupation",
             "status",
             "last_login_at",
         )

@@ -21,6 +21,9 @@ def upgrade():
         ['sponsor_id', 'name_key', 'id'],
         unique=False,
     )
+    # Fresh statistics: without them SQLite may prefer the new index for every query
+    # on the table (it did: a covering index with no statistics looked cheapest).
+    op.execute('ANALYZE partner_organization')
 
 
 def downgrade():

@@ -25,6 +25,9 @@ def upgrade():
         ['sponsor_id', 'last_login_at', 'name_key', 'id'],
         unique=False,
     )
+    # Fresh statistics: without them SQLite may prefer the new index for every query
+    # on the table (it did: a covering index with no statistics looked cheapest).
+    op.execute('ANALYZE user_account')
 
 
 def downgrade():
