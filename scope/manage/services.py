@@ -213,7 +213,9 @@ def list_users(listing: Listing) -> Listing:
         ids = _ids_by_organization(listing, where)
     else:
         ids = scoped(User, User.id).where(*where).order_by(*order)
-    listing.fetch(_filtered(listing, *ROW_COLUMNS, where=where), order, scalars=False, ids=ids)
+    # The rows are loaded by the ids chosen above: the search and filters are not run again.
+    rows = _filtered(listing, *ROW_COLUMNS, where=[])
+    listing.fetch(rows, order, scalars=False, ids=ids)
     listing.items = [UserRow(*row) for row in listing.items]
     return listing
 
