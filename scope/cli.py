@@ -54,7 +54,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--users", default=60, show_default=True, type=click.IntRange(0, 1_000_000))
     @click.option("--invitations", default=12, show_default=True, type=click.IntRange(0, 1_000_000))
     @click.option("--orgs", default=12, show_default=True, type=click.IntRange(0, 100_000))
-    @click.option("--staff-email", default="staff@scope.localhost", show_default=True)
+    @click.option("--staff-email", default="staff@scope.example.com", show_default=True)
     @click.option("--staff-password", default=None, help="Generated when not given.")
     def seed_demo(sponsor_name, users, invitations, orgs, staff_email, staff_password):
         """Fill a demo sponsor with organizations, users and invitations."""

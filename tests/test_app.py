@@ -1,5 +1,6 @@
 """The application shell: configuration, login, logout, errors, htmx redirects."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,20 @@ def test_cli_seed_demo_prints_a_working_login(runner, auth):
     line = [line for line in result.output.splitlines() if line.startswith("Staff login:")][0]
     email, password = line.removeprefix("Staff login: ").split(" / ")
     assert auth.login(email, password).status_code == 302
+
+
+def test_the_demo_login_can_recover_its_password(app, runner):
+    from scope.extensions import db
+    from scope.models import MailMessage
+
+    result = runner.invoke(args=["seed-demo", "--users", "3", "--invitations", "0", "--orgs", "1"])
+    email = result.output.split("Staff login: ", 1)[1].split(" / ")[0]
+    client = app.test_client()
+    page = client.get("/forgot-password").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/forgot-password", data={"email": email, "csrf_token": token})
+    assert response.status_code == 200
+    assert "valid email" not in response.get_data(as_text=True).lower()
+    with app.app_context():
+        sent = db.session.scalars(db.select(MailMessage.recipient)).all()
+    assert email in sent
