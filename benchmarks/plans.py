@@ -17,10 +17,12 @@ from benchmarks.run import STAFF_EMAIL, STAFF_PASSWORD, env_for
 PATHS = [
     "/manage/users?sort=name&dir=asc&page=1",
     "/manage/users?q=garcia",
+    "/manage/users?q=nobody",
     "/manage/users?type=mentor",
     "/manage/users?status=managed&page=2000",
     "/manage/users?sort=email&dir=desc",
     "/manage/users?sort=organization",
+    "/manage/users?sort=last_login",
     "/manage/invitations",
     "/partners/employers?sort=city",
 ]
