@@ -369,3 +369,43 @@ def test_managed_wizard_and_a_users_row_menu_by_keyboard(page: Page, staff, shot
     page.keyboard.press("Escape")
     expect(delete).to_have_count(0)
     expect(ada_actions).to_be_focused()
+
+
+def test_a_field_entered_right_after_a_swap_keeps_the_focus(page: Page, staff, shot):
+    """After ADD+ focus moves to the new form's Email, but not once the person has gone into
+    another field of it: that move comes after htmx's settle delay, and would send what they
+    type to the wrong field."""
+    keyboard_login(page, staff)
+    organization = f"Quick Typist {secrets.token_hex(2)}"
+    create_employer_by_keyboard(page, organization)
+    go_to(page, nav(page).get_by_role("link", name="Invite"))
+    open_tab(page, "Kind of account", "Managed")
+    go_to(page, page.get_by_role("link", name="Get Started"))
+    choose(page, page.get_by_label("Employer"), organization)
+    go_to(page, page.get_by_role("button", name="Continue"))
+    people = page.get_by_role("table", name="People to create")
+
+    # An ordinary ADD+: the new form's Email has the focus.
+    page.get_by_label("User type").select_option(label="Supervisor")
+    page.get_by_label("First name").fill("Quinn")
+    page.get_by_label("Last name").fill("Early")
+    page.get_by_role("button", name="Add+").click()
+    expect(people.get_by_role("row").filter(has_text="Early")).to_be_visible()
+    expect(page.get_by_label("Email")).to_be_focused()
+
+    # The person is in First name the moment the new form is in the page.
+    page.get_by_label("User type").select_option(label="Administrator")
+    page.get_by_label("First name").fill("Rita")
+    page.get_by_label("Last name").fill("Swift")
+    page.evaluate(
+        """() => document.addEventListener("htmx:afterSwap", () => {
+             document.querySelector("#row-form [name='first_name']").focus();
+           }, {once: true})"""
+    )
+    page.get_by_role("button", name="Add+").click()
+    expect(people.get_by_role("row").filter(has_text="Swift")).to_be_visible()
+    page.wait_for_timeout(300)  # well past the settle delay, when focus used to move
+    expect(page.get_by_label("First name")).to_be_focused()
+    page.keyboard.type("Tess")
+    expect(page.get_by_label("First name")).to_have_value("Tess")
+    shot(page, "focus-kept")

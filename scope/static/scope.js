@@ -151,6 +151,8 @@
       opener = menu ? document.querySelector("[aria-controls='" + menu.id + "']") : event.detail.elt;
     }
   });
+  var focusAtSwap = null;  // where focus was right after the last swap (htmx restores it by id)
+  document.addEventListener("htmx:afterSwap", function () { focusAtSwap = document.activeElement; });
   document.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt;
     var dialogs = root.matches && root.matches("dialog[data-modal]") ? [root] : root.querySelectorAll ? root.querySelectorAll("dialog[data-modal]") : [];
@@ -163,9 +165,13 @@
         });
       }
     });
-    // Focus lands on the new content: the first field in error, else the marked field.
+    // Focus lands on the new content: the first field in error, else the marked field;
+    // unless the person went into a field of it since the swap (this runs after htmx's
+    // settle delay, and moving the caret then would send what they type elsewhere).
     var focus = root.querySelector && (root.querySelector("[aria-invalid='true']") || root.querySelector("[data-autofocus]"));
-    if (focus) { focus.focus(); }
+    var active = document.activeElement;
+    var moved = active !== focusAtSwap && root.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+    if (focus && !moved) { focus.focus(); }
   });
 
   // Feedback on every wait: the control that started a request shows it is busy, the region
