@@ -52,11 +52,6 @@ def _has_index() -> bool:
     return _checked[engine]
 
 
-def forget_index() -> None:
-    """Ask again: the schema changed under a running process (tests recreate it)."""
-    _checked.clear()
-
-
 def _phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
