@@ -12,14 +12,15 @@ from .extensions import db
 
 M = TypeVar("M")
 
-MAX_ID = 2**63 - 1  # the largest id either database can hold
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 
 
 def parse_id(value) -> int | None:
     """A row id from outside (URL, form, token), or None when it cannot be one.
 
     Only ASCII digits count: str.isdigit() also accepts "²", which int() refuses, and a
-    number past 64 bits overflows the database driver instead of matching nothing.
+    number past what an id column holds makes the database refuse the query instead of
+    matching nothing.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         number = value

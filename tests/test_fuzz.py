@@ -85,10 +85,22 @@ _TEXT = st.text(st.characters(exclude_categories=("Cs",)) | _CONTROL, max_size=3
 _HUGE = st.builds(
     lambda char, size: char * size, _CONTROL | st.sampled_from('aé@,"'), st.just(1_000_000)
 )
-# Id-shaped values at the edges: past 64 bits, and digits that str.isdigit() accepts but
+# Id-shaped values at the edges: past 32 and 64 bits, and digits that str.isdigit() accepts but
 # int() refuses (superscripts) or reads (Arabic-Indic, full-width).
 _ID_EDGES = st.sampled_from(
-    [str(2**63 - 1), str(2**63), str(2**64), "9" * 30, "²", "1²", "٣", "１２", "+1", " 7 ", "1_0"]
+    [
+        str(2**31),
+        "2200000000",
+        str(2**63),
+        str(2**64),
+        "9" * 30,
+        "²",
+        "1²",
+        "٣",
+        "１２",
+        "+1",
+        "1_0",
+    ]
 )
 _VALUE = st.one_of(
     _TEXT,
