@@ -286,18 +286,21 @@ def test_external_invitation_and_its_row_menu_by_keyboard(page: Page, staff, mai
     expect(page.locator(":focus")).to_have_attribute("aria-label", "Actions")
 
 
-def test_managed_wizard_and_a_users_row_menu_by_keyboard(page: Page, staff, shot):
+def open_managed_wizard(page: Page, staff, organization: str) -> None:
+    """Log in, create an employer, and reach INVITE → Managed's rows for it, by keyboard."""
     keyboard_login(page, staff)
-    organization = f"Arrow Key Works {secrets.token_hex(2)}"
     create_employer_by_keyboard(page, organization)
-    last = f"Keyes{secrets.token_hex(2)}"
-
     go_to(page, nav(page).get_by_role("link", name="Invite"))
     open_tab(page, "Kind of account", "Managed")
     go_to(page, page.get_by_role("link", name="Get Started"))
     choose(page, page.get_by_label("Employer"), organization)
     go_to(page, page.get_by_role("button", name="Continue"))
     expect(page.get_by_role("region", name="Add Managed Users")).to_contain_text(organization)
+
+
+def test_managed_wizard_and_a_users_row_menu_by_keyboard(page: Page, staff, shot):
+    open_managed_wizard(page, staff, f"Arrow Key Works {secrets.token_hex(2)}")
+    last = f"Keyes{secrets.token_hex(2)}"
     create = page.get_by_role("button", name="Create Users +")
     expect(create).to_be_disabled()
 
@@ -375,14 +378,7 @@ def test_a_field_entered_right_after_a_swap_keeps_the_focus(page: Page, staff, s
     """After ADD+ focus moves to the new form's Email, but not once the person has gone into
     another field of it: that move comes after htmx's settle delay, and would send what they
     type to the wrong field."""
-    keyboard_login(page, staff)
-    organization = f"Quick Typist {secrets.token_hex(2)}"
-    create_employer_by_keyboard(page, organization)
-    go_to(page, nav(page).get_by_role("link", name="Invite"))
-    open_tab(page, "Kind of account", "Managed")
-    go_to(page, page.get_by_role("link", name="Get Started"))
-    choose(page, page.get_by_label("Employer"), organization)
-    go_to(page, page.get_by_role("button", name="Continue"))
+    open_managed_wizard(page, staff, f"Quick Typist {secrets.token_hex(2)}")
     people = page.get_by_role("table", name="People to create")
 
     # An ordinary ADD+: the new form's Email has the focus.
