@@ -137,8 +137,6 @@ class Listing:
     def _count(self, counted: int, cap: int) -> None:
         self.capped = counted >= cap
         self.total = cap - 1 if self.capped else counted
-        if not self.capped and self.page > self.pages:
-            self.page = self.pages
 
 
 def _primary_key(stmt: Select):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 
-from sqlalchemy import Select, column, func, inspect, or_, select, table, text
+from sqlalchemy import column, func, inspect, or_, select, table, text
 
 from .extensions import db
 from .models import User
@@ -56,13 +56,11 @@ def _phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def matching(stmt: Select, q: str) -> Select:
-    """stmt limited to the users every word of q matches (name key or email contains it)."""
-    return stmt.where(*conditions(q))
-
-
 def conditions(q: str, max_words: int = 6) -> list:
-    """The WHERE terms of a search, decided once (the probe is a query) and reusable."""
+    """WHERE terms for the users every word of q matches (name key or email contains it).
+
+    Decided once per request (the probe is a query) and reusable in several statements.
+    """
     words = q.lower().split()[:max_words]
     terms = []
     indexed = [w for w in words if len(w) >= MIN_INDEXED]

@@ -49,7 +49,7 @@ def people(app, make_sponsor, make_user):
 
 def found(app, sponsor: int, q: str) -> list[str]:
     with app.app_context():
-        stmt = search.matching(select(User).where(User.sponsor_id == sponsor), q)
+        stmt = select(User).where(User.sponsor_id == sponsor, *search.conditions(q))
         return sorted(u.name_key for u in db.session.scalars(stmt))
 
 
