@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, text
 
 from .auth.passwords import hash_password
+from .emails import normalize_email
 from .extensions import db
 from .models import (
     Invitation,
@@ -20,10 +21,10 @@ from .models import (
     User,
     UserStatus,
     UserType,
-    person_name_key,
     utcnow,
 )
 from .sponsors import get_or_create_sponsor
+from .text import name_key, person_name_key
 
 FIRST = [
     "Ava",
@@ -177,11 +178,12 @@ def seed(
     rng = random.Random(20261129)
     sponsor = get_or_create_sponsor(sponsor_name)
     password = staff_password or _passphrase(random.SystemRandom())
-    staff = db.session.scalar(select(User).where(User.email == staff_email.lower()))
+    staff_email = normalize_email(staff_email)
+    staff = db.session.scalar(select(User).where(User.email == staff_email))
     if staff is None:
         staff = User(
             sponsor_id=sponsor.id,
-            email=staff_email.lower(),
+            email=staff_email,
             first_name="Sam",
             last_name="Staffer",
             user_type=UserType.STAFF,
@@ -260,15 +262,15 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
                 f"{rng.choice(EMPLOYER_SUFFIX)}"
             )
         base, n = name, 2
-        while (kind, name.lower()) in seen:
+        while (kind, name_key(name)) in seen:
             name, n = f"{base} {n}", n + 1
-        seen.add((kind, name.lower()))
+        seen.add((kind, name_key(name)))
         org_rows.append(
             {
                 "sponsor_id": sponsor_id,
                 "kind": kind,
                 "name": name,
-                "name_key": name.lower(),
+                "name_key": name_key(name),
                 "city": city,
                 "state": state,
                 "zip_code": zip_code,

@@ -1,30 +1,13 @@
-"""Form base shared by every feature: input is cleaned before any validator sees it."""
+"""Form base shared by every feature: input is cleaned before any validator sees it, and a
+service's refusal lands beside the field it concerns."""
 
 from __future__ import annotations
-
-import re
-import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_line(value):
-    """One line of text: NFC, control characters removed, runs of whitespace collapsed."""
-    if not isinstance(value, str):
-        return value
-    value = unicodedata.normalize("NFC", _CONTROL.sub("", value))
-    return " ".join(value.split())
-
-
-def clean_text(value):
-    """Free text: like clean_line but keeps line breaks."""
-    if not isinstance(value, str):
-        return value
-    value = unicodedata.normalize("NFC", _CONTROL.sub("", value)).replace("\r\n", "\n")
-    return value.strip()
+from .refusals import Refused
+from .text import clean_line, clean_text
 
 
 class ScopeForm(FlaskForm):
@@ -41,6 +24,20 @@ class ScopeForm(FlaskForm):
                 )
                 options["filters"] = [cleaner, *unbound_field.kwargs.get("filters", ())]
             return unbound_field.bind(form=form, **options)
+
+    def refuse(self, refused: Refused) -> None:
+        """Show a service's refusal: each message beside its field, or above the form."""
+        for refusal in refused.each():
+            field = self._fields.get(refusal.field or "")
+            if field is None:
+                self.form_errors.append(refusal)
+            else:
+                field.errors = [*field.errors, refusal]
+
+    @property
+    def status(self) -> int:
+        """422 when the form has something to correct: htmx swaps it in all the same."""
+        return 422 if self.errors else 200
 
 
 def empty_to_none(value):

@@ -9,7 +9,7 @@ from flask import request
 from sqlalchemy import Select, func, select
 
 from .extensions import db
-from .forms import clean_line
+from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
 # Rows counted past the current page: "1–25 of 1,000+" instead of counting 100,000 rows

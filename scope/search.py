@@ -1,6 +1,6 @@
 """Search as you type over users' names and emails: substring match on both databases.
 
-A word matches a user when it occurs anywhere in their name key ("last first", lower-case)
+A word matches a user when it occurs anywhere in their name key ("last first", case-folded)
 or their email; every word of the search must match. On PostgreSQL that is LIKE, answered
 by a trigram GIN index (pg_trgm, migration 0002). SQLite has no index that answers
 LIKE '%word%', so a rare word scanned all of a sponsor's users on every keystroke; there
@@ -18,6 +18,7 @@ from sqlalchemy import column, func, inspect, or_, select, table, text
 
 from .extensions import db
 from .models import User
+from .text import name_key
 
 SEARCH_TABLE = "user_search"
 # Words shorter than a trigram cannot use the trigram index.
@@ -56,17 +57,23 @@ def _phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+def _either(word: str) -> str:
+    """The word as names are keyed, or as emails are stored (they differ for "ß")."""
+    key, lower = name_key(word), word.lower()
+    return _phrase(key) if key == lower else f"({_phrase(key)} OR {_phrase(lower)})"
+
+
 def conditions(q: str, max_words: int = 6) -> list:
     """WHERE terms for the users every word of q matches (name key or email contains it).
 
     Decided once per request (the probe is a query) and reusable in several statements.
     """
-    words = q.lower().split()[:max_words]
+    words = q.split()[:max_words]
     terms = []
     indexed = [w for w in words if len(w) >= MIN_INDEXED]
     if indexed and _has_index():
         match = text(f"{SEARCH_TABLE} MATCH :search").bindparams(
-            search=" AND ".join(_phrase(w) for w in indexed)
+            search=" AND ".join(_either(w) for w in indexed)
         )
         matches = select(_index.c.rowid).where(match)
         probe = select(func.count()).select_from(matches.limit(DENSE).subquery())
@@ -76,8 +83,8 @@ def conditions(q: str, max_words: int = 6) -> list:
     for word in words:
         terms.append(
             or_(
-                User.name_key.contains(word, autoescape=True),
-                User.email.contains(word, autoescape=True),
+                User.name_key.contains(name_key(word), autoescape=True),
+                User.email.contains(word.lower(), autoescape=True),
             )
         )
     return terms

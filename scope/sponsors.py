@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Occupation, Sponsor
+from .text import name_key
 
 # Real registered-apprenticeship occupations: (name, RAPIDS code, O*NET-SOC code).
 STARTER_OCCUPATIONS = [
@@ -31,7 +32,7 @@ def get_or_create_sponsor(name: str) -> Sponsor:
                 Occupation(
                     sponsor_id=sponsor.id,
                     name=occupation_name,
-                    name_key=occupation_name.lower(),
+                    name_key=name_key(occupation_name),
                     rapids_code=rapids,
                     onet_code=onet,
                 )

@@ -25,6 +25,7 @@ from scope.models import (
     UserType,
 )
 from scope.sponsors import get_or_create_sponsor
+from scope.text import name_key
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)
@@ -158,7 +159,7 @@ def make_org(app):
         with app.app_context():
             name = name or f"Organization {next(_counter)}"
             org = PartnerOrganization(
-                sponsor_id=sponsor_id, kind=kind, name=name, name_key=name.lower()
+                sponsor_id=sponsor_id, kind=kind, name=name, name_key=name_key(name)
             )
             db.session.add(org)
             db.session.commit()

@@ -139,3 +139,21 @@ def test_a_thousand_rows_fit_in_one_upload(app, staff, managed_wizard):
     response = upload(staff, csv_bytes(people(1000)))
     assert response.status_code == 200 and count(app, WizardRow) == 1000
     assert "1000 people added" in response.get_data(as_text=True)
+
+
+def test_an_occupation_created_on_screen_is_found_by_its_name_in_any_case(
+    app, staff, managed_wizard
+):
+    created = staff.post("/partners/occupations", {"name": "Maßschneider"}, htmx=True)
+    assert created.status_code == 200
+    rows = [
+        ["Mentor", "Ana", "Rivera", "", "Maßschneider"],
+        ["Mentor", "Cy", "Lind", "", "MASSSCHNEIDER"],
+        ["Mentor", "Ben", "Ode", "", "maß"],
+    ]
+    html = upload(staff, csv_bytes(rows[:2])).get_data(as_text=True)
+    assert "2 people added" in html
+    assert count(app, WizardRow) == 2
+    assert "is not on the Occupations list" in upload(staff, csv_bytes(rows[2:])).get_data(
+        as_text=True
+    )

@@ -10,9 +10,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert
 
 from ..extensions import db
-from ..forms import clean_line
 from ..models import PARTNER_USER_TYPES, Occupation, UserType, WizardDraft, WizardRow
 from ..tenancy import scoped
+from ..text import clean_line, name_key
 from .services import MAX_ROWS, email_problems
 
 COLUMNS = ("User type", "First name", "Last name", "Email", "Occupation")
@@ -136,8 +136,8 @@ def check_csv(draft: WizardDraft, filename: str, data: bytes) -> CsvCheck:
                     seen[email] = number
                 row.email = email
         if row.user_type is UserType.MENTOR:
-            key = raw["Occupation"].lower()
-            row.occupation = by_name.get(key) or by_code.get(key)
+            key = raw["Occupation"]
+            row.occupation = by_name.get(name_key(key)) or by_code.get(key.lower())
             if not key:
                 row.errors.append("Occupation is required for a mentor.")
             elif row.occupation is None:

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..listing import Listing
 from ..models import Occupation, OrganizationKind, PartnerOrganization, User
 from ..tenancy import scoped
+from ..text import name_key
 
 ORGANIZATION_FIELDS = (
     "name",
@@ -36,10 +37,6 @@ ORGANIZATION_SORTS = {
 
 class DuplicateName(Exception):
     """Another record of the same kind in this sponsor already has this name."""
-
-
-def name_key(name: str) -> str:
-    return name.casefold()
 
 
 def _organization_name_taken(

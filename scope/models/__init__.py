@@ -1,0 +1,41 @@
+"""The schema. Every tenant-owned table carries sponsor_id; read it through scope.tenancy."""
+
+from .base import UTCDateTime, enum_column, utcnow
+from .invitations import Invitation, InvitationState, WizardDraft, WizardKind, WizardRow
+from .people import (
+    PARTNER_USER_TYPES,
+    Occupation,
+    OrganizationKind,
+    PartnerOrganization,
+    Sponsor,
+    User,
+    UserStatus,
+    UserType,
+    full_name,
+)
+from .records import AccountToken, AccountTokenPurpose, AuditEvent, MailMessage, MailState
+
+__all__ = [
+    "PARTNER_USER_TYPES",
+    "AccountToken",
+    "AccountTokenPurpose",
+    "AuditEvent",
+    "Invitation",
+    "InvitationState",
+    "MailMessage",
+    "MailState",
+    "Occupation",
+    "OrganizationKind",
+    "PartnerOrganization",
+    "Sponsor",
+    "UTCDateTime",
+    "User",
+    "UserStatus",
+    "UserType",
+    "WizardDraft",
+    "WizardKind",
+    "WizardRow",
+    "enum_column",
+    "full_name",
+    "utcnow",
+]

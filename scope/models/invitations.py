@@ -1,0 +1,108 @@
+"""Invitations, and the lists staff build in the INVITE wizards before sending them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, enum_column, utcnow
+from .people import Occupation, PartnerOrganization, User, UserType
+
+
+class InvitationState(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+
+
+class Invitation(db.Model):
+    __tablename__ = "invitation"
+    __table_args__ = (
+        # pending_email is the email while the invitation is pending and NULL afterwards:
+        # one pending invitation per sponsor and address, enforced by the database.
+        UniqueConstraint("sponsor_id", "pending_email"),
+        Index("ix_invitation_listing", "sponsor_id", "state", "sent_at"),
+        Index("ix_invitation_email", "sponsor_id", "state", "email", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    user_type: Mapped[UserType] = mapped_column(enum_column(UserType))
+    partner_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organization.id", ondelete="RESTRICT")
+    )
+    occupation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occupation.id", ondelete="RESTRICT")
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    state: Mapped[InvitationState] = mapped_column(enum_column(InvitationState))
+    # The link is derived from the secret key and this nonce; a new nonce kills old links.
+    nonce: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resend_count: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner_organization: Mapped[PartnerOrganization | None] = relationship()
+    occupation: Mapped[Occupation | None] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+
+class WizardKind(enum.StrEnum):
+    TEAMMATES = "teammates"
+    EXTERNAL = "external"
+    MANAGED = "managed"
+
+
+class WizardDraft(db.Model):
+    """A staff member's unfinished invitation or managed-user list, kept across reloads."""
+
+    __tablename__ = "wizard_draft"
+    __table_args__ = (UniqueConstraint("staff_user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[WizardKind] = mapped_column(enum_column(WizardKind))
+    partner_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organization.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    partner_organization: Mapped[PartnerOrganization | None] = relationship()
+    rows: Mapped[list[WizardRow]] = relationship(
+        back_populates="draft", order_by="WizardRow.id", cascade="all, delete-orphan"
+    )
+
+
+class WizardRow(db.Model):
+    __tablename__ = "wizard_row"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("wizard_draft.id", ondelete="CASCADE"), index=True
+    )
+    user_type: Mapped[UserType] = mapped_column(enum_column(UserType))
+    email: Mapped[str | None] = mapped_column(String(254))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    occupation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occupation.id", ondelete="CASCADE")
+    )
+
+    draft: Mapped[WizardDraft] = relationship(back_populates="rows")
+    occupation: Mapped[Occupation | None] = relationship()

@@ -1,0 +1,226 @@
+"""Sponsors, their partner organizations and occupations, and the people who use Scope."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from ..extensions import db
+from ..text import person_name_key
+from .base import UTCDateTime, enum_column, utcnow
+
+
+class UserType(enum.StrEnum):
+    STAFF = "staff"
+    ADMINISTRATOR = "administrator"
+    SUPERVISOR = "supervisor"
+    MENTOR = "mentor"
+    PROVIDER = "provider"
+
+    @property
+    def label(self) -> str:
+        return "Staff" if self is UserType.STAFF else self.value.capitalize()
+
+
+PARTNER_USER_TYPES = [
+    UserType.ADMINISTRATOR,
+    UserType.SUPERVISOR,
+    UserType.MENTOR,
+    UserType.PROVIDER,
+]
+
+
+class UserStatus(enum.StrEnum):
+    ACTIVE = "active"
+    MANAGED = "managed"
+    DEACTIVATED = "deactivated"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class OrganizationKind(enum.StrEnum):
+    """Employers (on-the-job training) and education providers (related instruction)."""
+
+    EMPLOYER = "employer"
+    PROVIDER = "provider"
+
+    @property
+    def label(self) -> str:
+        """As a title: "New Education Provider"."""
+        return _KIND_WORDS[self][0]
+
+    @property
+    def noun(self) -> str:
+        """In a sentence: "An education provider named …"."""
+        return _KIND_WORDS[self][1]
+
+    @property
+    def plural(self) -> str:
+        """As a heading or a group of choices: "Providers"."""
+        return _KIND_WORDS[self][2]
+
+    @property
+    def slug(self) -> str:
+        """In URLs: /partners/providers."""
+        return _KIND_WORDS[self][3]
+
+    @classmethod
+    def from_slug(cls, slug: str) -> OrganizationKind:
+        return next(kind for kind in cls if kind.slug == slug)
+
+
+_KIND_WORDS = {
+    OrganizationKind.EMPLOYER: ("Employer", "employer", "Employers", "employers"),
+    OrganizationKind.PROVIDER: (
+        "Education Provider",
+        "education provider",
+        "Providers",
+        "providers",
+    ),
+}
+
+
+def full_name(first_name: str | None, last_name: str | None, email: str | None) -> str:
+    """How a person is named on screen: first and last name, or their email."""
+    name = f"{first_name or ''} {last_name or ''}".strip()
+    return name or (email or "")
+
+
+class Sponsor(db.Model):
+    __tablename__ = "sponsor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Occupation(db.Model):
+    __tablename__ = "occupation"
+    __table_args__ = (UniqueConstraint("sponsor_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    rapids_code: Mapped[str | None] = mapped_column(String(20))
+    onet_code: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerOrganization(db.Model):
+    __tablename__ = "partner_organization"
+    __table_args__ = (
+        UniqueConstraint("sponsor_id", "kind", "name_key"),
+        Index("ix_partner_organization_listing", "sponsor_id", "kind", "name_key"),
+        Index("ix_partner_organization_sponsor_name", "sponsor_id", "name_key", "id"),
+        Index("ix_partner_organization_city", "sponsor_id", "kind", "city", "name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
+    kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind))
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased name: the key for uniqueness and for sorting and prefix search.
+    name_key: Mapped[str] = mapped_column(String(200))
+    dba_name: Mapped[str | None] = mapped_column(String(200))
+    ein: Mapped[str | None] = mapped_column(String(20))
+    street: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip_code: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    website: Mapped[str | None] = mapped_column(String(300))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    naics_code: Mapped[str | None] = mapped_column(String(6))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        # email included: a search reads this index alone, never the table rows.
+        Index("ix_user_account_sponsor_name", "sponsor_id", "name_key", "id", "email"),
+        # PostgreSQL: trigram index for substring search (a plain index elsewhere).
+        Index(
+            "ix_user_account_search",
+            "name_key",
+            "email",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops", "email": "gin_trgm_ops"},
+        ),
+        # One index per filter or sort of MANAGE → Users, ending in the sort key and id.
+        Index(
+            "ix_user_account_sponsor_org", "sponsor_id", "partner_organization_id", "name_key", "id"
+        ),
+        Index("ix_user_account_sponsor_type", "sponsor_id", "user_type", "name_key", "id"),
+        Index("ix_user_account_sponsor_status", "sponsor_id", "status", "name_key", "id"),
+        Index("ix_user_account_sponsor_email", "sponsor_id", "email", "id"),
+        Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "name_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
+    # Stored lower-cased: unique across the installation because it is the login.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    name_key: Mapped[str] = mapped_column(String(210), default="")
+    user_type: Mapped[UserType] = mapped_column(enum_column(UserType))
+    status: Mapped[UserStatus] = mapped_column(enum_column(UserStatus))
+    partner_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organization.id", ondelete="RESTRICT")
+    )
+    occupation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occupation.id", ondelete="RESTRICT")
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped by logout, password change and deactivation: ends every session at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    authentication_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sponsor: Mapped[Sponsor] = relationship(lazy="joined")
+    partner_organization: Mapped[PartnerOrganization | None] = relationship()
+    occupation: Mapped[Occupation | None] = relationship()
+
+    @validates("first_name", "last_name")
+    def _keep_name_key(self, key: str, value: str) -> str:
+        """name_key follows the name, whoever sets it."""
+        first = value if key == "first_name" else self.first_name
+        last = value if key == "last_name" else self.last_name
+        self.name_key = person_name_key(first, last)
+        return value
+
+    @property
+    def full_name(self) -> str:
+        return full_name(self.first_name, self.last_name, self.email)
+
+    @property
+    def organization_name(self) -> str | None:
+        return self.partner_organization.name if self.partner_organization else None
+
+    @property
+    def occupation_name(self) -> str | None:
+        return self.occupation.name if self.occupation else None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user_type is UserType.STAFF
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: only active accounts hold a session
+        return self.status is UserStatus.ACTIVE
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"

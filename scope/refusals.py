@@ -1,0 +1,38 @@
+"""The one base of every refusal a rule of the product gives: a message, and its field.
+
+Services raise these; routes roll back and show them (forms: ScopeForm.refuse), so a
+refusal reads the same wherever the rule is met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+
+class Refused(Exception):
+    """A rule said no. `message` is for the person; `field` is the form field it concerns."""
+
+    field: str | None = None
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+    def each(self) -> Iterator[Refused]:
+        yield self
+
+
+class AllRefused(Refused):
+    """Several refusals at once: every field of a form that breaks a rule."""
+
+    def __init__(self, refusals: Iterable[Refused]):
+        self.refusals = list(refusals)
+        super().__init__(" ".join(r.message for r in self.refusals))
+
+    def each(self) -> Iterator[Refused]:
+        yield from self.refusals

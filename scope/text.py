@@ -1,0 +1,34 @@
+"""Text from outside, cleaned one way, and the keys names are compared and sorted by."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_line(value):
+    """One line of text: NFC, control characters removed, runs of whitespace collapsed."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", _CONTROL.sub("", value))
+    return " ".join(value.split())
+
+
+def clean_text(value):
+    """Free text: like clean_line but keeps line breaks."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", _CONTROL.sub("", value)).replace("\r\n", "\n")
+    return value.strip()
+
+
+def name_key(name: str | None) -> str:
+    """How a name is compared, sorted and searched: case-folded, so "Maß" and "MASS" agree."""
+    return " ".join(unicodedata.normalize("NFC", name or "").casefold().split())
+
+
+def person_name_key(first_name: str | None, last_name: str | None) -> str:
+    """People sort by last name, then first."""
+    return name_key(f"{last_name or ''} {first_name or ''}")
