@@ -289,7 +289,7 @@ def test_invite_external_users_who_sign_up(
     person.get_by_label("Password", exact=True).fill(password)
     person.get_by_label("Confirm password").fill(password + "x")
     person.get_by_role("button", name="Create account").click()
-    expect(person.get_by_text("The two passwords are not the same.")).to_be_visible()
+    expect(person.get_by_text("The passwords do not match.")).to_be_visible()
     expect(person.get_by_label("First name")).to_have_value("Riley")
     shot(person, "sign-up-error")
     sign_up(person, "Riley", "Chen", password)

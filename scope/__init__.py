@@ -34,14 +34,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     ext.compress.init_app(app)
 
-    from . import assets, errors, htmx, security
+    from . import assets, errors, htmx, security, templating
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
     from .invites.join import bp as join_bp
     from .invites.routes import bp as invites_bp
     from .mail.routes import bp as mail_bp
-    from .manage.routes import bp as manage_bp
+    from .manage import bp as manage_bp
     from .partners.routes import bp as partners_bp
 
     for blueprint in (auth_bp, partners_bp, invites_bp, join_bp, manage_bp, accounts_bp, mail_bp):
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.register(app)
     assets.register(app)
+    templating.register(app)
     security.register(app)
     app.after_request(htmx.after_request)
     register_cli(app)

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from .auth.passwords import hash_password, password_problem
-from .auth.services import normalize_email
+from .emails import EmailRefused, normalize_email
 from .extensions import db
 from .models import User, UserStatus, UserType
 from .sponsors import get_or_create_sponsor
@@ -22,12 +22,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--last-name", default="")
     def create_staff(email, password, sponsor_name, first_name, last_name):
         """Create a staff user who can log in (and the sponsor, if it is new)."""
-        from email_validator import EmailNotValidError, validate_email
-
         try:
-            email = normalize_email(validate_email(email, check_deliverability=False).normalized)
-        except EmailNotValidError as error:
-            raise click.BadParameter(str(error), param_hint="EMAIL") from None
+            email = normalize_email(email)
+        except EmailRefused as refused:
+            raise click.BadParameter(refused.message, param_hint="EMAIL") from None
         problem = password_problem(password, hints=[email])
         if problem:
             raise click.BadParameter(problem, param_hint="--password")

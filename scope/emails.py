@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 
 from .refusals import Refused
 
 MAX_LENGTH = 254
+INVALID = "Enter a valid email address. For example: name@example.org."
 
 
 class EmailRefused(Refused):
@@ -26,18 +29,19 @@ def normalize_email(raw: str | None) -> str:
     try:
         address = validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise EmailRefused("Enter a valid email address, like name@example.org.") from None
+        raise EmailRefused(INVALID) from None
     if len(address) > MAX_LENGTH:
         raise EmailRefused(f"An email address has at most {MAX_LENGTH} characters.")
     return address
 
 
-def lookup_key(raw: str | None) -> str | None:
-    """The stored form of an address someone typed to find their account, or None.
+def lookup_key(raw: str | None) -> str:
+    """The form an address typed to find an account (log-in, recovery) is compared in.
 
-    For log-in and recovery, where a malformed address simply matches no account.
+    As stored when it is valid; otherwise NFC and lower-cased, so an account whose address
+    today's rules would refuse (a reserved domain such as .test) can still log in.
     """
     try:
         return normalize_email(raw)
     except EmailRefused:
-        return None
+        return unicodedata.normalize("NFC", (raw or "").strip()).lower()

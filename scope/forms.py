@@ -1,28 +1,42 @@
-"""Form base shared by every feature: input is cleaned before any validator sees it, and a
-service's refusal lands beside the field it concerns."""
+"""What every form shares: input cleaned before any validator sees it, control characters
+refused, a service's refusal shown beside its field, and the fields Scope asks for often."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from .auth.passwords import MIN_LENGTH, password_problem
+from .emails import EmailRefused, normalize_email
 from .refusals import Refused
-from .text import clean_line, clean_text
+from .tenancy import parse_id
+from .text import clean_line, clean_text, has_control_characters
+
+
+def no_control_characters(form, field) -> None:
+    """Invisible characters are refused, not silently dropped: text that had them was mangled."""
+    raw = (field.raw_data or [""])[0]
+    if isinstance(raw, str) and has_control_characters(raw):
+        raise ValidationError("Type this without hidden or control characters.")
 
 
 class ScopeForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            # Passwords are kept exactly as typed: login compares them raw.
-            if issubclass(unbound_field.field_class, StringField) and not issubclass(
-                unbound_field.field_class, PasswordField
-            ):
-                cleaner = (
-                    clean_text
-                    if issubclass(unbound_field.field_class, TextAreaField)
-                    else clean_line
-                )
-                options["filters"] = [cleaner, *unbound_field.kwargs.get("filters", ())]
+            if issubclass(unbound_field.field_class, StringField):
+                options["validators"] = [
+                    no_control_characters,
+                    *unbound_field.kwargs.get("validators", ()),
+                ]
+                # Passwords are kept exactly as typed: login compares them raw.
+                if not issubclass(unbound_field.field_class, PasswordField):
+                    cleaner = (
+                        clean_text
+                        if issubclass(unbound_field.field_class, TextAreaField)
+                        else clean_line
+                    )
+                    options["filters"] = [cleaner, *unbound_field.kwargs.get("filters", ())]
             return unbound_field.bind(form=form, **options)
 
     def refuse(self, refused: Refused) -> None:
@@ -40,5 +54,79 @@ class ScopeForm(FlaskForm):
         return 422 if self.errors else 200
 
 
+# Fields ---------------------------------------------------------------------------------
+
+
+def at_most(length: int) -> Length:
+    return Length(max=length, message=f"Use at most {length:,} characters.")
+
+
+def required(label: str, missing: str, length: int, field=StringField, **kwargs):
+    """A field that must be filled in, with the message saying what to enter."""
+    return field(label, validators=[DataRequired(missing), at_most(length)], **kwargs)
+
+
+def optional(label: str, *validators, field=StringField, **kwargs):
+    """A field that may stay blank (None); anything typed must pass the validators."""
+    filters = [empty_to_none, *kwargs.pop("filters", ())]
+    return field(label, validators=[Optional(), *validators], filters=filters, **kwargs)
+
+
+def name_fields(whose: str):
+    """First and last name: `whose` is "your" on a person's own forms, "the" on staff forms."""
+    return (
+        required("First name", f"Enter {whose} first name.", 100),
+        required("Last name", f"Enter {whose} last name.", 100),
+    )
+
+
+def valid_email(form, field) -> None:
+    """A form's email field follows the one rule for addresses (scope.emails)."""
+    if field.data:
+        try:
+            normalize_email(field.data)
+        except EmailRefused as refused:
+            raise ValidationError(refused.message) from None
+
+
+def coerce_id(value):
+    """A chosen record's id: None when blank; 0 (no record has it) when it cannot be an id,
+    so the service that looks it up refuses it with its own message."""
+    if value in (None, ""):
+        return None
+    return parse_id(value if isinstance(value, int) else str(value).strip()) or 0
+
+
 def empty_to_none(value):
     return value or None
+
+
+class NewPasswordForm(ScopeForm):
+    """A new password typed twice. The policy is checked beside the field, with the person's
+    own name and address as what a guesser would try first, even when the two differ."""
+
+    # The policy (password_problem) also bounds the length.
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Choose a password.")],
+        description=(
+            f"At least {MIN_LENGTH} characters. A few unrelated words make a strong password."
+        ),
+    )
+    confirm_password = PasswordField(
+        "Confirm password",
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo(
+                "password", message="The passwords do not match. Type the same password twice."
+            ),
+        ],
+    )
+
+    def password_hints(self) -> list[str]:
+        return []
+
+    def validate_password(self, field) -> None:
+        problem = password_problem(field.data or "", hints=self.password_hints())
+        if problem:
+            raise ValidationError(problem)

@@ -1,6 +1,8 @@
 """The only module that knows htmx's header names."""
 
-from flask import Response, request
+from collections.abc import Callable
+
+from flask import Response, flash, redirect, request
 
 
 def is_htmx() -> bool:
@@ -39,7 +41,8 @@ def after_request(response: Response) -> Response:
 def render(template: str, block: str | None = None, status: int = 200, **context):
     """One URL, two renders: the whole page, or for htmx just the named block of it."""
     from flask import render_template
-    from jinja2_fragments.flask import render_block
+
+    from .templating import render_block
 
     if block and is_htmx():
         return render_block(template, block, **context), status
@@ -50,3 +53,19 @@ def push_url(response: Response, url: str) -> Response:
     """Record the step a wizard moved to, so reload and Back land on it."""
     response.headers["HX-Push-Url"] = url
     return response
+
+
+def fragment_or_redirect(
+    location: str,
+    fragment: Callable[[], object] | None,
+    message: str | None = None,
+    ok: bool = True,
+):
+    """After a change: for htmx, the fragment that shows it; for a plain form post (or when
+    there is nothing left to show in place: fragment None), the page at `location` again,
+    with `message` flashed."""
+    if fragment is not None and is_htmx():
+        return fragment()
+    if message:
+        flash(message, "success" if ok else "error")
+    return redirect(location)

@@ -10,15 +10,20 @@ from collections.abc import Iterable, Iterator
 
 
 class Refused(Exception):
-    """A rule said no. `message` is for the person; `field` is the form field it concerns."""
+    """A rule said no. `message` is for the person; `field` is the form field it concerns.
 
+    A subclass may give its usual message and field as class attributes.
+    """
+
+    message: str = "This cannot be done now."
     field: str | None = None
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | None = None, field: str | None = None):
+        if message is not None:
+            self.message = message
         if field is not None:
             self.field = field
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         return self.message

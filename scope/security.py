@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, Request, abort, redirect, request, url_for
-from flask_login import current_user
+from flask import Flask, Request, abort, redirect, request, session, url_for
+from flask_login import current_user, login_user
 
+from .auth.services import record_login
 from .extensions import db, login_manager
 from .models import User, UserStatus
 from .tenancy import parse_id
@@ -71,6 +72,14 @@ def partner_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def log_in(user: User) -> None:
+    """Start a fresh session for this person once their change is saved, and note the login."""
+    record_login(user)
+    db.session.commit()
+    session.clear()
+    login_user(user)
 
 
 def home_url_for(user: User) -> str:

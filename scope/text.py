@@ -8,6 +8,11 @@ import unicodedata
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def has_control_characters(value: str) -> bool:
+    """Characters no one types on purpose (NUL, escape, …); tab and line breaks are fine."""
+    return bool(_CONTROL.search(value))
+
+
 def clean_line(value):
     """One line of text: NFC, control characters removed, runs of whitespace collapsed."""
     if not isinstance(value, str):

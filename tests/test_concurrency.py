@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scope.extensions import db, limiter
-from scope.invites.services import copy_link
+from scope.manage.invitations import copy_link
 from scope.models import Invitation, InvitationState, User, UserType, utcnow
 from tests.conftest import csrf_token_from
 from tests.test_security import csrf_token
@@ -173,7 +173,8 @@ def test_a_revoke_that_read_the_invitation_before_a_sign_up_committed_is_refused
     app, make_sponsor, make_user
 ):
     """The worst moment of the race above, made certain: revoke reads, sign-up commits."""
-    from scope.invites import services
+    from scope.invites.signup import accept_invitation
+    from scope.manage.invitations import InvitationRefused, revoke_invitation
 
     sponsor_id = make_sponsor()
     staff_id = make_user(sponsor_id=sponsor_id)
@@ -182,9 +183,7 @@ def test_a_revoke_that_read_the_invitation_before_a_sign_up_committed_is_refused
     def sign_up_elsewhere():
         with app.app_context():
             invitation = db.session.get(Invitation, invitation_id)
-            services.accept_invitation(
-                invitation, first_name="Lin", last_name="Chen", password=STRONG
-            )
+            accept_invitation(invitation, first_name="Lin", last_name="Chen", password=STRONG)
             db.session.commit()
             db.session.remove()
 
@@ -194,8 +193,8 @@ def test_a_revoke_that_read_the_invitation_before_a_sign_up_committed_is_refused
         thread = threading.Thread(target=sign_up_elsewhere)
         thread.start()
         thread.join(30)
-        with pytest.raises(services.InvitationError):
-            services.revoke_invitation(invitation, db.session.get(User, staff_id))
+        with pytest.raises(InvitationRefused):
+            revoke_invitation(invitation, db.session.get(User, staff_id))
         db.session.rollback()
         invitation = db.session.get(Invitation, invitation_id)
         assert invitation.state is InvitationState.ACCEPTED

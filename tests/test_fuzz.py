@@ -300,7 +300,7 @@ def test_malformed_and_truncated_link_tokens_get_a_page_that_says_so(app, limits
 
 
 def test_real_tokens_cut_short_or_altered_never_work(app, world):
-    from scope.invites.services import copy_link
+    from scope.manage.invitations import copy_link
     from scope.models import Invitation
 
     home, _ = world

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from scope.extensions import db
-from scope.invites import services
+from scope.invites import drafts, sending
+from scope.manage.invitations import RESENDS_PER_DAY
 from scope.models import (
     AuditEvent,
     Invitation,
@@ -137,7 +138,7 @@ def test_external_wizard_groups_organizations_and_continues(staff, make_org, emp
     make_org(staff.sponsor_id, "Lakeshore College", OrganizationKind.PROVIDER)
     page = staff.get("/invite/external").get_data(as_text=True)
     assert '<label for="organization">Employer</label>' in page
-    assert 'optgroup label="Employers"' in page and 'optgroup label="Education providers"' in page
+    assert 'optgroup label="Employers"' in page and 'optgroup label="Providers"' in page
     response = choose(staff, employer)
     assert response.headers["HX-Push-Url"] == "/invite/external/users"
     html = response.get_data(as_text=True)
@@ -389,9 +390,9 @@ def test_teammate_sign_up_gives_staff_access(app, staff):
             {"password": "password1234", "confirm_password": "password1234"},
             "Choose a less common password",
         ),
-        ({"confirm_password": "something else entirely"}, "not the same"),
+        ({"confirm_password": "something else entirely"}, "The passwords do not match."),
         ({"first_name": ""}, "Enter your first name."),
-        ({"last_name": "x" * 10_000}, "Field cannot be longer than 100 characters."),
+        ({"last_name": "x" * 10_000}, "Use at most 100 characters."),
     ],
 )
 def test_sign_up_bad_input_creates_nothing(app, staff, data, message):
@@ -459,9 +460,9 @@ def test_invitations_tab_lists_pending_invitations(app, staff, employer):
     assert [label for label, _, _ in items] == ["Revoke", "Resend", "Copy Invitation Link"]
     adapter = app.url_map.bind("localhost")
     assert [adapter.match(url, method=method) for _, method, url in items] == [
-        ("invites.confirm_revoke", {"invitation_id": invitation.id}),
-        ("invites.resend", {"invitation_id": invitation.id}),
-        ("invites.invitation_link", {"invitation_id": invitation.id}),
+        ("manage.confirm_revoke", {"invitation_id": invitation.id}),
+        ("manage.resend_invitation", {"invitation_id": invitation.id}),
+        ("manage.invitation_link", {"invitation_id": invitation.id}),
     ]
     fragment = staff.get("/manage/invitations?q=nobody", htmx=True).get_data(as_text=True)
     assert "<html" not in fragment and "No invitations match" in fragment
@@ -489,7 +490,7 @@ def test_resend_sends_a_new_email_with_a_fresh_expiry_and_is_limited(app, staff)
     for _ in range(5):
         last = staff.post(f"/manage/invitations/{invitation.id}/resend", htmx=True)
     assert last.status_code == 409 and "Try again tomorrow" in last.get_data(as_text=True)
-    assert len(mails(app)) == 1 + services.RESENDS_PER_DAY
+    assert len(mails(app)) == 1 + RESENDS_PER_DAY
 
 
 def test_copy_link_shows_the_same_working_link(app, staff):
@@ -594,8 +595,8 @@ def test_twenty_simultaneous_sends_of_one_address_make_one_invitation(app, make_
     staff_ids = [make_user(sponsor_id=sponsor_id) for _ in range(20)]
     with app.app_context():
         for staff_id in staff_ids:
-            draft = services.get_draft(db.session.get(User, staff_id), WizardKind.TEAMMATES)
-            services.add_row(draft, user_type=UserType.STAFF, email="same@person.example")
+            draft = drafts.get_draft(db.session.get(User, staff_id), WizardKind.TEAMMATES)
+            drafts.add_row(draft, drafts.RowInput(UserType.STAFF, "same@person.example"))
         db.session.commit()
     barrier = threading.Barrier(20, timeout=30)
     results = []
@@ -604,8 +605,8 @@ def test_twenty_simultaneous_sends_of_one_address_make_one_invitation(app, make_
         barrier.wait()  # before touching the pool: it holds fewer than 20 connections
         with app.app_context():
             staff = db.session.get(User, staff_id)
-            draft = services.get_draft(staff, WizardKind.TEAMMATES)
-            result = services.send_invitations(draft, staff)
+            draft = drafts.get_draft(staff, WizardKind.TEAMMATES)
+            result = sending.send_invitations(draft, staff)
             db.session.commit()
             results.append(len(result.sent))
             db.session.remove()

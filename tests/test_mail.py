@@ -623,10 +623,9 @@ def test_in_process_delivery_sends_shortly_after_commit(make_app, smtp, make_spo
     assert delivery.running
     with live.app_context():
         message = queue_mail(
-            kind="test",
+            kind="test_note",
             recipient="fresh@example.com",
             subject="Hello",
-            template="test_note",
             sponsor_id=sponsor_id,
             name="Fresh",
             link="http://scope.test/x",
@@ -662,10 +661,9 @@ def test_only_a_commit_that_queued_mail_wakes_delivery(make_app, make_sponsor, m
 
     def queue():
         queue_mail(
-            kind="test",
+            kind="test_note",
             recipient="x@example.com",
             subject="Hi",
-            template="test_note",
             sponsor_id=sponsor_id,
             name="X",
             link="http://scope.test/x",

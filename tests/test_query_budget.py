@@ -130,7 +130,6 @@ def populated(app, staff):
                 kind="invitation",
                 recipient=invitation.email,
                 subject="Invitation",
-                template="invitation",
                 sponsor_id=sponsor_id,
                 invitation_id=invitation.id,
                 sponsor=None,

@@ -164,13 +164,13 @@ def _make_tenant(app, make_sponsor, make_user, make_org, label: str) -> Tenant:
 
 
 def _add_draft_row(app, tenant: Tenant, email: str) -> None:
-    from scope.invites import services
+    from scope.invites import drafts
     from scope.models import WizardKind
 
     with app.app_context():
         staff = db.session.get(User, tenant.staff_id)
-        draft = services.get_draft(staff, WizardKind.TEAMMATES)
-        services.add_row(draft, user_type=UserType.STAFF, email=email)
+        draft = drafts.get_draft(staff, WizardKind.TEAMMATES)
+        drafts.add_row(draft, drafts.RowInput(UserType.STAFF, email))
         db.session.commit()
         tenant.row_id = draft.rows[0].id
 

@@ -1,26 +1,16 @@
 import time
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
 from flask_login import current_user, login_required, login_user
 
-from ..auth.passwords import MIN_LENGTH
-from ..auth.services import normalize_email
+from ..emails import lookup_key
 from ..extensions import db, limiter
-from ..htmx import is_htmx, render
+from ..htmx import fragment_or_redirect, render
 from ..models import AccountTokenPurpose, OrganizationKind
 from ..partners import services as partner_services
-from ..security import home_url_for, partner_required
-from . import services
+from ..refusals import Refused
+from ..security import home_url_for, log_in, partner_required
+from . import links, services
 from .forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -33,16 +23,11 @@ from .forms import (
 bp = Blueprint("accounts", __name__)
 
 
-@bp.context_processor
-def password_rules():
-    return {"min_length": MIN_LENGTH}
-
-
 # --- password recovery ----------------------------------------------------------------------
 
 
 def _recovery_email_key() -> str:
-    return "recover:" + normalize_email(request.form.get("email", ""))[:254]
+    return "recover:" + lookup_key(request.form.get("email", ""))[:254]
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -60,7 +45,7 @@ def forgot_password():
     return render(
         "accounts/forgot_password.html",
         "recovery",
-        status=422 if form.errors else 200,
+        status=form.status,
         form=form,
         sent=sent,
         lifetime=services.recovery_lifetime_text(),
@@ -78,13 +63,13 @@ def _answer_no_sooner_than(started: float) -> None:
 # --- the pages set-password and recovery links open -----------------------------------------
 
 
-@bp.route(services.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
+@bp.route(links.SET_PASSWORD_PATH + "<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 def set_password(token):
     return _link_page(token, AccountTokenPurpose.SET_PASSWORD)
 
 
-@bp.route(services.RECOVERY_PATH + "<token>", methods=["GET", "POST"])
+@bp.route(links.RECOVERY_PATH + "<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 def recover(token):
     return _link_page(token, AccountTokenPurpose.RECOVERY)
@@ -92,28 +77,26 @@ def recover(token):
 
 def _link_page(token: str, purpose: AccountTokenPurpose):
     try:
-        account_token = services.check_link(token, purpose)
-    except services.LinkProblem as problem:
+        account_token = links.check_link(token, purpose)
+    except links.LinkProblem as problem:
         return _no_store(_link_problem(problem, purpose))
     form = SetPasswordForm(user=account_token.user)
     if form.validate_on_submit():
         try:
             user = services.set_password_with_link(token, purpose, form.password.data)
-        except services.PasswordRefused as refused:
-            form.password.errors.append(str(refused))
-        except services.LinkProblem as problem:
+        except links.LinkProblem as problem:
             db.session.rollback()
             return _no_store(_link_problem(problem, purpose))
+        except Refused as refused:
+            form.refuse(refused)
         else:
-            db.session.commit()
-            session.clear()  # a fresh session for the person the link belongs to
-            login_user(user)
+            log_in(user)
             return redirect(home_url_for(user))
     return _no_store(
         render(
             "accounts/set_password.html",
             "set_password",
-            status=422 if form.errors else 200,
+            status=form.status,
             form=form,
             person=account_token.user,
             purpose=purpose.value,
@@ -121,7 +104,7 @@ def _link_page(token: str, purpose: AccountTokenPurpose):
     )
 
 
-def _link_problem(problem: services.LinkProblem, purpose: AccountTokenPurpose):
+def _link_problem(problem: links.LinkProblem, purpose: AccountTokenPurpose):
     return render(
         "accounts/link_problem.html",
         "set_password",
@@ -179,18 +162,20 @@ def edit_my_organization():
         try:
             partner_services.update_organization(organization, form.data)
         except partner_services.DuplicateName:
-            form.name.errors.append(
-                f"Another {organization.kind.label.lower()} named “{form.name.data}” "
-                "already exists. Ask your sponsor's staff if this is your organization."
+            form.refuse(
+                partner_services.DuplicateName(
+                    f"Another {organization.kind.noun} named “{form.name.data}” already "
+                    "exists. Ask your sponsor's staff if this is your organization."
+                )
             )
         else:
             db.session.commit()
-            if not is_htmx():
-                return redirect(url_for("accounts.my_organization"))
-            return _organization_page("details")
+            return fragment_or_redirect(
+                url_for("accounts.my_organization"), lambda: _organization_page("details")
+            )
     if form.errors:
         db.session.rollback()
-    return _organization_page("edit_form", form=form, status=422 if form.errors else 200)
+    return _organization_page("edit_form", form=form, status=form.status)
 
 
 # --- a person's own account -----------------------------------------------------------------
@@ -227,10 +212,8 @@ def edit_name():
             current_user._get_current_object(), form.first_name.data, form.last_name.data
         )
         db.session.commit()
-        if not is_htmx():
-            return redirect(url_for("accounts.my_account"))
-        return _account_page("name")
-    return _account_page("name", name_form=form, status=422 if form.errors else 200)
+        return fragment_or_redirect(url_for("accounts.my_account"), lambda: _account_page("name"))
+    return _account_page("name", name_form=form, status=form.status)
 
 
 @bp.post("/my/account/password")
@@ -242,16 +225,15 @@ def change_password():
     if form.validate_on_submit():
         try:
             services.change_password(user, form.current_password.data, form.password.data)
-        except services.WrongPassword:
-            form.current_password.errors.append("That is not your current password.")
-        except services.PasswordRefused as refused:
-            form.password.errors.append(str(refused))
+        except Refused as refused:
+            form.refuse(refused)
         else:
             db.session.commit()
             login_user(user)  # this session carries the new version; every other one ended
             message = "Your password has been changed. Other sessions have been logged out."
-            if not is_htmx():
-                flash(message, "success")
-                return redirect(url_for("accounts.my_account"))
-            return _account_page("password", password_changed=message)
-    return _account_page("password", password_form=form, status=422 if form.errors else 200)
+            return fragment_or_redirect(
+                url_for("accounts.my_account"),
+                lambda: _account_page("password", password_changed=message),
+                message,
+            )
+    return _account_page("password", password_form=form, status=form.status)

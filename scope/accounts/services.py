@@ -1,26 +1,20 @@
-"""Accounts: set-password and recovery links, password changes, a person's own name.
-
-A link carries a random token shown once in the email; the database keeps only its SHA-256,
-so a copy of the database cannot be turned into working links.
-"""
+"""Accounts: the emails that carry links, password changes, a person's own name."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..audit import record
 from ..auth.passwords import hash_password, password_problem, verify_password
-from ..auth.services import end_all_sessions, normalize_email
+from ..auth.services import end_all_sessions
+from ..emails import lookup_key
 from ..extensions import db
 from ..mail.services import queue_mail
 from ..models import (
-    AccountToken,
     AccountTokenPurpose,
     MailMessage,
     User,
@@ -29,172 +23,51 @@ from ..models import (
     utcnow,
 )
 from ..partners.services import organization_users
+from ..refusals import Refused
+from .links import (
+    _end_open_links,
+    _lifetime,
+    _spend,
+    check_link,
+    end_account_links,
+    hash_token,
+    issue_link,
+    link_url,
+)
 
-# Paths of the pages the links open; the routes are registered on these.
-SET_PASSWORD_PATH = "/account/set-password/"
-RECOVERY_PATH = "/account/recover/"
-LINK_PATHS = {
-    AccountTokenPurpose.SET_PASSWORD: SET_PASSWORD_PATH,
-    AccountTokenPurpose.RECOVERY: RECOVERY_PATH,
-}
 CUSTOM_MESSAGE_MAX_LENGTH = 2000
-# token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
-_TOKEN_MAX_LENGTH = 64
 # The recovery answer takes at least this long, whether or not an account was found.
 RECOVERY_ANSWER_SECONDS = 0.1
 # Accounts that may receive a recovery link: deactivated accounts get nothing.
 RECOVERABLE = (UserStatus.ACTIVE, UserStatus.MANAGED)
 
 
-class AccountError(Exception):
+class AccountError(Refused):
     """A rule of this feature refused the request."""
 
 
 class NoEmailAddress(AccountError):
-    """The user has no email address to send a link to."""
+    message = "This person has no email address to send a link to."
 
 
 class AccountDeactivated(AccountError):
-    """Deactivated accounts get no links and cannot use old ones."""
+    message = "Deactivated accounts get no links. Reactivate the account first."
 
 
 class MessageTooLong(AccountError):
-    pass
+    message = f"Use at most {CUSTOM_MESSAGE_MAX_LENGTH:,} characters."
+    field = "custom_message"
 
 
 class PasswordRefused(AccountError):
-    """The password policy refused the password; str() is the message for the person."""
+    """The password policy refused the password; the message says why."""
+
+    field = "password"
 
 
 class WrongPassword(AccountError):
-    pass
-
-
-class LinkProblem(AccountError):
-    """A link that cannot be used; `reason` says why: invalid, expired, used, replaced,
-    deactivated."""
-
-    def __init__(self, reason: str, token: AccountToken | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.token = token
-
-
-@dataclass(frozen=True)
-class IssuedLink:
-    url: str
-    expires_at: datetime
-
-
-# --- tokens ---------------------------------------------------------------------------------
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _lifetime(purpose: AccountTokenPurpose) -> timedelta:
-    config = current_app.config
-    if purpose is AccountTokenPurpose.SET_PASSWORD:
-        return timedelta(days=int(config["SET_PASSWORD_DAYS"]))
-    return timedelta(minutes=int(config["RECOVERY_MINUTES"]))
-
-
-def link_url(purpose: AccountTokenPurpose, token: str) -> str:
-    """Links point at PUBLIC_URL, never at whatever Host a request carried."""
-    return f"{current_app.config['PUBLIC_URL']}{LINK_PATHS[purpose]}{token}"
-
-
-def _end_open_links(user: User, purposes, now: datetime) -> None:
-    db.session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.user_id == user.id,
-            AccountToken.purpose.in_(list(purposes)),
-            AccountToken.used_at.is_(None),
-            AccountToken.replaced_at.is_(None),
-        )
-        .values(replaced_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def end_account_links(user: User) -> None:
-    """Every unused set-password and recovery link of this user stops working.
-
-    For callers that change who a link reaches (a new email address) or whether it may be
-    used at all (deactivation).
-    """
-    _end_open_links(user, AccountTokenPurpose, utcnow())
-
-
-def issue_link(user: User, purpose: AccountTokenPurpose) -> IssuedLink:
-    """A new link for this user and purpose; earlier unused links of that purpose end."""
-    now = utcnow()
-    _end_open_links(user, [purpose], now)
-    token = secrets.token_urlsafe(32)
-    expires_at = now + _lifetime(purpose)
-    db.session.add(
-        AccountToken(
-            user_id=user.id,
-            purpose=purpose,
-            token_hash=hash_token(token),
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    db.session.flush()
-    return IssuedLink(url=link_url(purpose, token), expires_at=expires_at)
-
-
-def _problem_with(account_token: AccountToken, now: datetime) -> str | None:
-    if account_token.user.status is UserStatus.DEACTIVATED:
-        return "deactivated"
-    if account_token.used_at is not None:
-        return "used"
-    if account_token.replaced_at is not None:
-        return "replaced"
-    if account_token.expires_at <= now:
-        return "expired"
-    return None
-
-
-def check_link(token: str, purpose: AccountTokenPurpose) -> AccountToken:
-    """The live token behind a link, or LinkProblem saying why it cannot be used.
-
-    Reading only: opening a link (a mail scanner does) never spends it.
-    """
-    if not isinstance(token, str) or not 0 < len(token) <= _TOKEN_MAX_LENGTH:
-        raise LinkProblem("invalid")
-    account_token = db.session.scalar(
-        select(AccountToken).where(AccountToken.token_hash == hash_token(token))
-    )
-    if account_token is None or account_token.purpose is not purpose:
-        raise LinkProblem("invalid")
-    reason = _problem_with(account_token, utcnow())
-    if reason:
-        raise LinkProblem(reason, account_token)
-    return account_token
-
-
-def _spend(account_token: AccountToken) -> None:
-    """Mark the token used unless someone else just did: the database decides the race."""
-    now = utcnow()
-    result = db.session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.id == account_token.id,
-            AccountToken.used_at.is_(None),
-            AccountToken.replaced_at.is_(None),
-            AccountToken.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(account_token)
-        raise LinkProblem(_problem_with(account_token, now) or "used", account_token)
-    account_token.used_at = now
+    message = "That is not your current password."
+    field = "current_password"
 
 
 # --- emails ---------------------------------------------------------------------------------
@@ -245,14 +118,10 @@ def send_set_password_link(
         email=user.email,
         with_message=custom_message is not None,
     )
-    return queue_mail(
-        kind="set_password",
-        recipient=user.email,
-        subject=f"{user.sponsor.name}: set your password for Scope",
-        template="set_password",
-        sponsor_id=user.sponsor_id,
-        user_id=user.id,
-        user=user,
+    return _mail_to(
+        user,
+        "set_password",
+        f"{user.sponsor.name}: set your password for Scope",
         sponsor=user.sponsor,
         organization=user.partner_organization,
         actor=actor,
@@ -269,9 +138,8 @@ def request_recovery(email: str) -> MailMessage | None:
     The caller shows the same answer either way. Both paths do comparable work (a token,
     its hash, the email rendered), so the time taken does not tell whether an account exists.
     """
-    address = normalize_email(email)
     user = db.session.scalar(
-        select(User).where(User.email == address, User.status.in_(RECOVERABLE))
+        select(User).where(User.email == lookup_key(email), User.status.in_(RECOVERABLE))
     )
     if user is None:
         token = secrets.token_urlsafe(32)
@@ -281,29 +149,20 @@ def request_recovery(email: str) -> MailMessage | None:
         )
         return None
     link = issue_link(user, AccountTokenPurpose.RECOVERY)
-    return queue_mail(
-        kind="recovery",
-        recipient=user.email,
-        subject="Reset your Scope password",
-        template="recovery",
-        sponsor_id=user.sponsor_id,
-        user_id=user.id,
-        **_recovery_context(user, link.url, link.expires_at),
+    return _mail_to(
+        user,
+        "recovery",
+        "Reset your Scope password",
+        **_recovery_context(link.url, link.expires_at),
     )
 
 
-def _recovery_context(user: User | None, link: str, expires_at: datetime) -> dict:
-    return {
-        "user": user,
-        "link": link,
-        "expires_at": expires_at,
-        "lifetime": recovery_lifetime_text(),
-        "forgot_url": current_app.config["PUBLIC_URL"] + "/forgot-password",
-    }
+def _recovery_context(link: str, expires_at: datetime) -> dict:
+    return {"link": link, "expires_at": expires_at, "lifetime": recovery_lifetime_text()}
 
 
 def _render_recovery(user: User | None, link: str, expires_at: datetime) -> None:
-    context = _recovery_context(user, link, expires_at)
+    context = _recovery_context(link, expires_at) | {"user": user, "forgot_url": _forgot_url()}
     render_template("mail/recovery.txt", **context)
     render_template("mail/recovery.html", **context)
 
@@ -311,28 +170,38 @@ def _render_recovery(user: User | None, link: str, expires_at: datetime) -> None
 def _queue_password_changed(user: User) -> MailMessage | None:
     if not user.email:
         return None
+    return _mail_to(
+        user, "password_changed", "Your Scope password was changed", changed_at=utcnow()
+    )
+
+
+def _forgot_url() -> str:
+    return current_app.config["PUBLIC_URL"] + "/forgot-password"
+
+
+def _mail_to(user: User, kind: str, subject: str, **context) -> MailMessage:
+    """An email to the holder of this account, about it."""
     return queue_mail(
-        kind="password_changed",
-        recipient=user.email,
-        subject="Your Scope password was changed",
-        template="password_changed",
+        kind,
+        user.email,
+        subject,
         sponsor_id=user.sponsor_id,
         user_id=user.id,
         user=user,
-        changed_at=utcnow(),
-        forgot_url=current_app.config["PUBLIC_URL"] + "/forgot-password",
+        forgot_url=_forgot_url(),
+        **context,
     )
 
 
 # --- setting and changing passwords ---------------------------------------------------------
 
 
-def _password_hints(user: User) -> list[str]:
+def password_hints(user: User) -> list[str]:
     return [user.email or "", user.first_name or "", user.last_name or ""]
 
 
 def check_new_password(user: User, password: str) -> None:
-    problem = password_problem(password, hints=_password_hints(user))
+    problem = password_problem(password, hints=password_hints(user))
     if problem:
         raise PasswordRefused(problem)
 

@@ -1,19 +1,20 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
+from ..emails import lookup_key
 from ..extensions import db, limiter
 from ..htmx import render
-from ..security import home_url_for
+from ..security import home_url_for, log_in
 from .forms import LoginForm
-from .services import LoginRefused, authenticate, end_all_sessions, normalize_email
+from .services import LoginRefused, authenticate, end_all_sessions
 
 bp = Blueprint("auth", __name__)
 
 
 def _login_email_key() -> str:
-    return "login:" + normalize_email(request.form.get("email", ""))[:254]
+    return "login:" + lookup_key(request.form.get("email", ""))[:254]
 
 
 @bp.get("/")
@@ -34,14 +35,11 @@ def login():
         try:
             user = authenticate(form.email.data, form.password.data)
         except LoginRefused as refused:
-            form.password.errors.append(str(refused))
+            form.refuse(refused)
         else:
-            db.session.commit()
-            session.clear()  # a fresh session at login
-            login_user(user)
+            log_in(user)
             return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
-    status = 422 if form.errors else 200
-    return render("auth/login.html", status=status, form=form)
+    return render("auth/login.html", status=form.status, form=form)
 
 
 @bp.post("/logout")

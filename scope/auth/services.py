@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..emails import lookup_key
 from ..extensions import db
 from ..models import User, UserStatus, utcnow
+from ..refusals import Refused
 from .passwords import verify_password
 
 
-class LoginRefused(Exception):
-    pass
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
+class LoginRefused(Refused):
+    message = "That email and password do not match an active account."
+    field = "password"
 
 
 def authenticate(email: str, password: str) -> User:
     """The active user with this email and password; the same refusal for every failure."""
-    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    user = db.session.scalar(select(User).where(User.email == lookup_key(email)))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or user.status is not UserStatus.ACTIVE:
-        raise LoginRefused("That email and password do not match an active account.")
-    user.last_login_at = utcnow()
+        raise LoginRefused
     return user
+
+
+def record_login(user: User) -> None:
+    """Last login, whichever way the person came in (password, invitation, emailed link)."""
+    user.last_login_at = utcnow()
 
 
 def end_all_sessions(user: User) -> None:

@@ -1,14 +1,14 @@
 """The invitation sign-up page: the emailed link's side."""
 
-from flask import Blueprint, redirect, session
-from flask_login import current_user, login_user
+from flask import Blueprint, redirect
+from flask_login import current_user
 
 from ..extensions import db, limiter
 from ..htmx import render
 from ..models import Sponsor
-from ..security import home_url_for
-from . import services
+from ..security import home_url_for, log_in
 from .forms import SignUpForm
+from .signup import LinkUnavailable, accept_invitation, invitation_for_token, mark_reviewed
 
 bp = Blueprint("join", __name__)
 
@@ -30,29 +30,28 @@ def _logged_in_elsewhere():
 @_token_limit
 def sign_up(token):
     try:
-        invitation = services.invitation_for_token(token)
-    except services.LinkUnavailable as unavailable:
+        invitation = invitation_for_token(token)
+    except LinkUnavailable as unavailable:
         return _unavailable(unavailable.reason, unavailable.invitation)
     if current_user.is_authenticated:
         return _logged_in_elsewhere()
     form = SignUpForm(email=invitation.email)
     if form.validate_on_submit():
         try:
-            user = services.accept_invitation(
+            user = accept_invitation(
                 invitation,
                 first_name=form.first_name.data,
                 last_name=form.last_name.data,
                 password=form.password.data,
             )
-        except services.LinkUnavailable as unavailable:
+        except LinkUnavailable as unavailable:
+            db.session.rollback()
             return _unavailable(unavailable.reason, unavailable.invitation or invitation)
-        db.session.commit()
-        session.clear()
-        login_user(user)
+        log_in(user)
         return redirect(home_url_for(user))
     return render(
         "invites/sign_up.html",
-        status=422 if form.errors else 200,
+        status=form.status,
         form=form,
         invitation=invitation,
         sponsor=db.session.get(Sponsor, invitation.sponsor_id),
@@ -65,9 +64,9 @@ def sign_up(token):
 def reviewed(token):
     """Sent by the sign-up page once it is open in a browser; a scanner's GET never counts."""
     try:
-        invitation = services.invitation_for_token(token)
-    except services.LinkUnavailable:
+        invitation = invitation_for_token(token)
+    except LinkUnavailable:
         return "", 204
-    services.mark_reviewed(invitation)
+    mark_reviewed(invitation)
     db.session.commit()
     return "", 204

@@ -1,25 +1,14 @@
-"""INVITE (the wizards) and MANAGE → Invitations."""
+"""INVITE: the wizards that invite teammates and partner users, and add managed users."""
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..extensions import db, limiter
-from ..htmx import is_htmx, push_url, render, trigger
-from ..listing import Listing
-from ..mail.services import latest_delivery_for_invitations
-from ..models import Invitation, UserType, WizardKind
+from ..htmx import fragment_or_redirect, push_url, render
+from ..models import UserType, WizardKind
+from ..refusals import Refused
 from ..security import staff_required
-from ..tenancy import get_or_404
-from . import csv_rows, services
+from . import csv_rows, drafts, sending
 from .forms import (
     CsvUploadForm,
     ExternalRowForm,
@@ -30,15 +19,16 @@ from .forms import (
 
 bp = Blueprint("invites", __name__)
 
-WIZARD_KINDS = {
-    "teammates": WizardKind.TEAMMATES,
-    "external": WizardKind.EXTERNAL,
-    "managed": WizardKind.MANAGED,
-}
+WIZARD_KINDS = {kind.value: kind for kind in WizardKind}
 ROW_FORMS = {
     WizardKind.TEAMMATES: TeammateRowForm,
     WizardKind.EXTERNAL: ExternalRowForm,
     WizardKind.MANAGED: ManagedRowForm,
+}
+# The wizard's first step, where the organization is chosen.
+FIRST_STEPS = {
+    WizardKind.EXTERNAL: "invites.external",
+    WizardKind.MANAGED: "invites.managed_organization",
 }
 
 
@@ -61,11 +51,11 @@ def managed():
 def _row_form(kind: WizardKind, formdata=True):
     form = ROW_FORMS[kind]() if formdata else ROW_FORMS[kind](formdata=None)
     if kind is not WizardKind.TEAMMATES:
-        form.fill(services.occupation_choices())
+        form.fill(drafts.occupation_choices())
     return form
 
 
-def _wizard(kind: WizardKind, *, row_form=None, result=None, status=200, **extra):
+def _wizard(kind: WizardKind, *, row_form=None, status=200, **extra):
     if kind is WizardKind.MANAGED:
         extra.setdefault("upload_form", CsvUploadForm(formdata=None))
     return render(
@@ -75,9 +65,8 @@ def _wizard(kind: WizardKind, *, row_form=None, result=None, status=200, **extra
         nav="invite",
         tab=_tab(kind),
         kind=kind.value,
-        draft=services.get_draft(current_user, kind),
+        draft=drafts.get_draft(current_user, kind),
         row_form=row_form or _row_form(kind, formdata=False),
-        result=result,
         **extra,
     )
 
@@ -89,26 +78,26 @@ def teammates():
 
 
 def _choose_organization(kind: WizardKind, next_endpoint: str):
-    draft = services.get_draft(current_user, kind)
+    draft = drafts.get_draft(current_user, kind)
     form = OrganizationChoiceForm(
         data={"organization": draft.partner_organization_id} if request.method == "GET" else None
-    ).fill(services.organization_choices())
+    ).fill(drafts.organization_choices())
     if form.validate_on_submit():
         try:
-            services.choose_organization(draft, form.organization.data)
-        except services.RowRefused as refused:
-            form.organization.errors.append(refused.problem.message)
+            drafts.choose_organization(draft, form.organization.data)
+        except Refused as refused:
+            form.refuse(refused)
         else:
             db.session.commit()
             target = url_for(next_endpoint)
-            if not is_htmx():
-                return redirect(target)
-            return push_url(make_response(_wizard(kind)), target)
+            return fragment_or_redirect(
+                target, lambda: push_url(make_response(_wizard(kind)), target)
+            )
     db.session.commit()  # keeps a newly created draft
     return render(
         "invites/choose_organization.html",
         "choose",
-        status=422 if form.errors else 200,
+        status=form.status,
         nav="invite",
         tab=_tab(kind),
         form=form,
@@ -129,45 +118,52 @@ def managed_organization():
     return _choose_organization(WizardKind.MANAGED, "invites.managed_users")
 
 
-def _users_step(kind: WizardKind, first_step: str):
-    draft = services.get_draft(current_user, kind)
+def _users_step(kind: WizardKind):
+    draft = drafts.get_draft(current_user, kind)
     if draft.partner_organization_id is None:
         db.session.commit()
-        return redirect(url_for(first_step))
+        return redirect(url_for(FIRST_STEPS[kind]))
     return _wizard(kind)
 
 
 @bp.get("/invite/external/users")
 @staff_required
 def external_users():
-    return _users_step(WizardKind.EXTERNAL, "invites.external")
+    return _users_step(WizardKind.EXTERNAL)
 
 
 @bp.get("/invite/managed/users")
 @staff_required
 def managed_users():
-    return _users_step(WizardKind.MANAGED, "invites.managed_organization")
+    return _users_step(WizardKind.MANAGED)
+
+
+def _user_type(kind: WizardKind, chosen: str | None) -> UserType | None:
+    """Teammates are staff; anyone else's type is what was chosen (the rules judge it)."""
+    if kind is WizardKind.TEAMMATES:
+        return UserType.STAFF
+    return UserType(chosen) if chosen in {t.value for t in UserType} else None
 
 
 @bp.post("/invite/<any(teammates, external, managed):slug>/rows")
 @staff_required
 def add_row(slug):
     kind = WIZARD_KINDS[slug]
-    draft = services.get_draft(current_user, kind)
+    draft = drafts.get_draft(current_user, kind)
     form = _row_form(kind)
     if form.validate_on_submit():
         data = form.data
+        person = drafts.RowInput(
+            user_type=_user_type(kind, data.get("user_type")),
+            email=data["email"],
+            first_name=data.get("first_name"),
+            last_name=data.get("last_name"),
+            occupation_id=data.get("occupation"),
+        )
         try:
-            services.add_row(
-                draft,
-                user_type=UserType(data.get("user_type") or UserType.STAFF),
-                email=data["email"],
-                occupation_id=data.get("occupation"),
-                first_name=data.get("first_name"),
-                last_name=data.get("last_name"),
-            )
-        except services.RowRefused as refused:
-            getattr(form, refused.problem.field, form.email).errors.append(refused.problem)
+            drafts.add_row(draft, person)
+        except Refused as refused:
+            form.refuse(refused)
         else:
             db.session.commit()
             return _wizard(kind)
@@ -179,7 +175,7 @@ def add_row(slug):
 @staff_required
 def remove_row(slug, row_id):
     kind = WIZARD_KINDS[slug]
-    services.remove_row(services.get_draft(current_user, kind), row_id)
+    drafts.remove_row(drafts.get_draft(current_user, kind), row_id)
     db.session.commit()
     return _wizard(kind)
 
@@ -197,7 +193,7 @@ def _rows_to_send() -> int:
     slug = request.view_args.get("slug")
     if slug == "managed" or not current_user.is_authenticated or not current_user.is_staff:
         return 0
-    return len(services.get_draft(current_user, WIZARD_KINDS[slug]).rows)
+    return len(drafts.get_draft(current_user, WIZARD_KINDS[slug]).rows)
 
 
 @bp.post("/invite/<any(teammates, external, managed):slug>/send")
@@ -205,17 +201,15 @@ def _rows_to_send() -> int:
 @limiter.limit(_invitations_per_day, key_func=_sponsor_key, cost=_rows_to_send)
 def send(slug):
     kind = WIZARD_KINDS[slug]
-    draft = services.get_draft(current_user, kind)
+    draft = drafts.get_draft(current_user, kind)
     try:
         if kind is WizardKind.MANAGED:
-            result = services.create_managed_users(draft, current_user)
+            result = sending.create_managed_users(draft, current_user)
         else:
-            result = services.send_invitations(draft, current_user)
-    except services.RowRefused:
+            result = sending.send_invitations(draft, current_user)
+    except Refused:  # the organization is gone: choose one again
         db.session.rollback()
-        return redirect(
-            url_for("invites.managed_organization" if slug == "managed" else "invites.external")
-        )
+        return redirect(url_for(FIRST_STEPS[kind]))
     db.session.commit()
     return _wizard(kind, result=result)
 
@@ -234,7 +228,7 @@ def managed_template():
 @staff_required
 def managed_upload():
     kind = WizardKind.MANAGED
-    draft = services.get_draft(current_user, kind)
+    draft = drafts.get_draft(current_user, kind)
     form = CsvUploadForm()
     if not form.validate_on_submit():
         return _wizard(kind, upload_form=form, status=422)
@@ -242,116 +236,9 @@ def managed_upload():
     try:
         check = csv_rows.check_csv(draft, upload.filename or "upload.csv", upload.read())
         added = csv_rows.add_checked_rows(draft, check)
-    except csv_rows.CsvRefused as refused:
+    except Refused as refused:
         db.session.rollback()
-        form.csv_file.errors.append(str(refused))
+        form.refuse(refused)
         return _wizard(kind, upload_form=form, status=422)
     db.session.commit()
     return _wizard(kind, csv_check=check, csv_added=added, status=422 if check.bad_rows else 200)
-
-
-# ---------------------------------------------------------------- MANAGE → Invitations
-
-
-@bp.get("/manage/invitations")
-@staff_required
-def invitations():
-    listing = Listing.from_request(tuple(services.INVITATION_SORTS), "sent", filters=("status",))
-    if "sort" not in request.args:
-        listing.direction = "desc"
-    services.list_invitations(listing)
-    return render(
-        "invites/invitations.html",
-        "table",
-        nav="manage",
-        tab="invitations",
-        listing=listing,
-        deliveries=latest_delivery_for_invitations([i.id for i in listing.items]),
-        status_of=services.invitation_status,
-    )
-
-
-def _refused(error: services.InvitationError):
-    """A refused action: a notice for htmx; for a plain form post, the list with the message."""
-    if not is_htmx():
-        flash(str(error), "error")
-        return redirect(url_for("invites.invitations"))
-    return render("invites/invitations.html", "notice", status=409, message=str(error))
-
-
-def _invitation_row(invitation, message=None, status=200):
-    return render(
-        "invites/invitations.html",
-        "row",
-        status=status,
-        invitation=invitation,
-        deliveries=latest_delivery_for_invitations([invitation.id]),
-        status_of=services.invitation_status,
-        message=message,
-    )
-
-
-@bp.post("/manage/invitations/<int:invitation_id>/revoke")
-@staff_required
-def revoke(invitation_id):
-    invitation = get_or_404(Invitation, invitation_id)
-    try:
-        services.revoke_invitation(invitation, current_user)
-    except services.InvitationError as error:
-        return _refused(error)
-    db.session.commit()
-    if not is_htmx():
-        return redirect(url_for("invites.invitations"))
-    response = make_response(
-        render(
-            "invites/invitations.html",
-            "removed",
-            message=f"Invitation to {invitation.email} revoked. Its link no longer works.",
-        )
-    )
-    return trigger(response, "scope:close-dialog")
-
-
-@bp.post("/manage/invitations/<int:invitation_id>/resend")
-@staff_required
-def resend(invitation_id):
-    invitation = get_or_404(Invitation, invitation_id)
-    try:
-        services.resend_invitation(invitation, current_user)
-    except services.InvitationError as error:
-        return _refused(error)
-    db.session.commit()
-    if not is_htmx():
-        return redirect(url_for("invites.invitations"))
-    if request.args.get("from") == "wizard":
-        return render(
-            "invites/invitations.html",
-            "notice",
-            message=f"Invitation to {invitation.email} sent again.",
-        )
-    return _invitation_row(invitation, message=f"Invitation to {invitation.email} sent again.")
-
-
-@bp.get("/manage/invitations/<int:invitation_id>/revoke")
-@staff_required
-def confirm_revoke(invitation_id):
-    invitation = get_or_404(Invitation, invitation_id)
-    return render("invites/confirm_revoke.html", "dialog", nav="manage", invitation=invitation)
-
-
-@bp.get("/manage/invitations/<int:invitation_id>/link")
-@staff_required
-def invitation_link(invitation_id):
-    invitation = get_or_404(Invitation, invitation_id)
-    try:
-        link = services.copy_link(invitation)
-    except services.InvitationError as error:
-        return _refused(error)
-    return render(
-        "invites/invitation_link.html",
-        "dialog",
-        nav="manage",
-        invitation=invitation,
-        link=link,
-        expired=services.invitation_status(invitation) == "expired",
-    )

@@ -16,11 +16,10 @@ from ..tenancy import scoped
 
 
 def queue_mail(
-    *,
     kind: str,
     recipient: str,
     subject: str,
-    template: str,
+    *,
     sponsor_id: int | None,
     invitation_id: int | None = None,
     user_id: int | None = None,
@@ -28,15 +27,16 @@ def queue_mail(
 ) -> MailMessage:
     """Add an email to the outbox in the current transaction (no I/O here).
 
-    `template` names a pair scope/templates/mail/<template>.txt and .html.
+    The kind names its two templates, scope/templates/mail/<kind>.txt and .html, which
+    extend the mail layout; `context` is what they show.
     """
     message = MailMessage(
         sponsor_id=sponsor_id,
         kind=kind,
         recipient=recipient,
         subject=subject,
-        body_text=render_template(f"mail/{template}.txt", **context),
-        body_html=render_template(f"mail/{template}.html", **context),
+        body_text=render_template(f"mail/{kind}.txt", **context),
+        body_html=render_template(f"mail/{kind}.html", **context),
         state=MailState.QUEUED,
         attempts=0,
         invitation_id=invitation_id,

@@ -1,0 +1,8 @@
+"""MANAGE: the sponsor's users and invitations."""
+
+from flask import Blueprint
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+# The route modules register their views on bp.
+from . import invitation_routes, profile_routes, routes  # noqa: E402, F401

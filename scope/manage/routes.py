@@ -1,46 +1,40 @@
-from datetime import date
+"""MANAGE → Users: the list, its export, and the actions on one account or many."""
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    make_response,
-    redirect,
-    request,
-    stream_with_context,
-    url_for,
-)
+from datetime import date
+from functools import partial
+
+from flask import Response, make_response, request, stream_with_context, url_for
 from flask_login import current_user
 
 from ..extensions import db
-from ..htmx import is_htmx, render, retarget, trigger
+from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import PAGE_SIZES, Listing
 from ..models import User, UserStatus, UserType
+from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404
-from . import services
-from .forms import BulkConvertForm, ProfileForm
-
-bp = Blueprint("manage", __name__, url_prefix="/manage")
+from . import actions, bp, users
+from .forms import BulkConvertForm
+from .profile_routes import profile_context
 
 # After a bulk action the dialog closes and the table redraws itself.
 BULK_DONE = "scope:close-dialog, scope:users-changed"
 
 
 def _listing() -> Listing:
-    return Listing.from_request(tuple(services.USER_SORTS), "name", services.USER_FILTERS)
+    return Listing.from_request(tuple(users.USER_SORTS), "name", users.USER_FILTERS)
 
 
-@bp.get("/users")
+@bp.get("/users", endpoint="users")
 @staff_required
-def users():
-    listing = services.list_users(_listing())
+def users_page():
+    listing = users.list_users(_listing(), current_user)
     return render(
         "manage/users.html",
         "table",
         nav="manage",
         listing=listing,
-        organizations=services.organization_options() if not is_htmx() else {},
+        organizations=users.organization_options() if not is_htmx() else {},
         user_types=list(UserType),
         statuses=list(UserStatus),
         page_sizes=PAGE_SIZES,
@@ -50,7 +44,7 @@ def users():
 @bp.get("/users.csv")
 @staff_required
 def users_csv():
-    chunks = services.export_csv(_listing())
+    chunks = users.export_csv(_listing())
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     filename = f"scope-users-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -60,29 +54,44 @@ def users_csv():
 # One account ----------------------------------------------------------------------------
 
 
-def _answer(user: User | None, message: str, status: int = 200, removed: bool = False):
-    """Answer an account action where it was asked: its table row, or the profile page."""
+def _answer(user: User | None, message: str, ok: bool = True):
+    """Answer an account action where it was asked: its table row, or the profile page.
+
+    A deleted account leaves its table row; on its profile nothing is left to show, so
+    the list opens instead.
+    """
     on_profile = request.form.get("view") == "profile"
-    if not is_htmx():
-        flash(message, "success" if status == 200 else "error")
-        if on_profile and not removed:
-            return redirect(url_for("manage.user", user_id=user.id))
-        return redirect(url_for("manage.users"))
-    context = {"message": message, "ok": status == 200}
-    if removed:
+    if user is not None and on_profile:
+        location = url_for("manage.user", user_id=user.id)
+    else:
+        location = url_for("manage.users")
+    if user is None and on_profile:
+        return fragment_or_redirect(location, None, message, ok)
+    outcome = partial(_outcome, user, on_profile, message, ok)
+    return fragment_or_redirect(location, outcome, message, ok)
+
+
+def _outcome(user: User | None, on_profile: bool, message: str, ok: bool):
+    """The part of the page that shows an action's outcome where it was asked."""
+    context = {"message": message, "ok": ok}
+    status = 200 if ok else 409
+    if user is None:
         return render("manage/users.html", "row_removed", **context)
     if on_profile:
-        return render("manage/user.html", "profile_changed", status, **_profile(user), **context)
-    return render("manage/users.html", "row_changed", status, user=user, **context)
+        return render(
+            "manage/user.html", "profile_changed", status, **profile_context(user), **context
+        )
+    row = users.user_row(user, current_user)
+    return render("manage/users.html", "row_changed", status, user=row, **context)
 
 
 def _action(user_id: int, action, done: str):
     user = get_or_404(User, user_id)
     try:
         action(user, current_user)
-    except services.ActionRefused as refusal:
+    except Refused as refused:
         db.session.rollback()
-        return _answer(user, str(refusal), 409)
+        return _answer(user, refused.message, ok=False)
     db.session.commit()
     return _answer(user, done.format(name=user.full_name))
 
@@ -91,27 +100,28 @@ def _action(user_id: int, action, done: str):
 @staff_required
 def convert_user(user_id):
     return _action(
-        user_id, services.convert_to_authenticated, "Authentication email sent to {name}."
+        user_id, actions.convert_to_authenticated, "Authentication email sent to {name}."
     )
 
 
 @bp.post("/users/<int:user_id>/deactivate")
 @staff_required
 def deactivate_user(user_id):
-    return _action(user_id, services.deactivate_user, "{name} deactivated.")
+    return _action(user_id, actions.deactivate_user, "{name} deactivated.")
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 @staff_required
 def reactivate_user(user_id):
-    return _action(user_id, services.reactivate_user, "{name} reactivated.")
+    return _action(user_id, actions.reactivate_user, "{name} reactivated.")
 
 
 @bp.get("/users/<int:user_id>/delete")
 @staff_required
 def confirm_delete_user(user_id):
     user = get_or_404(User, user_id)
-    return render("manage/confirm_delete.html", "dialog", nav="manage", user=user)
+    view = "profile" if request.args.get("view") == "profile" else None
+    return render("manage/confirm_delete.html", "dialog", nav="manage", user=user, view=view)
 
 
 @bp.post("/users/<int:user_id>/delete")
@@ -120,80 +130,14 @@ def delete_user(user_id):
     user = get_or_404(User, user_id)
     name = user.full_name
     try:
-        services.delete_user(user, current_user)
-    except services.ActionRefused as refusal:
+        actions.delete_user(user, current_user)
+    except Refused as refused:
         db.session.rollback()
-        response = _answer(user, str(refusal), 409)
+        response = _answer(user, refused.message, ok=False)
     else:
         db.session.commit()
-        response = _answer(None, f"{name} deleted.", removed=True)
+        response = _answer(None, f"{name} deleted.")
     return trigger(make_response(response), "scope:close-dialog") if is_htmx() else response
-
-
-# Profile --------------------------------------------------------------------------------
-
-
-def _profile(user: User) -> dict:
-    return {"nav": "manage", "user": user, "history": services.user_history(user)}
-
-
-def _profile_form(user: User) -> ProfileForm:
-    data = {
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "user_type": user.user_type.value,
-        "organization": user.partner_organization_id,
-        "occupation": user.occupation_id,
-    }
-    return ProfileForm(data=data).for_user(
-        user, services.organization_options(), services.occupation_options()
-    )
-
-
-@bp.get("/users/<int:user_id>")
-@staff_required
-def user(user_id):
-    return render("manage/user.html", "details", **_profile(get_or_404(User, user_id)))
-
-
-@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@staff_required
-def edit_user(user_id):
-    user = get_or_404(User, user_id)
-    form = _profile_form(user)
-    if form.validate_on_submit():
-        try:
-            services.update_profile(user, form.data, current_user)
-        except services.ProfileInvalid as invalid:
-            db.session.rollback()
-            for name, message in invalid.errors.items():
-                form[name].errors.append(message)
-        else:
-            db.session.commit()
-            if not is_htmx():
-                flash("Profile saved.", "success")
-                return redirect(url_for("manage.user", user_id=user.id))
-            return render(
-                "manage/user.html",
-                "profile_changed",
-                **_profile(user),
-                message="Profile saved.",
-                ok=True,
-            )
-    response = make_response(
-        render(
-            "manage/user.html",
-            "edit_form",
-            status=422 if form.errors else 200,
-            **_profile(user),
-            form=form,
-            editing=True,
-        )
-    )
-    if form.errors and is_htmx():
-        retarget(response, "#user-details")
-    return response
 
 
 # Many accounts --------------------------------------------------------------------------
@@ -202,10 +146,12 @@ def edit_user(user_id):
 def _selection(values):
     """The selected users of this sponsor, or a message saying why there are none to act on."""
     try:
-        users = services.selected_users(services.parse_ids(values))
-    except services.TooManySelected as error:
-        return [], str(error)
-    return users, None if users else "No users selected. Tick the boxes beside their names first."
+        selected = actions.selected_users(actions.parse_ids(values))
+    except Refused as refused:
+        return [], refused.message
+    if not selected:
+        return [], "No users selected. Tick the boxes beside their names first."
+    return selected, None
 
 
 @bp.route("/users/bulk/convert", methods=["GET", "POST"])
@@ -213,18 +159,18 @@ def _selection(values):
 def bulk_convert():
     form = BulkConvertForm()
     source = request.form if request.method == "POST" else request.args
-    users, problem = _selection(source.getlist("user_id"))
+    selected, problem = _selection(source.getlist("user_id"))
     if request.method == "POST" and not problem and form.validate_on_submit():
-        message = services.bulk_convert(users, current_user, form.custom_message.data)
+        message = actions.bulk_convert(selected, current_user, form.custom_message.data)
         db.session.commit()
         return _bulk_done(message)
     return _bulk_dialog(
         "manage/bulk_convert.html",
         "#bulk-convert-form",
         form=form,
-        users=users,
+        users=selected,
         problem=problem,
-        preview=services.convert_preview(users),
+        preview=actions.bulk(selected, current_user, actions.UserAction.CONVERT),
     )
 
 
@@ -232,25 +178,25 @@ def bulk_convert():
 @staff_required
 def bulk_deactivate():
     source = request.form if request.method == "POST" else request.args
-    users, problem = _selection(source.getlist("user_id"))
+    selected, problem = _selection(source.getlist("user_id"))
     if request.method == "POST" and not problem:
-        message = services.bulk_deactivate(users, current_user)
+        message = actions.bulk_deactivate(selected, current_user)
         db.session.commit()
         return _bulk_done(message)
     return _bulk_dialog(
-        "manage/bulk_deactivate.html",
-        "#bulk-deactivate-form",
-        users=users,
-        problem=problem,
+        "manage/bulk_deactivate.html", "#bulk-deactivate-form", users=selected, problem=problem
     )
 
 
 def _bulk_done(message: str):
-    if not is_htmx():
-        flash(message, "success")
-        return redirect(url_for("manage.users"))
-    response = make_response(render("manage/users.html", "notice", message=message, ok=True))
-    return trigger(response, BULK_DONE)
+    return fragment_or_redirect(
+        url_for("manage.users"),
+        lambda: trigger(
+            make_response(render("manage/users.html", "notice", message=message, ok=True)),
+            BULK_DONE,
+        ),
+        message,
+    )
 
 
 def _bulk_dialog(template: str, form_id: str, **context):
@@ -258,7 +204,7 @@ def _bulk_dialog(template: str, form_id: str, **context):
     response = make_response(
         render(
             template,
-            "form" if invalid else "dialog",
+            "dialog_body" if invalid else "dialog",
             status=422 if invalid else 200,
             nav="manage",
             **context,

@@ -1,116 +1,60 @@
-from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
+from wtforms import EmailField, TextAreaField
+from wtforms.validators import URL, Regexp
 
-from ..forms import ScopeForm, empty_to_none
+from ..forms import ScopeForm, at_most, optional, required, valid_email
 
 _PHONE = Regexp(
     r"^[0-9+().\- ]{7,30}$", message="Enter a phone number, for example (555) 123-4567."
 )
 
 
+def _upper(value):
+    return value.upper() if value else value
+
+
 class OrganizationForm(ScopeForm):
-    name = StringField(
-        "Name",
-        validators=[
-            DataRequired("Enter the organization's name."),
-            Length(max=200, message="Use at most 200 characters."),
-        ],
-    )
-    dba_name = StringField(
-        "DBA name", validators=[Optional(), Length(max=200)], filters=[empty_to_none]
-    )
-    ein = StringField(
+    name = required("Name", "Enter the organization's name.", 200)
+    dba_name = optional("DBA name", at_most(200))
+    ein = optional(
         "EIN",
-        validators=[
-            Optional(),
-            Regexp(r"^\d{2}-?\d{7}$", message="An EIN has 9 digits, for example 12-3456789."),
-        ],
-        filters=[empty_to_none],
+        Regexp(r"^\d{2}-?\d{7}$", message="An EIN has 9 digits, for example 12-3456789."),
     )
-    street = StringField(
-        "Street address", validators=[Optional(), Length(max=200)], filters=[empty_to_none]
-    )
-    city = StringField("City", validators=[Optional(), Length(max=100)], filters=[empty_to_none])
-    state = StringField(
+    street = optional("Street address", at_most(200))
+    city = optional("City", at_most(100))
+    state = optional(
         "State",
-        validators=[
-            Optional(),
-            Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter state code, for example OH."),
-        ],
-        filters=[empty_to_none, lambda v: v.upper() if v else v],
+        Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter state code, for example OH."),
+        filters=[_upper],
     )
-    zip_code = StringField(
-        "ZIP code",
-        validators=[
-            Optional(),
-            Regexp(r"^\d{5}(-\d{4})?$", message="Enter a 5-digit ZIP code (or ZIP+4)."),
-        ],
-        filters=[empty_to_none],
+    zip_code = optional(
+        "ZIP code", Regexp(r"^\d{5}(-\d{4})?$", message="Enter a 5-digit ZIP code (or ZIP+4).")
     )
-    phone = StringField("Phone", validators=[Optional(), _PHONE], filters=[empty_to_none])
-    website = StringField(
+    phone = optional("Phone", _PHONE)
+    website = optional(
         "Website",
-        validators=[
-            Optional(),
-            Length(max=300),
-            URL(message="Enter a full web address, for example https://example.org."),
-        ],
-        filters=[empty_to_none],
+        at_most(300),
+        URL(message="Enter a full web address, for example https://example.org."),
     )
-    contact_name = StringField(
-        "Primary contact name", validators=[Optional(), Length(max=200)], filters=[empty_to_none]
-    )
-    contact_email = EmailField(
-        "Primary contact email",
-        validators=[
-            Optional(),
-            Length(max=254),
-            Email(message="Enter an email address like name@example.org."),
-        ],
-        filters=[empty_to_none],
-    )
-    contact_phone = StringField(
-        "Primary contact phone", validators=[Optional(), _PHONE], filters=[empty_to_none]
-    )
-    notes = TextAreaField(
-        "Notes",
-        validators=[Optional(), Length(max=5000, message="Use at most 5,000 characters.")],
-        filters=[empty_to_none],
-    )
+    contact_name = optional("Primary contact name", at_most(200))
+    contact_email = optional("Primary contact email", at_most(254), valid_email, field=EmailField)
+    contact_phone = optional("Primary contact phone", _PHONE)
+    notes = optional("Notes", at_most(5000), field=TextAreaField)
 
 
 class EmployerForm(OrganizationForm):
-    naics_code = StringField(
+    naics_code = optional(
         "NAICS code",
-        validators=[
-            Optional(),
-            Regexp(r"^\d{2,6}$", message="A NAICS code has 2 to 6 digits, for example 238210."),
-        ],
-        filters=[empty_to_none],
+        Regexp(r"^\d{2,6}$", message="A NAICS code has 2 to 6 digits, for example 238210."),
     )
 
 
 class OccupationForm(ScopeForm):
-    name = StringField(
-        "Name",
-        validators=[
-            DataRequired("Enter the occupation's name."),
-            Length(max=200, message="Use at most 200 characters."),
-        ],
-    )
-    rapids_code = StringField(
+    name = required("Name", "Enter the occupation's name.", 200)
+    rapids_code = optional(
         "RAPIDS code",
-        validators=[
-            Optional(),
-            Regexp(r"^[0-9A-Za-z]{3,10}$", message="Use 3 to 10 letters or digits, e.g. 0159."),
-        ],
-        filters=[empty_to_none],
+        Regexp(r"^[0-9A-Za-z]{3,10}$", message="Use 3 to 10 letters or digits, e.g. 0159."),
     )
-    onet_code = StringField(
+    onet_code = optional(
         "O*NET-SOC code",
-        validators=[
-            Optional(),
-            Regexp(r"^\d{2}-\d{4}(\.\d{2})?$", message="Use the form 47-2111.00."),
-        ],
-        filters=[empty_to_none],
+        Regexp(r"^\d{2}-\d{4}(\.\d{2})?$", message="Use the form 47-2111.00."),
     )

@@ -1,9 +1,12 @@
-from flask import Blueprint, make_response, redirect, url_for
+"""PARTNERS: employers, providers and occupations."""
+
+from flask import Blueprint, make_response, url_for
 
 from ..extensions import db
-from ..htmx import is_htmx, render, retarget, trigger
+from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import Listing
 from ..models import OrganizationKind, PartnerOrganization
+from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import current_sponsor_id, get_or_404
 from . import services
@@ -11,32 +14,23 @@ from .forms import EmployerForm, OccupationForm, OrganizationForm
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
-KINDS = {"employers": OrganizationKind.EMPLOYER, "providers": OrganizationKind.PROVIDER}
-
 
 def _form_class(kind: OrganizationKind):
     return EmployerForm if kind is OrganizationKind.EMPLOYER else OrganizationForm
 
 
-def _kind_slug(kind: OrganizationKind) -> str:
-    return "employers" if kind is OrganizationKind.EMPLOYER else "providers"
-
-
-def _duplicate_message(kind: OrganizationKind, name: str) -> str:
-    article = "employer" if kind is OrganizationKind.EMPLOYER else "education provider"
-    return f"An {article} named “{name}” already exists."
+def _listing(kind: OrganizationKind) -> Listing:
+    listing = Listing.from_request(tuple(services.ORGANIZATION_SORTS), "name")
+    return services.list_organizations(kind, listing)
 
 
 def _organizations(kind: OrganizationKind):
-    listing = Listing.from_request(tuple(services.ORGANIZATION_SORTS), "name")
-    services.list_organizations(kind, listing)
     return render(
         "partners/organizations.html",
         "table",
         nav="partners",
         kind=kind,
-        slug=_kind_slug(kind),
-        listing=listing,
+        listing=_listing(kind),
     )
 
 
@@ -55,39 +49,39 @@ def providers():
 @bp.route("/<any(employers, providers):slug>/new", methods=["GET", "POST"])
 @staff_required
 def new_organization(slug):
-    kind = KINDS[slug]
+    kind = OrganizationKind.from_slug(slug)
     form = _form_class(kind)()
     if form.validate_on_submit():
         try:
             organization = services.create_organization(current_sponsor_id(), kind, form.data)
-        except services.DuplicateName:
-            form.name.errors.append(_duplicate_message(kind, form.name.data))
+        except Refused as refused:
+            form.refuse(refused)
         else:
             db.session.commit()
-            if not is_htmx():
-                return redirect(url_for(f"partners.{slug}"))
             # The new row goes to the top of the table, the pager's count follows it.
-            listing = Listing.from_request(tuple(services.ORGANIZATION_SORTS), "name")
-            services.list_organizations(kind, listing)
-            response = make_response(
-                render(
-                    "partners/organizations.html",
-                    "created",
-                    organization=organization,
-                    new=True,
-                    listing=listing,
-                    slug=slug,
-                )
+            return fragment_or_redirect(
+                url_for(f"partners.{slug}"),
+                lambda: trigger(
+                    make_response(
+                        render(
+                            "partners/organizations.html",
+                            "created",
+                            organization=organization,
+                            new=True,
+                            listing=_listing(kind),
+                            kind=kind,
+                        )
+                    ),
+                    "scope:close-dialog",
+                ),
             )
-            return trigger(response, "scope:close-dialog")
     response = make_response(
         render(
             "partners/new_organization.html",
-            "dialog" if not form.errors else "form",
-            status=422 if form.errors else 200,
+            "dialog_body" if form.errors else "dialog",
+            status=form.status,
             nav="partners",
             kind=kind,
-            slug=slug,
             form=form,
         )
     )
@@ -96,18 +90,21 @@ def new_organization(slug):
     return response
 
 
-@bp.get("/organizations/<int:organization_id>")
-@staff_required
-def organization(organization_id):
-    organization = get_or_404(PartnerOrganization, organization_id)
+def _organization_page(organization: PartnerOrganization, block: str, **context):
     return render(
         "partners/organization.html",
-        "details",
+        block,
         nav="partners",
         organization=organization,
         users=services.organization_users(organization),
-        slug=_kind_slug(organization.kind),
+        **context,
     )
+
+
+@bp.get("/organizations/<int:organization_id>")
+@staff_required
+def organization(organization_id):
+    return _organization_page(get_or_404(PartnerOrganization, organization_id), "details")
 
 
 @bp.route("/organizations/<int:organization_id>/edit", methods=["GET", "POST"])
@@ -118,25 +115,18 @@ def edit_organization(organization_id):
     if form.validate_on_submit():
         try:
             services.update_organization(organization, form.data)
-        except services.DuplicateName:
-            form.name.errors.append(_duplicate_message(organization.kind, form.name.data))
+        except Refused as refused:
+            form.refuse(refused)
         else:
             db.session.commit()
-            if not is_htmx():
-                return redirect(url_for("partners.organization", organization_id=organization.id))
-            return render("partners/organization.html", "details", organization=organization)
+            return fragment_or_redirect(
+                url_for("partners.organization", organization_id=organization.id),
+                lambda: render("partners/organization.html", "details", organization=organization),
+            )
     if form.errors:
         db.session.rollback()
-    return render(
-        "partners/organization.html",
-        "edit_form",
-        status=422 if form.errors else 200,
-        nav="partners",
-        organization=organization,
-        form=form,
-        editing=True,
-        users=services.organization_users(organization),
-        slug=_kind_slug(organization.kind),
+    return _organization_page(
+        organization, "edit_form", status=form.status, form=form, editing=True
     )
 
 
@@ -147,26 +137,24 @@ def occupations():
     if form.validate_on_submit():
         try:
             occupation = services.create_occupation(current_sponsor_id(), form.data)
-        except services.DuplicateName:
-            form.name.errors.append(f"An occupation named “{form.name.data}” already exists.")
+        except Refused as refused:
+            form.refuse(refused)
         else:
             db.session.commit()
-            if not is_htmx():
-                return redirect(url_for("partners.occupations"))
-            response = make_response(
-                render(
+            return fragment_or_redirect(
+                url_for("partners.occupations"),
+                lambda: render(
                     "partners/occupations.html",
                     "created",
                     occupation=occupation,
                     form=OccupationForm(formdata=None),
                     counts={},
-                )
+                ),
             )
-            return response
     return render(
         "partners/occupations.html",
         "occupation_form",
-        status=422 if form.errors else 200,
+        status=form.status,
         nav="partners",
         form=form,
         occupations=services.list_occupations(),

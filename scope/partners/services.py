@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..listing import Listing
 from ..models import Occupation, OrganizationKind, PartnerOrganization, User
+from ..refusals import Refused
 from ..tenancy import scoped
 from ..text import name_key
 
@@ -35,8 +36,10 @@ ORGANIZATION_SORTS = {
 }
 
 
-class DuplicateName(Exception):
+class DuplicateName(Refused):
     """Another record of the same kind in this sponsor already has this name."""
+
+    field = "name"
 
 
 def _organization_name_taken(
@@ -52,39 +55,52 @@ def _organization_name_taken(
     return db.session.scalar(select(exists(stmt))) or False
 
 
-def _flush_or_duplicate(check) -> None:
-    """Flush in a savepoint; a unique-key race another request won becomes DuplicateName."""
+def _duplicate(kind: OrganizationKind, name: str) -> DuplicateName:
+    return DuplicateName(f"An {kind.noun} named “{name}” already exists.")
+
+
+def _save(change, taken, duplicate: DuplicateName) -> None:
+    """Make the change and flush it in a savepoint; a unique-key race another request won
+    becomes `duplicate`, and the change is undone with the savepoint."""
     try:
         with db.session.begin_nested():
+            change()
             db.session.flush()
     except IntegrityError:
-        if check():
-            raise DuplicateName from None
+        if taken():
+            raise duplicate from None
         raise
 
 
 def create_organization(sponsor_id: int, kind: OrganizationKind, data: dict) -> PartnerOrganization:
     key = name_key(data["name"])
-    if _organization_name_taken(sponsor_id, kind, key):
-        raise DuplicateName
+
+    def taken():
+        return _organization_name_taken(sponsor_id, kind, key)
+
+    if taken():
+        raise _duplicate(kind, data["name"])
     organization = PartnerOrganization(sponsor_id=sponsor_id, kind=kind, name_key=key)
     _assign(organization, data, kind)
-    db.session.add(organization)
-    _flush_or_duplicate(lambda: _organization_name_taken(sponsor_id, kind, key))
+    _save(lambda: db.session.add(organization), taken, _duplicate(kind, data["name"]))
     return organization
 
 
 def update_organization(organization: PartnerOrganization, data: dict) -> PartnerOrganization:
     key = name_key(data["name"])
-    if _organization_name_taken(organization.sponsor_id, organization.kind, key, organization.id):
-        raise DuplicateName
-    organization.name_key = key
-    _assign(organization, data, organization.kind)
-    _flush_or_duplicate(
-        lambda: _organization_name_taken(
-            organization.sponsor_id, organization.kind, key, organization.id
-        )
-    )
+    kind = organization.kind
+
+    def taken():
+        return _organization_name_taken(organization.sponsor_id, kind, key, organization.id)
+
+    if taken():
+        raise _duplicate(kind, data["name"])
+
+    def change():
+        organization.name_key = key
+        _assign(organization, data, kind)
+
+    _save(change, taken, _duplicate(kind, data["name"]))
     return organization
 
 
@@ -116,14 +132,6 @@ def organization_users(organization: PartnerOrganization) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def all_organizations() -> list[PartnerOrganization]:
-    """Every organization of the current sponsor, employers first, by name."""
-    stmt = scoped(PartnerOrganization).order_by(
-        PartnerOrganization.kind, PartnerOrganization.name_key
-    )
-    return list(db.session.scalars(stmt))
-
-
 def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
     stmt = select(Occupation.id).where(
         Occupation.sponsor_id == sponsor_id, Occupation.name_key == key
@@ -133,8 +141,9 @@ def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
 
 def create_occupation(sponsor_id: int, data: dict) -> Occupation:
     key = name_key(data["name"])
+    duplicate = DuplicateName(f"An occupation named “{data['name']}” already exists.")
     if _occupation_name_taken(sponsor_id, key):
-        raise DuplicateName
+        raise duplicate
     occupation = Occupation(
         sponsor_id=sponsor_id,
         name=data["name"],
@@ -142,8 +151,11 @@ def create_occupation(sponsor_id: int, data: dict) -> Occupation:
         rapids_code=data.get("rapids_code"),
         onet_code=data.get("onet_code"),
     )
-    db.session.add(occupation)
-    _flush_or_duplicate(lambda: _occupation_name_taken(sponsor_id, key))
+    _save(
+        lambda: db.session.add(occupation),
+        lambda: _occupation_name_taken(sponsor_id, key),
+        duplicate,
+    )
     return occupation
 
 

@@ -1,0 +1,301 @@
+"""The INVITE wizards' lists, and the one set of rules every person on them must pass.
+
+ADD+, SEND INVITATIONS, CREATE USERS + and the CSV check all call check_rows(): a row is
+judged the same way wherever it comes from, in a few queries for any number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..emails import EmailRefused, normalize_email
+from ..extensions import db
+from ..models import (
+    Invitation,
+    Occupation,
+    PartnerOrganization,
+    User,
+    UserStatus,
+    UserType,
+    WizardDraft,
+    WizardKind,
+    WizardRow,
+)
+from ..people import name_refusals, occupation_refusal, partner_type_refusal
+from ..refusals import AllRefused, Refused
+from ..templating import format_date
+from ..tenancy import scoped
+from ..text import name_key
+
+MAX_ROWS = 1000
+
+
+class RowRefused(Refused):
+    """Why a person cannot go on the list, and what staff can do instead."""
+
+    def __init__(
+        self,
+        message: str,
+        field: str = "email",
+        *,
+        user_id: int | None = None,
+        invitation_id: int | None = None,
+    ):
+        super().__init__(message, field)
+        self.user_id = user_id
+        self.invitation_id = invitation_id
+
+
+@dataclass
+class RowInput:
+    """A person as typed on screen, read from a CSV line, or kept in a draft."""
+
+    user_type: UserType | None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    occupation_id: int | None = None
+    # A CSV names the occupation (or its RAPIDS code) instead of choosing it.
+    occupation_name: str | None = None
+    # A CSV line's number and its values as written, to show beside its problems.
+    line: int | None = None
+    raw: dict[str, str] | None = None
+    row_id: int | None = None
+
+    @classmethod
+    def of(cls, row: WizardRow) -> RowInput:
+        return cls(
+            row.user_type,
+            row.email,
+            row.first_name,
+            row.last_name,
+            row.occupation_id,
+            row_id=row.id,
+        )
+
+
+@dataclass
+class CheckedRow:
+    input: RowInput
+    email: str | None = None
+    occupation: Occupation | None = None
+    problems: list[Refused] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def refuse(self, message: str, field: str = "email") -> None:
+        self.problems.append(RowRefused(message, field))
+
+    def add(self, *refusals: Refused | None) -> None:
+        self.problems.extend(refusal for refusal in refusals if refusal is not None)
+
+
+# ---------------------------------------------------------------- drafts
+
+
+def get_draft(staff: User, kind: WizardKind) -> WizardDraft:
+    """The staff member's draft of this kind, created on first use; it survives reloads."""
+    draft = db.session.scalar(
+        select(WizardDraft)
+        .where(WizardDraft.staff_user_id == staff.id, WizardDraft.kind == kind)
+        .options(joinedload(WizardDraft.partner_organization))
+    )
+    if draft is not None:
+        return draft
+    try:
+        with db.session.begin_nested():
+            draft = WizardDraft(sponsor_id=staff.sponsor_id, staff_user_id=staff.id, kind=kind)
+            db.session.add(draft)
+            db.session.flush()
+    except IntegrityError:  # a second tab created it a moment ago
+        return get_draft(staff, kind)
+    return draft
+
+
+def organization_choices() -> list[PartnerOrganization]:
+    return list(
+        db.session.scalars(
+            scoped(PartnerOrganization).order_by(
+                PartnerOrganization.kind, PartnerOrganization.name_key
+            )
+        )
+    )
+
+
+def occupation_choices() -> list[Occupation]:
+    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
+
+
+def choose_organization(draft: WizardDraft, organization_id: int | None) -> PartnerOrganization:
+    organization = db.session.scalar(
+        scoped(PartnerOrganization).where(PartnerOrganization.id == organization_id)
+    )
+    if organization is None:
+        raise RowRefused("Choose an organization from the list.", "organization")
+    if draft.partner_organization_id != organization.id:
+        draft.partner_organization = organization
+    return organization
+
+
+def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
+    """The organization the list is for; the wizards for partners cannot go on without one."""
+    if draft.kind is WizardKind.TEAMMATES:
+        return None
+    if draft.partner_organization is None:
+        raise RowRefused("Choose the organization first.", "organization")
+    return draft.partner_organization
+
+
+def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:
+    """Put one person on the list after every rule passed; AllRefused names each problem."""
+    if len(draft.rows) >= MAX_ROWS:
+        raise RowRefused(f"A list holds at most {MAX_ROWS:,} people.")
+    require_organization(draft)
+    (checked,) = check_rows(draft, [person])
+    if not checked.ok:
+        raise AllRefused(checked.problems)
+    row = WizardRow(
+        user_type=person.user_type,
+        email=checked.email,
+        occupation=checked.occupation,
+        first_name=person.first_name,
+        last_name=person.last_name,
+    )
+    draft.rows.append(row)
+    db.session.flush()
+    return row
+
+
+def remove_row(draft: WizardDraft, row_id: int) -> None:
+    for row in draft.rows:
+        if row.id == row_id:
+            draft.rows.remove(row)
+            db.session.flush()
+            return
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
+    """Judge every person against the wizard's rules, the list and the sponsor's records.
+
+    One query for occupations and two per 500 addresses, however many people there are.
+    """
+    checked = [CheckedRow(person) for person in people]
+    occupations = _Occupations.of_sponsor(draft.sponsor_id) if _any_mentor(people) else None
+    batch_ids = {person.row_id for person in people if person.row_id is not None}
+    listed = {row.email for row in draft.rows if row.email and row.id not in batch_ids}
+    seen: dict[str, CheckedRow] = {}
+    for row in checked:
+        person = row.input
+        if draft.kind is WizardKind.TEAMMATES:
+            if person.user_type is not UserType.STAFF:
+                row.refuse("Teammates get staff access.", "user_type")
+        else:
+            row.add(partner_type_refusal(person.user_type))
+        if draft.kind is WizardKind.MANAGED:
+            row.add(*name_refusals(person.first_name, person.last_name))
+        if person.user_type is UserType.MENTOR:
+            row.occupation = occupations.find(person.occupation_id, person.occupation_name)
+            row.add(occupation_refusal(person.user_type, row.occupation, person.occupation_name))
+        _check_email(row, required=draft.kind is not WizardKind.MANAGED)
+        if row.email in listed:
+            row.refuse("This address is already in the list.")
+        elif row.email in seen:
+            first = seen[row.email].input.line
+            row.refuse(
+                f"This address is also on line {first}."
+                if first
+                else "This address is already in the list."
+            )
+        elif row.email:
+            seen[row.email] = row
+    conflicts = email_conflicts(draft.sponsor_id, seen)
+    for row in checked:
+        if row.email in conflicts:
+            row.problems.append(conflicts[row.email])
+    return checked
+
+
+def _any_mentor(people: Iterable[RowInput]) -> bool:
+    return any(person.user_type is UserType.MENTOR for person in people)
+
+
+def _check_email(row: CheckedRow, required: bool) -> None:
+    if not row.input.email and not required:
+        return
+    try:
+        row.email = normalize_email(row.input.email)
+    except EmailRefused as refused:
+        row.refuse(refused.message)
+
+
+class _Occupations:
+    """The sponsor's occupations, found by id, by name (any case) or by RAPIDS code."""
+
+    def __init__(self, occupations: list[Occupation]):
+        self.by_id = {o.id: o for o in occupations}
+        self.by_name = {o.name_key: o for o in occupations}
+        self.by_code = {o.rapids_code.casefold(): o for o in occupations if o.rapids_code}
+
+    @classmethod
+    def of_sponsor(cls, sponsor_id: int) -> _Occupations:
+        stmt = select(Occupation).where(Occupation.sponsor_id == sponsor_id)
+        return cls(list(db.session.scalars(stmt)))
+
+    def find(self, ident: int | None, named: str | None) -> Occupation | None:
+        if named:
+            return self.by_name.get(name_key(named)) or self.by_code.get(named.casefold())
+        return self.by_id.get(ident)
+
+
+# ---------------------------------------------------------------- conflicts with records
+
+
+def email_conflicts(sponsor_id: int, emails: Iterable[str]) -> dict[str, RowRefused]:
+    """Accounts and pending invitations that already have these addresses, two queries a chunk."""
+    conflicts: dict[str, RowRefused] = {}
+    emails = sorted({e for e in emails if e})
+    for start in range(0, len(emails), 500):
+        chunk = emails[start : start + 500]
+        for user in db.session.scalars(select(User).where(User.email.in_(chunk))):
+            conflicts[user.email] = _account_conflict(sponsor_id, user)
+        pending = select(Invitation).where(
+            Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(chunk)
+        )
+        for invitation in db.session.scalars(pending):
+            conflicts.setdefault(
+                invitation.email,
+                RowRefused(
+                    f"An invitation to this address is already pending (sent "
+                    f"{format_date(invitation.sent_at)}). Resend it instead of inviting again.",
+                    invitation_id=invitation.id,
+                ),
+            )
+    return conflicts
+
+
+def email_conflict(sponsor_id: int, email: str) -> RowRefused | None:
+    return email_conflicts(sponsor_id, [email]).get(email)
+
+
+def _account_conflict(sponsor_id: int, user: User) -> RowRefused:
+    if user.sponsor_id != sponsor_id:
+        return RowRefused("This address already has a Scope account.")
+    if user.status is UserStatus.MANAGED:
+        return RowRefused(
+            f"{user.full_name} already has a managed account with this address. "
+            "Convert it to authenticated (AUTHENTICATE on the profile) instead of inviting.",
+            user_id=user.id,
+        )
+    return RowRefused(
+        f"{user.full_name} already has an account with this address.", user_id=user.id
+    )

@@ -1,0 +1,203 @@
+"""SEND INVITATIONS and CREATE USERS +: a wizard's list becomes invitations or accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..extensions import db
+from ..mail.services import queue_mail
+from ..models import (
+    Invitation,
+    InvitationState,
+    MailMessage,
+    PartnerOrganization,
+    Sponsor,
+    User,
+    UserStatus,
+    WizardDraft,
+    WizardRow,
+    utcnow,
+)
+from ..refusals import Refused
+from .drafts import (
+    CheckedRow,
+    RowInput,
+    RowRefused,
+    check_rows,
+    email_conflict,
+    require_organization,
+)
+from .tokens import invitation_link, new_nonce
+
+
+@dataclass
+class SendResult:
+    sent: list[Invitation] = field(default_factory=list)
+    created: list[User] = field(default_factory=list)
+    refused: list[tuple[WizardRow, Refused]] = field(default_factory=list)
+
+    @property
+    def refused_by_row(self) -> dict[int, Refused]:
+        return {row.id: problem for row, problem in self.refused}
+
+
+def invitation_expiry(now: datetime) -> datetime:
+    return now + timedelta(days=int(current_app.config["INVITATION_DAYS"]))
+
+
+def _check_draft(draft: WizardDraft, result: SendResult) -> list[tuple[WizardRow, CheckedRow]]:
+    """The draft's rows checked again now; refused rows go to result and stay in the draft."""
+    rows = list(draft.rows)
+    passed = []
+    for row, checked in zip(rows, check_rows(draft, [RowInput.of(r) for r in rows]), strict=True):
+        if checked.ok:
+            passed.append((row, checked))
+        else:
+            result.refused.append((row, checked.problems[0]))
+    return passed
+
+
+def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
+    """Invite every row that passes the rules; refused rows stay in the draft.
+
+    All rows are inserted in one flush. One pending invitation per sponsor and address is
+    enforced by the database: when another request took an address meanwhile, the rows are
+    inserted one at a time so only that row is refused.
+    """
+    result = SendResult()
+    organization = require_organization(draft)
+    now = utcnow()
+    accepted = [
+        (
+            row,
+            Invitation(
+                sponsor_id=draft.sponsor_id,
+                email=checked.email,
+                pending_email=checked.email,
+                user_type=row.user_type,
+                partner_organization_id=organization.id if organization else None,
+                occupation_id=checked.occupation.id if checked.occupation else None,
+                invited_by_id=inviter.id,
+                state=InvitationState.PENDING,
+                nonce=new_nonce(),
+                sent_at=now,
+                expires_at=invitation_expiry(now),
+                resend_count=0,
+            ),
+        )
+        for row, checked in _check_draft(draft, result)
+    ]
+    inserted = _insert(draft, accepted, result)
+    for _row, invitation in inserted:
+        queue_invitation_email(invitation, inviter, organization)
+        audit.record("invited", invitation, actor_id=inviter.id, email=invitation.email)
+        result.sent.append(invitation)
+    _remove_rows(draft, [row for row, _ in inserted])
+    return result
+
+
+def create_managed_users(draft: WizardDraft, actor: User) -> SendResult:
+    """Create a Managed account per row (no email is sent); refused rows stay in the draft."""
+    result = SendResult()
+    organization = require_organization(draft)
+    accepted = [
+        (
+            row,
+            User(
+                sponsor_id=draft.sponsor_id,
+                email=checked.email,
+                first_name=row.first_name or "",
+                last_name=row.last_name or "",
+                user_type=row.user_type,
+                status=UserStatus.MANAGED,
+                partner_organization_id=organization.id,
+                occupation_id=checked.occupation.id if checked.occupation else None,
+            ),
+        )
+        for row, checked in _check_draft(draft, result)
+    ]
+    inserted = _insert(draft, accepted, result)
+    for _row, user in inserted:
+        audit.record("created_managed", user, actor_id=actor.id)
+        result.created.append(user)
+    _remove_rows(draft, [row for row, _ in inserted])
+    return result
+
+
+def _insert(draft: WizardDraft, accepted: list, result: SendResult) -> list:
+    """Insert every new record in one flush; on a unique-key race, one at a time.
+
+    The records are added inside the savepoint, so a failed flush takes them with it.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(record for _, record in accepted)
+            db.session.flush()
+        return accepted
+    except IntegrityError:
+        pass
+    inserted = []
+    for row, record in accepted:
+        fresh = _copy(record)
+        try:
+            with db.session.begin_nested():
+                db.session.add(fresh)
+                db.session.flush()
+        except IntegrityError:
+            problem = email_conflict(draft.sponsor_id, fresh.email) or RowRefused(
+                "This address was taken a moment ago by another request."
+            )
+            result.refused.append((row, problem))
+        else:
+            inserted.append((row, fresh))
+    return inserted
+
+
+def _copy(record):
+    """A new instance with the same column values (the failed one is spent)."""
+    model = type(record)
+    values = {c.key: getattr(record, c.key) for c in model.__table__.c if c.key != "id"}
+    return model(**{key: value for key, value in values.items() if value is not None})
+
+
+def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:
+    """Delete sent rows in a few statements rather than one DELETE per row."""
+    if not rows:
+        return
+    ids = [row.id for row in rows]
+    db.session.flush()
+    for row in rows:
+        db.session.expunge(row)
+    for start in range(0, len(ids), 500):
+        db.session.execute(
+            delete(WizardRow)
+            .where(WizardRow.id.in_(ids[start : start + 500]))
+            .execution_options(synchronize_session=False)
+        )
+    db.session.expire(draft, ["rows"])
+
+
+def queue_invitation_email(
+    invitation: Invitation, inviter: User | None, organization: PartnerOrganization | None
+) -> MailMessage:
+    sponsor = db.session.get(Sponsor, invitation.sponsor_id)
+    return queue_mail(
+        kind="invitation",
+        recipient=invitation.email,
+        subject=f"{sponsor.name} invites you to Scope",
+        sponsor_id=invitation.sponsor_id,
+        invitation_id=invitation.id,
+        sponsor=sponsor,
+        organization=organization,
+        where=organization.name if organization else sponsor.name,
+        user_type=invitation.user_type,
+        inviter=inviter,
+        link=invitation_link(invitation),
+        expires_at=invitation.expires_at,
+    )

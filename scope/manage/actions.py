@@ -1,0 +1,219 @@
+"""What staff may do to an account, one at a time or many at once.
+
+action_refusal() is the one rule of which action an account offers: the row menu, the
+profile's buttons, each action and each bulk action all ask it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import delete, update
+
+from .. import audit
+from ..accounts.links import end_account_links
+from ..accounts.services import send_set_password_link
+from ..auth.services import end_all_sessions
+from ..extensions import db
+from ..models import AccountToken, AuditEvent, Invitation, MailMessage, User, UserStatus
+from ..refusals import Refused
+from ..templating import pluralize
+from ..tenancy import parse_id, scoped
+
+BULK_LIMIT = 1000
+
+
+class UserAction(enum.StrEnum):
+    CONVERT = "convert"
+    REACTIVATE = "reactivate"
+    DEACTIVATE = "deactivate"
+    DELETE = "delete"
+
+
+class ActionRefused(Refused):
+    """The account is not in a state that allows this action; `reason` is the short form
+    a bulk action counts ("not managed")."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class TooManySelected(Refused):
+    pass
+
+
+class Account(Protocol):
+    """What the rule reads of an account: a User, or a row of MANAGE → Users."""
+
+    id: int
+    email: str | None
+    status: UserStatus
+    full_name: str
+
+
+def action_refusal(user: Account, actor: User, action: UserAction) -> ActionRefused | None:
+    """Why this account does not offer this action to this staff member, or None."""
+    name, status = user.full_name, user.status
+    if action is UserAction.CONVERT:
+        if status is not UserStatus.MANAGED:
+            return ActionRefused(f"{name} is not a managed user.", "not managed")
+        if not user.email:
+            return ActionRefused(
+                f"{name} has no email address. Add one with Edit first, then AUTHENTICATE.",
+                "no email",
+            )
+    elif action is UserAction.DEACTIVATE:
+        if user.id == actor.id:
+            return ActionRefused("You cannot deactivate your own account.", "your own account")
+        if status is UserStatus.DEACTIVATED:
+            return ActionRefused(f"{name} is already deactivated.", "already deactivated")
+    elif action is UserAction.REACTIVATE:
+        if status is not UserStatus.DEACTIVATED:
+            return ActionRefused(f"{name} is not deactivated.", "not deactivated")
+    elif action is UserAction.DELETE and status is not UserStatus.MANAGED:
+        return ActionRefused(
+            f"Only managed users can be deleted; {name} is not one.", "not managed"
+        )
+    return None
+
+
+def allowed_actions(user: Account, actor: User) -> tuple[UserAction, ...]:
+    """The actions this account offers, in the order menus show them."""
+    return tuple(action for action in UserAction if action_refusal(user, actor, action) is None)
+
+
+def _require(user: User, actor: User, action: UserAction) -> None:
+    refusal = action_refusal(user, actor, action)
+    if refusal:
+        raise refusal
+
+
+# One account ----------------------------------------------------------------------------
+
+
+def convert_to_authenticated(user: User, actor: User, custom_message: str | None = None):
+    """Email a managed user a link to set a password (AUTHENTICATE)."""
+    _require(user, actor, UserAction.CONVERT)
+    return send_set_password_link(user, actor_id=actor.id, custom_message=custom_message)
+
+
+def deactivate_user(user: User, actor: User) -> None:
+    """The person can no longer log in; every session and unused link ends now."""
+    _require(user, actor, UserAction.DEACTIVATE)
+    previous = user.status
+    user.status = UserStatus.DEACTIVATED
+    end_all_sessions(user)
+    # A set-password or recovery link must not turn a deactivated account back on.
+    end_links(user)
+    audit.record("deactivated", user, actor_id=actor.id, previous_status=previous.value)
+
+
+def end_links(user: User) -> None:
+    """Every unused set-password and recovery link of the account stops working."""
+    end_account_links(user)
+    # "authentication sent" would promise a link that no longer works.
+    user.authentication_sent_at = None
+
+
+def reactivate_user(user: User, actor: User) -> None:
+    """Back to Active if the person has a password, otherwise back to Managed."""
+    _require(user, actor, UserAction.REACTIVATE)
+    user.status = UserStatus.ACTIVE if user.password_hash else UserStatus.MANAGED
+    audit.record("reactivated", user, actor_id=actor.id, status=user.status.value)
+
+
+def delete_user(user: User, actor: User) -> None:
+    """Delete a managed user; the audit trail keeps who they were."""
+    _require(user, actor, UserAction.DELETE)
+    audit.record(
+        "deleted",
+        user,
+        actor_id=actor.id,
+        name=user.full_name,
+        email=user.email,
+        user_type=user.user_type.value,
+    )
+    # What the foreign keys do on PostgreSQL, done here too so SQLite (no FK checks) agrees.
+    db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
+    for column in (
+        MailMessage.user_id,
+        AuditEvent.actor_id,
+        Invitation.accepted_user_id,
+        Invitation.invited_by_id,
+    ):
+        db.session.execute(
+            update(column.class_)
+            .where(column == user.id)
+            .values({column.key: None})
+            .execution_options(synchronize_session=False)
+        )
+    db.session.delete(user)
+    db.session.flush()
+
+
+# Many accounts --------------------------------------------------------------------------
+
+
+def parse_ids(values: Iterable[str]) -> list[int]:
+    """Distinct ids from a form; anything that is not a number is ignored."""
+    ids = [ident for value in values if (ident := parse_id((value or "").strip())) is not None]
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > BULK_LIMIT:
+        raise TooManySelected(f"Select at most {BULK_LIMIT:,} users at a time.")
+    return ids
+
+
+def selected_users(ids: list[int]) -> list[User]:
+    """The current sponsor's users among ids; another sponsor's ids are simply not there."""
+    if not ids:
+        return []
+    stmt = scoped(User).where(User.id.in_(ids)).order_by(User.name_key, User.id)
+    return list(db.session.scalars(stmt))
+
+
+@dataclass
+class BulkResult:
+    done: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def message(self, done_text: str) -> str:
+        reasons = sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join([done_text] + [f"{count:,} skipped: {why}" for why, count in reasons])
+
+
+def bulk(users: list[User], actor: User, action: UserAction, act=None) -> BulkResult:
+    """Do `act` to every selected user that offers the action; count the others by reason.
+
+    Without `act`, only counts: what the action would do (the dialog's preview).
+    """
+    result = BulkResult()
+    for user in users:
+        refusal = action_refusal(user, actor, action)
+        if refusal:
+            result.skipped[refusal.reason] += 1
+            continue
+        if act is not None:
+            act(user)
+        result.done += 1
+    return result
+
+
+def bulk_convert(users: list[User], actor: User, custom_message: str | None) -> str:
+    """Queue a set-password email for every selected managed user that has an email."""
+    result = bulk(
+        users,
+        actor,
+        UserAction.CONVERT,
+        lambda user: send_set_password_link(user, actor_id=actor.id, custom_message=custom_message),
+    )
+    return result.message(f"{pluralize(result.done, 'email')} queued")
+
+
+def bulk_deactivate(users: list[User], actor: User) -> str:
+    result = bulk(users, actor, UserAction.DEACTIVATE, lambda user: deactivate_user(user, actor))
+    return result.message(f"{pluralize(result.done, 'user')} deactivated")

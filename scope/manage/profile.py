@@ -1,0 +1,194 @@
+"""A person's profile on MANAGE → Users: edits to it, and the history of the account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from .. import audit
+from ..emails import EmailRefused, normalize_email
+from ..extensions import db
+from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
+from ..people import occupation_refusal, partner_type_refusal
+from ..refusals import AllRefused, Refused
+from ..tenancy import scoped
+from .actions import end_links
+
+EMAIL_TAKEN = "Another account already uses this email address."
+
+
+def _email_taken(email: str, user_id: int) -> bool:
+    # Emails are logins, unique across the whole installation, not only this sponsor.
+    stmt = select(User.id).where(User.email == email, User.id != user_id)
+    return db.session.scalar(select(exists(stmt))) or False
+
+
+def _scoped(model, ident):
+    return db.session.scalar(scoped(model).where(model.id == ident)) if ident else None
+
+
+def update_profile(user: User, data: dict, actor: User) -> list[str]:
+    """Apply an edit after checking every rule; nothing changes if one fails.
+
+    Returns the names of the fields that changed; raises AllRefused with every problem.
+    """
+    refusals: list[Refused] = []
+    changes = {
+        "first_name": data["first_name"],
+        "last_name": data["last_name"],
+        "email": _email(user, data.get("email"), refusals),
+    }
+    if not user.is_staff:
+        changes.update(_partner_fields(data, refusals))
+    if refusals:
+        raise AllRefused(refusals)
+    changed = [name for name, value in changes.items() if getattr(user, name) != value]
+    try:
+        # Changed inside the savepoint: a failed flush takes the change back with it.
+        with db.session.begin_nested():
+            for name in changed:
+                setattr(user, name, changes[name])
+            db.session.flush()
+    except IntegrityError:
+        # Another request took the address between the check and the write.
+        if changes["email"] and _email_taken(changes["email"], user.id):
+            raise AllRefused([Refused(EMAIL_TAKEN, "email")]) from None
+        raise
+    if "email" in changed:
+        end_links(user)  # a link already sent must not reach the old address's owner
+    if changed:
+        audit.record("profile_updated", user, actor_id=actor.id, fields=changed)
+    return changed
+
+
+def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None:
+    if not typed:
+        if user.password_hash:
+            refusals.append(
+                Refused(
+                    "This person logs in with their email address, so it cannot be empty.",
+                    "email",
+                )
+            )
+        return None
+    if typed.strip().lower() == user.email:
+        return user.email  # unchanged: an address on file is not judged again
+    try:
+        email = normalize_email(typed)
+    except EmailRefused as refused:
+        refusals.append(refused)
+        return None
+    if _email_taken(email, user.id):
+        refusals.append(Refused(EMAIL_TAKEN, "email"))
+    return email
+
+
+def _partner_fields(data: dict, refusals: list[Refused]) -> dict:
+    """A partner user's type, organization and occupation; a staff type is not on offer."""
+    try:
+        user_type = UserType(data.get("user_type"))
+    except ValueError:
+        user_type = None
+    organization = _scoped(PartnerOrganization, data.get("organization"))
+    occupation = (
+        _scoped(Occupation, data.get("occupation")) if user_type is UserType.MENTOR else None
+    )
+    refusals.extend(
+        refusal
+        for refusal in (
+            partner_type_refusal(user_type),
+            None
+            if organization
+            else Refused("Choose the person's organization from the list.", "organization"),
+            occupation_refusal(user_type, occupation),
+        )
+        if refusal is not None
+    )
+    return {
+        "user_type": user_type,
+        "partner_organization_id": organization.id if organization else None,
+        "occupation_id": occupation.id if occupation else None,
+    }
+
+
+# History --------------------------------------------------------------------------------
+
+# How each recorded action reads; "actor" phrases name who did it, the others say it all.
+_PHRASES = {
+    ("user_account", "created_managed"): ("Added as a managed user", "actor"),
+    ("user_account", "created_from_invitation"): ("Signed up from the invitation", None),
+    ("user_account", "authentication_sent"): ("Authentication email sent", "actor"),
+    ("user_account", "authenticated"): ("Password set; the account is now Active", None),
+    ("user_account", "password_changed"): ("Password changed", None),
+    ("user_account", "password_reset"): ("Password reset with a recovery link", None),
+    ("user_account", "deactivated"): ("Deactivated", "actor"),
+    ("user_account", "reactivated"): ("Reactivated", "actor"),
+    ("user_account", "profile_updated"): ("Profile edited", "actor"),
+    ("invitation", "invited"): ("Invited", "actor"),
+    ("invitation", "resent"): ("Invitation resent", "actor"),
+    ("invitation", "reviewed"): ("Invitation opened", None),
+    ("invitation", "delivery_failed"): ("Invitation email could not be delivered", None),
+}
+# Already told by created_from_invitation.
+_HIDDEN = {("invitation", "accepted")}
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    text: str
+
+
+def user_history(user: User, limit: int = 200) -> list[HistoryEntry]:
+    """What happened to this account and its invitation, newest first, in the product's words."""
+    invitation_ids = scoped(Invitation, Invitation.id).where(Invitation.accepted_user_id == user.id)
+    stmt = (
+        scoped(AuditEvent)
+        .where(
+            or_(
+                and_(AuditEvent.subject_type == "user_account", AuditEvent.subject_id == user.id),
+                and_(
+                    AuditEvent.subject_type == "invitation",
+                    AuditEvent.subject_id.in_(invitation_ids),
+                ),
+            )
+        )
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    entries = []
+    for event in db.session.scalars(stmt):
+        key = (event.subject_type, event.action)
+        if key in _HIDDEN:
+            continue
+        phrase, style = _PHRASES.get(key, (event.action.replace("_", " ").capitalize(), "actor"))
+        if style == "actor":
+            phrase = f"{phrase} by {_who(event, user)}"
+        if key == ("user_account", "profile_updated") and event.details.get("fields"):
+            labels = [_FIELD_LABELS.get(name, name) for name in event.details["fields"]]
+            phrase = f"{phrase}: {', '.join(labels)}"
+        entries.append(HistoryEntry(event.created_at, phrase))
+    return entries
+
+
+_FIELD_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "email": "email",
+    "user_type": "user type",
+    "partner_organization_id": "organization",
+    "occupation_id": "occupation",
+}
+
+
+def _who(event: AuditEvent, user: User) -> str:
+    if event.actor_id is None:
+        return "System"
+    if event.actor_id == user.id:
+        return "the person themselves"
+    return event.actor.full_name if event.actor else "System"

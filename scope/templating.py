@@ -1,0 +1,72 @@
+"""How dates, times and counts read on every page and in every email: one format each."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import cache
+
+from flask import Flask, current_app
+from jinja2 import Environment, Template
+
+from . import htmx
+
+_EXTENDS = re.compile(r"""\{%-?\s*extends\s+["']([^"']+)["']""")
+
+_DATE = {False: "%b %-d, %Y", True: "%B %-d, %Y"}
+
+
+def format_date(value: datetime, long: bool = False) -> str:
+    """ "Nov 30, 2026"; long (emails): "November 30, 2026"."""
+    return value.strftime(_DATE[long])
+
+
+def format_datetime(value: datetime, long: bool = False) -> str:
+    """ "Nov 30, 2026 at 14:05 UTC"."""
+    return f"{format_date(value, long)} at {value:%H:%M} UTC"
+
+
+def pluralize(count: int, singular: str, plural: str | None = None) -> str:
+    """ "1 person", "1,200 people": the count and the word that goes with it."""
+    word = singular if count == 1 else (plural or singular + "s")
+    return f"{count:,} {word}"
+
+
+def render_block(template_name: str, block: str, **context) -> str:
+    """One block of a page, found in the page or in a template it extends.
+
+    The block sees every block of the chain, as it does when the whole page is drawn, so a
+    dialog's body defined by a child is drawn by the "dialog" block of its parent.
+    """
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    template = app.jinja_env.get_template(template_name)
+    ctx = template.new_context(context)
+    for ancestor in _ancestors(template):
+        for name, function in ancestor.blocks.items():
+            ctx.blocks.setdefault(name, []).append(function)
+    return app.jinja_env.concat(ctx.blocks[block][0](ctx))
+
+
+def _ancestors(template: Template) -> list[Template]:
+    """The templates this one extends, nearest first."""
+    chain = []
+    while parent := _parent_name(template.environment, template.name):
+        template = template.environment.get_template(parent)
+        chain.append(template)
+    return chain
+
+
+@cache
+def _parent_name(env: Environment, name: str) -> str | None:
+    """What a template extends, read once from its source (Jinja keeps no note of it)."""
+    parent = _EXTENDS.search(env.loader.get_source(env, name)[0])
+    return parent.group(1) if parent else None
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(pluralize, "pluralize")
+    # Templates ask the htmx module, never the request's headers.
+    app.add_template_global(htmx.is_htmx)
