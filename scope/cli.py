@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from .auth.passwords import hash_password, password_problem
+from .auth.services import login_account
 from .emails import EmailRefused, normalize_email
 from .extensions import db
 from .models import User, UserStatus, UserType
@@ -31,7 +31,7 @@ def register_cli(app: Flask) -> None:
             raise click.BadParameter(problem, param_hint="--password")
         if not sponsor_name.strip():
             raise click.BadParameter("Give the sponsor a name.", param_hint="--sponsor")
-        if db.session.scalar(select(User).where(User.email == email)):
+        if login_account(email) is not None:
             raise click.ClickException(f"An account for {email} already exists.")
         sponsor = get_or_create_sponsor(sponsor_name)
         user = User(

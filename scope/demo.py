@@ -179,7 +179,9 @@ def seed(
     sponsor = get_or_create_sponsor(sponsor_name)
     password = staff_password or _passphrase(random.SystemRandom())
     staff_email = normalize_email(staff_email)
-    staff = db.session.scalar(select(User).where(User.email == staff_email))
+    staff = db.session.scalar(
+        select(User).where(User.sponsor_id == sponsor.id, User.email == staff_email)
+    )
     if staff is None:
         staff = User(
             sponsor_id=sponsor.id,

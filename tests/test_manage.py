@@ -756,22 +756,38 @@ def test_edit_in_place(app, staff, people):
     html = text(response)
     assert html.lstrip().startswith('<div id="user-profile">')
     assert "Edit profile details" not in html and "<dl" in html
-    assert "Profile saved." in html
+    assert "Profile saved. maya.chen@beacon.example.org gets an email to confirm" in html
     maya = get(app, people["maya"])
+    # Maya logs in: her login changes only when the new address's owner confirms it.
     assert (maya.first_name, maya.last_name, maya.email) == (
         "Maya",
         "Chen-Ortiz",
-        "maya.chen@beacon.example.org",
+        "maya@beacon.test",
     )
     assert maya.user_type is UserType.ADMINISTRATOR
     assert maya.partner_organization_id == people["lakeshore"]
     assert maya.occupation_id is None  # only mentors have one
     assert maya.name_key == "chen-ortiz maya"
-    assert audit_actions(app, people["maya"]) == ["profile_updated"]
-    edited = r"Profile edited by Sam Person\d+: last name, email, user type, organization"
+    assert audit_actions(app, people["maya"]) == ["profile_updated", "email_change_requested"]
+    edited = r"Profile edited by Sam Person\d+: last name, user type, organization"
     assert re.search(edited, html)
-    # The new address is the login now.
+    assert "Changing to maya.chen@beacon.example.org: waiting for its owner to confirm" in html
+    # The new address's owner confirms it; then it is the login.
+    with app.app_context():
+        confirm = db.session.scalar(select(MailMessage).where(MailMessage.kind == "confirm_email"))
+        assert confirm.recipient == "maya.chen@beacon.example.org"
+        path = re.search(r"http://scope\.test(/account/confirm-email/\S+)", confirm.body_text)[1]
     other = app.test_client()
+    page = other.get(path).get_data(as_text=True)
+    assert "maya.chen@beacon.example.org" in page and get(app, people["maya"]).email != (
+        "maya.chen@beacon.example.org"
+    )
+    token = csrf_token_from(page)
+    assert "Your new login is confirmed" in text(other.post(path, data={"csrf_token": token}))
+    assert get(app, people["maya"]).email == "maya.chen@beacon.example.org"
+    with app.app_context():
+        told = db.session.scalar(select(MailMessage).where(MailMessage.kind == "email_changed"))
+        assert told.recipient == "maya@beacon.test"
     assert Auth(other, app).login("maya.chen@beacon.example.org").status_code == 302
 
 
@@ -845,15 +861,25 @@ def test_edit_refuses_bad_input_and_changes_nothing(
     assert audit_actions(app, people["maya"]) == []
 
 
-def test_edit_refuses_an_email_used_in_another_sponsor(app, staff, people, make_sponsor, make_user):
+def test_an_email_another_sponsor_uses_gets_the_same_answer_as_a_new_one(
+    app, staff, people, make_sponsor, make_user
+):
+    """Staff learn nothing of other sponsors: only the address's owner is told it is theirs."""
     make_user("taken@elsewhere.example", sponsor_id=make_sponsor("Elsewhere"))
-    response = staff.post(
-        f"/manage/users/{people['maya']}/edit",
-        _edit_data(people, email="Taken@Elsewhere.EXAMPLE"),
-        htmx=True,
-    )
-    assert response.status_code == 422
+    answers = []
+    for address in ("Taken@Elsewhere.EXAMPLE", "fresh@elsewhere.example"):
+        response = staff.post(
+            f"/manage/users/{people['maya']}/edit", _edit_data(people, email=address), htmx=True
+        )
+        answers.append((response.status_code, text(response).count("gets an email to confirm")))
+    assert answers == [(200, 1), (200, 1)]
     assert get(app, people["maya"]).email == "maya@beacon.test"
+    with app.app_context():
+        sent = db.session.execute(select(MailMessage.kind, MailMessage.recipient)).all()
+    assert sorted(sent) == [
+        ("confirm_email", "fresh@elsewhere.example"),
+        ("email_in_use", "taken@elsewhere.example"),
+    ]
 
 
 def test_edit_refuses_another_sponsors_organization(app, staff, people, make_sponsor, make_org):

@@ -42,6 +42,7 @@ PUBLIC = {
     "accounts.forgot_password",
     "accounts.set_password",
     "accounts.recover",
+    "accounts.confirm_email",
     "join.sign_up",
     "join.reviewed",
 }

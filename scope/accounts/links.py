@@ -21,17 +21,20 @@ from ..refusals import Refused
 # Paths of the pages the links open; the routes are registered on these.
 SET_PASSWORD_PATH = "/account/set-password/"
 RECOVERY_PATH = "/account/recover/"
+CHANGE_EMAIL_PATH = "/account/confirm-email/"
 LINK_PATHS = {
     AccountTokenPurpose.SET_PASSWORD: SET_PASSWORD_PATH,
     AccountTokenPurpose.RECOVERY: RECOVERY_PATH,
+    AccountTokenPurpose.CHANGE_EMAIL: CHANGE_EMAIL_PATH,
 }
+CHANGE_EMAIL_DAYS = 3
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
 _TOKEN_MAX_LENGTH = 64
 
 
 class LinkProblem(Refused):
     """A link that cannot be used; `reason` says why: invalid, expired, used, replaced,
-    deactivated."""
+    deactivated, taken (its address is already another account's login)."""
 
     def __init__(self, reason: str, token: AccountToken | None = None):
         super().__init__(f"This link cannot be used ({reason}).")
@@ -56,6 +59,8 @@ def _lifetime(purpose: AccountTokenPurpose) -> timedelta:
     config = current_app.config
     if purpose is AccountTokenPurpose.SET_PASSWORD:
         return timedelta(days=int(config["SET_PASSWORD_DAYS"]))
+    if purpose is AccountTokenPurpose.CHANGE_EMAIL:
+        return timedelta(days=CHANGE_EMAIL_DAYS)
     return timedelta(minutes=int(config["RECOVERY_MINUTES"]))
 
 
@@ -79,7 +84,8 @@ def _end_open_links(user: User, purposes, now: datetime) -> None:
 
 
 def end_account_links(user: User) -> None:
-    """Every unused set-password and recovery link of this user stops working.
+    """Every unused link of this user stops working (set-password, recovery, a new address
+    waiting for confirmation).
 
     For callers that change who a link reaches (a new email address) or whether it may be
     used at all (deactivation).
@@ -87,7 +93,9 @@ def end_account_links(user: User) -> None:
     _end_open_links(user, AccountTokenPurpose, utcnow())
 
 
-def issue_link(user: User, purpose: AccountTokenPurpose) -> IssuedLink:
+def issue_link(
+    user: User, purpose: AccountTokenPurpose, new_email: str | None = None
+) -> IssuedLink:
     """A new link for this user and purpose; earlier unused links of that purpose end."""
     now = utcnow()
     _end_open_links(user, [purpose], now)
@@ -100,6 +108,7 @@ def issue_link(user: User, purpose: AccountTokenPurpose) -> IssuedLink:
             token_hash=hash_token(token),
             created_at=now,
             expires_at=expires_at,
+            new_email=new_email,
         )
     )
     db.session.flush()
@@ -134,6 +143,22 @@ def check_link(token: str, purpose: AccountTokenPurpose) -> AccountToken:
     if reason:
         raise LinkProblem(reason, account_token)
     return account_token
+
+
+def pending_email_change(user: User) -> AccountToken | None:
+    """The new login address waiting for its owner's confirmation, if any."""
+    return db.session.scalar(
+        select(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == AccountTokenPurpose.CHANGE_EMAIL,
+            AccountToken.used_at.is_(None),
+            AccountToken.replaced_at.is_(None),
+            AccountToken.expires_at > utcnow(),
+        )
+        .order_by(AccountToken.id.desc())
+        .limit(1)
+    )
 
 
 def _spend(account_token: AccountToken) -> None:

@@ -1,10 +1,11 @@
 import time
 
 from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..emails import lookup_key
 from ..extensions import db, limiter
+from ..forms import ScopeForm
 from ..htmx import fragment_or_redirect, render
 from ..models import AccountTokenPurpose, OrganizationKind
 from ..partners import services as partner_services
@@ -237,3 +238,36 @@ def change_password():
                 message,
             )
     return _account_page("password", password_form=form, status=form.status)
+
+
+# --- a new login address, confirmed by its owner --------------------------------------------
+
+
+@bp.route(links.CHANGE_EMAIL_PATH + "<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def confirm_email(token):
+    """Opening the link shows what it does; only the page's button spends it (mail scanners
+    open links)."""
+    try:
+        account_token = links.check_link(token, AccountTokenPurpose.CHANGE_EMAIL)
+    except links.LinkProblem as problem:
+        return _no_store(_link_problem(problem, AccountTokenPurpose.CHANGE_EMAIL))
+    form = ScopeForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_email_change(token)
+        except links.LinkProblem as problem:
+            db.session.rollback()
+            return _no_store(_link_problem(problem, AccountTokenPurpose.CHANGE_EMAIL))
+        db.session.commit()
+        if current_user.is_authenticated:
+            logout_user()
+        return _no_store(render("accounts/confirm_email.html", confirmed=True, form=form))
+    return _no_store(
+        render(
+            "accounts/confirm_email.html",
+            person=account_token.user,
+            new_email=account_token.new_email,
+            form=form,
+        )
+    )

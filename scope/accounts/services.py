@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
 from ..auth.passwords import hash_password, password_problem, verify_password
-from ..auth.services import end_all_sessions
+from ..auth.services import end_all_sessions, login_account
 from ..emails import lookup_key
 from ..extensions import db
 from ..mail.services import queue_mail
@@ -25,6 +26,7 @@ from ..models import (
 from ..partners.services import organization_users
 from ..refusals import Refused
 from .links import (
+    LinkProblem,
     _end_open_links,
     _lifetime,
     _spend,
@@ -132,29 +134,44 @@ def send_set_password_link(
     )
 
 
-def request_recovery(email: str) -> MailMessage | None:
-    """Queue a recovery link for the Active or Managed account with this address, if any.
+def recoverable_accounts(address: str) -> list[User]:
+    """Who may get a recovery link for this address.
+
+    The account whose login it is, if there is one (none when it is deactivated); otherwise
+    every sponsor's managed record of it, each of which the link would make Active.
+    """
+    login = login_account(address)
+    if login is not None:
+        return [login] if login.status in RECOVERABLE else []
+    stmt = select(User).where(User.email == address, User.status == UserStatus.MANAGED)
+    return list(db.session.scalars(stmt.order_by(User.id)))
+
+
+def request_recovery(email: str) -> list[MailMessage]:
+    """Queue a recovery link for each account recoverable_accounts() finds.
 
     The caller shows the same answer either way. Both paths do comparable work (a token,
     its hash, the email rendered), so the time taken does not tell whether an account exists.
     """
-    user = db.session.scalar(
-        select(User).where(User.email == lookup_key(email), User.status.in_(RECOVERABLE))
-    )
-    if user is None:
+    accounts = recoverable_accounts(lookup_key(email))
+    if not accounts:
         token = secrets.token_urlsafe(32)
         hash_token(token)
         _render_recovery(
             user=None, link=link_url(AccountTokenPurpose.RECOVERY, token), expires_at=utcnow()
         )
-        return None
-    link = issue_link(user, AccountTokenPurpose.RECOVERY)
-    return _mail_to(
-        user,
-        "recovery",
-        "Reset your Scope password",
-        **_recovery_context(link.url, link.expires_at),
-    )
+    messages = []
+    for user in accounts:
+        link = issue_link(user, AccountTokenPurpose.RECOVERY)
+        messages.append(
+            _mail_to(
+                user,
+                "recovery",
+                "Reset your Scope password",
+                **_recovery_context(link.url, link.expires_at),
+            )
+        )
+    return messages
 
 
 def _recovery_context(link: str, expires_at: datetime) -> dict:
@@ -193,6 +210,74 @@ def _mail_to(user: User, kind: str, subject: str, **context) -> MailMessage:
     )
 
 
+# --- a new login address --------------------------------------------------------------------
+
+
+def request_email_change(user: User, new_email: str, actor: User) -> None:
+    """Staff gave an account that logs in a new address: its owner confirms it by link.
+
+    The address stays as it is until then. When the new address is already another
+    account's login, its owner is told so instead, and nothing changes: staff see the same
+    answer either way, so they learn nothing of other sponsors' accounts.
+    """
+    record("email_change_requested", user, actor_id=actor.id, new_email=new_email)
+    if login_account(new_email) is not None:
+        queue_mail(
+            "email_in_use",
+            new_email,
+            "Your address was given for another Scope account",
+            sponsor_id=user.sponsor_id,
+            user_id=user.id,
+            sponsor=user.sponsor,
+            forgot_url=_forgot_url(),
+        )
+        return
+    link = issue_link(user, AccountTokenPurpose.CHANGE_EMAIL, new_email=new_email)
+    queue_mail(
+        "confirm_email",
+        new_email,
+        f"{user.sponsor.name}: confirm your new Scope login",
+        sponsor_id=user.sponsor_id,
+        user_id=user.id,
+        user=user,
+        new_email=new_email,
+        actor=actor,
+        link=link.url,
+        expires_at=link.expires_at,
+    )
+
+
+def confirm_email_change(token: str) -> User:
+    """The new address's owner confirms it: it becomes the login, every session of the
+    account ends and the old address is told. LinkProblem "taken" when it became another
+    account's login meanwhile; the caller rolls back after any LinkProblem."""
+    account_token = check_link(token, AccountTokenPurpose.CHANGE_EMAIL)
+    user = account_token.user
+    old_email = user.email
+    _spend(account_token)
+    try:
+        with db.session.begin_nested():
+            user.email = account_token.new_email
+            db.session.flush()
+    except IntegrityError:
+        raise LinkProblem("taken", account_token) from None
+    end_all_sessions(user)
+    end_account_links(user)
+    record("email_changed", user, actor_id=user.id, old_email=old_email, email=user.email)
+    if old_email:
+        queue_mail(
+            "email_changed",
+            old_email,
+            "Your Scope login address was changed",
+            sponsor_id=user.sponsor_id,
+            user_id=user.id,
+            user=user,
+            old_email=old_email,
+            forgot_url=_forgot_url(),
+        )
+    return user
+
+
 # --- setting and changing passwords ---------------------------------------------------------
 
 
@@ -210,17 +295,24 @@ def set_password_with_link(token: str, purpose: AccountTokenPurpose, password: s
     """Complete a set-password or recovery link: spends it, sets the password, and ends
     every session and every other open link of the account.
 
-    A managed account becomes Active. Raises LinkProblem or PasswordRefused; after
-    LinkProblem from the spend the caller must roll back. The caller commits and logs the
-    person in.
+    A managed account becomes Active, unless its address became another account's login
+    meanwhile (LinkProblem "taken": the person logs in with that one). Raises LinkProblem or
+    PasswordRefused; after LinkProblem the caller rolls back. The caller commits and logs
+    the person in.
     """
     account_token = check_link(token, purpose)
     user = account_token.user
     check_new_password(user, password)
+    password_hash = hash_password(password)  # slow: before the writes
     _spend(account_token)  # first write of the transaction: a lost race changes nothing
     was_managed = user.status is UserStatus.MANAGED
-    user.password_hash = hash_password(password)
-    user.status = UserStatus.ACTIVE
+    try:
+        with db.session.begin_nested():
+            user.password_hash = password_hash
+            user.status = UserStatus.ACTIVE
+            db.session.flush()
+    except IntegrityError:
+        raise LinkProblem("taken", account_token) from None
     end_all_sessions(user)
     _end_open_links(user, AccountTokenPurpose, account_token.used_at)
     record(

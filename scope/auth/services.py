@@ -16,9 +16,19 @@ class LoginRefused(Refused):
     field = "password"
 
 
+def login_account(address: str) -> User | None:
+    """The account whose login this address is: the one with a password, in any sponsor.
+
+    Other records may have the address too (managed records, which cannot log in).
+    """
+    return db.session.scalar(
+        select(User).where(User.email == address, User.password_hash.is_not(None))
+    )
+
+
 def authenticate(email: str, password: str) -> User:
     """The active user with this email and password; the same refusal for every failure."""
-    user = db.session.scalar(select(User).where(User.email == lookup_key(email)))
+    user = login_account(lookup_key(email))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or user.status is not UserStatus.ACTIVE:
         raise LoginRefused

@@ -261,13 +261,19 @@ class _Occupations:
 
 
 def email_conflicts(sponsor_id: int, emails: Iterable[str]) -> dict[str, RowRefused]:
-    """Accounts and pending invitations that already have these addresses, two queries a chunk."""
+    """The sponsor's accounts and pending invitations that already have these addresses, two
+    queries a chunk.
+
+    Other sponsors' accounts are not asked about: an address one of them has is new here
+    (the invitation's sign-up page tells the mailbox's owner they already have an account).
+    """
     conflicts: dict[str, RowRefused] = {}
     emails = sorted({e for e in emails if e})
     for start in range(0, len(emails), 500):
         chunk = emails[start : start + 500]
-        for user in db.session.scalars(select(User).where(User.email.in_(chunk))):
-            conflicts[user.email] = _account_conflict(sponsor_id, user)
+        accounts = select(User).where(User.sponsor_id == sponsor_id, User.email.in_(chunk))
+        for user in db.session.scalars(accounts):
+            conflicts[user.email] = _account_conflict(user)
         pending = select(Invitation).where(
             Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(chunk)
         )
@@ -287,9 +293,7 @@ def email_conflict(sponsor_id: int, email: str) -> RowRefused | None:
     return email_conflicts(sponsor_id, [email]).get(email)
 
 
-def _account_conflict(sponsor_id: int, user: User) -> RowRefused:
-    if user.sponsor_id != sponsor_id:
-        return RowRefused("This address already has a Scope account.")
+def _account_conflict(user: User) -> RowRefused:
     if user.status is UserStatus.MANAGED:
         return RowRefused(
             f"{user.full_name} already has a managed account with this address. "

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..auth.passwords import hash_password
+from ..auth.services import login_account
 from ..extensions import db
 from ..models import Invitation, InvitationState, User, UserStatus, utcnow
 from ..refusals import Refused
@@ -47,6 +48,15 @@ def mark_reviewed(invitation: Invitation) -> None:
         audit.record("reviewed", invitation, actor_id=None)
 
 
+def _sponsor_has(invitation: Invitation) -> bool:
+    """The inviting sponsor already has a record of this address (a managed one, made after
+    the invitation was sent): it is converted, not duplicated."""
+    stmt = select(User.id).where(
+        User.sponsor_id == invitation.sponsor_id, User.email == invitation.email
+    )
+    return db.session.scalar(stmt) is not None
+
+
 def accept_invitation(invitation: Invitation, *, first_name: str, last_name: str, password: str):
     """Create the Active account; of simultaneous submissions of one link, one wins.
 
@@ -68,7 +78,7 @@ def accept_invitation(invitation: Invitation, *, first_name: str, last_name: str
     )
     if claimed.rowcount != 1:
         raise LinkUnavailable("used")
-    if db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None:
+    if login_account(invitation.email) is not None or _sponsor_has(invitation):
         raise LinkUnavailable("taken", invitation)
     try:
         with db.session.begin_nested():

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
+from ..accounts.services import request_email_change
 from ..emails import EmailRefused, normalize_email
 from ..extensions import db
 from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
@@ -21,9 +22,27 @@ from .actions import end_links
 EMAIL_TAKEN = "Another account already uses this email address."
 
 
-def _email_taken(email: str, user_id: int) -> bool:
-    # Emails are logins, unique across the whole installation, not only this sponsor.
-    stmt = select(User.id).where(User.email == email, User.id != user_id)
+@dataclass
+class ProfileChange:
+    changed: list[str]
+    # A new login address waiting for its owner's confirmation.
+    email_pending: str | None = None
+
+    @property
+    def message(self) -> str:
+        if self.email_pending:
+            return (
+                f"Profile saved. {self.email_pending} gets an email to confirm the address; "
+                "it becomes the login once confirmed."
+            )
+        return "Profile saved."
+
+
+def _email_taken(user: User, email: str) -> bool:
+    """Another account of this sponsor has the address (other sponsors are not asked)."""
+    stmt = select(User.id).where(
+        User.sponsor_id == user.sponsor_id, User.email == email, User.id != user.id
+    )
     return db.session.scalar(select(exists(stmt))) or False
 
 
@@ -31,10 +50,12 @@ def _scoped(model, ident):
     return db.session.scalar(scoped(model).where(model.id == ident)) if ident else None
 
 
-def update_profile(user: User, data: dict, actor: User) -> list[str]:
+def update_profile(user: User, data: dict, actor: User) -> ProfileChange:
     """Apply an edit after checking every rule; nothing changes if one fails.
 
-    Returns the names of the fields that changed; raises AllRefused with every problem.
+    The address of an account that logs in is its login: a new one is only requested here,
+    and becomes the login when its owner confirms it (accounts.request_email_change).
+    Raises AllRefused with every problem.
     """
     refusals: list[Refused] = []
     changes = {
@@ -46,6 +67,9 @@ def update_profile(user: User, data: dict, actor: User) -> list[str]:
         changes.update(_partner_fields(data, refusals))
     if refusals:
         raise AllRefused(refusals)
+    pending = None
+    if user.password_hash and changes["email"] != user.email:
+        pending = changes.pop("email")
     changed = [name for name, value in changes.items() if getattr(user, name) != value]
     try:
         # Changed inside the savepoint: a failed flush takes the change back with it.
@@ -55,14 +79,16 @@ def update_profile(user: User, data: dict, actor: User) -> list[str]:
             db.session.flush()
     except IntegrityError:
         # Another request took the address between the check and the write.
-        if changes["email"] and _email_taken(changes["email"], user.id):
+        if changes.get("email") and _email_taken(user, changes["email"]):
             raise AllRefused([Refused(EMAIL_TAKEN, "email")]) from None
         raise
     if "email" in changed:
         end_links(user)  # a link already sent must not reach the old address's owner
     if changed:
         audit.record("profile_updated", user, actor_id=actor.id, fields=changed)
-    return changed
+    if pending:
+        request_email_change(user, pending, actor)
+    return ProfileChange(changed, pending)
 
 
 def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None:
@@ -82,7 +108,7 @@ def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None
     except EmailRefused as refused:
         refusals.append(refused)
         return None
-    if _email_taken(email, user.id):
+    if _email_taken(user, email):
         refusals.append(Refused(EMAIL_TAKEN, "email"))
     return email
 
@@ -128,6 +154,8 @@ _PHRASES = {
     ("user_account", "deactivated"): ("Deactivated", "actor"),
     ("user_account", "reactivated"): ("Reactivated", "actor"),
     ("user_account", "profile_updated"): ("Profile edited", "actor"),
+    ("user_account", "email_change_requested"): ("New login address requested", "actor"),
+    ("user_account", "email_changed"): ("New login address confirmed", None),
     ("invitation", "invited"): ("Invited", "actor"),
     ("invitation", "resent"): ("Invitation resent", "actor"),
     ("invitation", "reviewed"): ("Invitation opened", None),

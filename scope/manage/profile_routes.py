@@ -3,6 +3,7 @@
 from flask import make_response, url_for
 from flask_login import current_user
 
+from ..accounts.links import pending_email_change
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget
 from ..models import User
@@ -21,6 +22,7 @@ def profile_context(user: User) -> dict:
         "nav": "manage",
         "user": user,
         "actions": allowed_actions(user, current_user),
+        "email_change": pending_email_change(user),
         "history": user_history(user),
     }
 
@@ -50,7 +52,7 @@ def edit_user(user_id):
     form = _profile_form(person)
     if form.validate_on_submit():
         try:
-            update_profile(person, form.data, current_user)
+            change = update_profile(person, form.data, current_user)
         except Refused as refused:
             db.session.rollback()
             form.refuse(refused)
@@ -62,10 +64,10 @@ def edit_user(user_id):
                     "manage/user.html",
                     "profile_changed",
                     **profile_context(person),
-                    message="Profile saved.",
+                    message=change.message,
                     ok=True,
                 ),
-                "Profile saved.",
+                change.message,
             )
     response = make_response(
         render(

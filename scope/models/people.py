@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
@@ -165,13 +165,25 @@ class User(UserMixin, db.Model):
         Index("ix_user_account_sponsor_type", "sponsor_id", "user_type", "name_key", "id"),
         Index("ix_user_account_sponsor_status", "sponsor_id", "status", "name_key", "id"),
         Index("ix_user_account_sponsor_email", "sponsor_id", "email", "id"),
+        # An address is one person's within a sponsor. Across sponsors it is unique only as
+        # a login (the account has a password): another sponsor's managed record of the same
+        # person is allowed, so that staff learn nothing of other sponsors' records; which
+        # one becomes the login is settled when a record is converted.
+        UniqueConstraint("sponsor_id", "email"),
+        Index(
+            "uq_user_account_login_email",
+            "email",
+            unique=True,
+            sqlite_where=text("password_hash IS NOT NULL"),
+            postgresql_where=text("password_hash IS NOT NULL"),
+        ),
         Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "name_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
-    # Stored lower-cased: unique across the installation because it is the login.
-    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # Stored as scope.emails.normalize_email makes it; the login of an account with a password.
+    email: Mapped[str | None] = mapped_column(String(254))
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
     name_key: Mapped[str] = mapped_column(String(210), default="")

@@ -32,10 +32,13 @@ class AuditEvent(db.Model):
 class AccountTokenPurpose(enum.StrEnum):
     SET_PASSWORD = "set_password"
     RECOVERY = "recovery"
+    # Staff changed the login address of an account: its new owner confirms it.
+    CHANGE_EMAIL = "change_email"
 
 
 class AccountToken(db.Model):
-    """Set-password and recovery links; only a hash of the token is stored."""
+    """Set-password, recovery and email-confirmation links; only a hash of the token is
+    stored."""
 
     __tablename__ = "account_token"
 
@@ -47,6 +50,8 @@ class AccountToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # CHANGE_EMAIL: the address that becomes the login once the link is used.
+    new_email: Mapped[str | None] = mapped_column(String(254))
 
     user: Mapped[User] = relationship()
 
