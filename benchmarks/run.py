@@ -51,7 +51,7 @@ def env_for(url: str, smtp_port: int | None = None) -> dict:
         SCOPE_SQLALCHEMY_DATABASE_URI=url,
         SCOPE_SECRET_KEY=SECRET,
         SCOPE_PUBLIC_URL="http://127.0.0.1",
-        SCOPE_INVITATIONS_PER_SPONSOR_PER_DAY="1000000",
+        SCOPE_EMAILS_PER_SPONSOR_PER_DAY="1000000",
         PYTHONPATH=str(ROOT),
     )
     if smtp_port:

@@ -23,8 +23,9 @@ DEFAULTS = {
     "SET_PASSWORD_DAYS": 7,
     "RECOVERY_MINUTES": 60,
     "PAGE_SIZE": 25,
-    # Invitations one sponsor may send in 24 hours (a stolen staff session cannot spam).
-    "INVITATIONS_PER_SPONSOR_PER_DAY": 500,
+    # Emails staff actions of one sponsor may send in 24 hours (invitations, resends,
+    # set-password links): a stolen staff session cannot spam (scope.mail.allowance).
+    "EMAILS_PER_SPONSOR_PER_DAY": 500,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,

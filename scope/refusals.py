@@ -17,6 +17,9 @@ class Refused(Exception):
 
     message: str = "This cannot be done now."
     field: str | None = None
+    # The HTTP status a refusal outside a form answers with: the action conflicts with the
+    # state of things (409), unless a subclass knows better (429: too many).
+    status: int = 409
 
     def __init__(self, message: str | None = None, field: str | None = None):
         if message is not None:

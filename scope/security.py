@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, Request, abort, redirect, request, session, url_for
+from flask import Flask, Request, abort, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
 from .auth.services import record_login
@@ -80,6 +80,13 @@ def log_in(user: User) -> None:
     db.session.commit()
     session.clear()
     login_user(user)
+
+
+def no_store(rendered):
+    """For pages whose address carries a secret (emailed links): no cache may keep them."""
+    response = make_response(rendered)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def home_url_for(user: User) -> str:

@@ -756,8 +756,8 @@ def test_an_administrator_edits_the_organization_in_place(app, auth, keystone, c
     form = client.get("/my/organization/edit", headers=HTMX)
     assert form.status_code == 200
     html = text(form)
-    assert "<html" not in html and 'value="Keystone Electric"' in html
-    assert 'name="notes"' not in html
+    assert "<html" not in html and "ask your sponsor's staff" in html
+    assert 'name="notes"' not in html and 'name="name"' not in html
     data = {
         "name": "Keystone Electric LLC",
         "city": "Columbus",
@@ -767,17 +767,24 @@ def test_an_administrator_edits_the_organization_in_place(app, auth, keystone, c
     response = partner_post(client, "/my/organization/edit", data, htmx=htmx)
     if htmx:
         assert response.status_code == 200
-        assert "Keystone Electric LLC" in text(response) and "<html" not in text(response)
+        assert "Columbus" in text(response) and "<html" not in text(response)
     else:
         assert response.status_code == 302 and response.headers["Location"] == "/my/organization"
     with app.app_context():
         org = db.session.get(PartnerOrganization, keystone["org"])
+        # The name is the staff's to change: a rename refused as a duplicate would tell one
+        # partner of another.
         assert (org.name, org.city, org.state, org.naics_code) == (
-            "Keystone Electric LLC",
+            "Keystone Electric",
             "Columbus",
             "OH",
             "238210",
         )
+        event = db.session.scalar(
+            db.select(AuditEvent).where(AuditEvent.action == "organization_updated")
+        )
+        assert event.details["fields"] == ["city", "naics_code"]  # the state was OH already
+        assert event.actor_id is not None
         assert org.notes == "Staff only: slow with paperwork"  # not theirs to see or erase
         other = db.session.get(PartnerOrganization, keystone["foreign_org"])
         assert other.name == "Keystone Electric"
@@ -794,8 +801,9 @@ def test_organization_edit_errors_come_back_beside_the_fields(
     assert response.status_code == 422
     page = text(response)
     assert "5-digit ZIP code" in page
+    # Another partner's name is neither refused (which would tell of it) nor taken.
     response = partner_post(client, "/my/organization/edit", {"name": "rival electric"}, htmx=True)
-    assert response.status_code == 422 and "already exists" in text(response)
+    assert response.status_code == 200 and "Rival" not in text(response)
     with app.app_context():
         assert db.session.get(PartnerOrganization, keystone["org"]).name == "Keystone Electric"
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scope.extensions import db
 from scope.invites import drafts, sending
-from scope.manage.invitations import RESENDS_PER_DAY
+from scope.mail.allowance import PER_ADDRESS_PER_DAY
 from scope.models import (
     AuditEvent,
     Invitation,
@@ -487,11 +487,17 @@ def test_resend_sends_a_new_email_with_a_fresh_expiry_and_is_limited(app, staff)
     renewed = invitations(app)[0]
     assert renewed.expires_at > utcnow() + timedelta(days=13)
     messages = mails(app)
-    assert len(messages) == 2 and link_path(messages[0]) == link_path(messages[1])
+    # A new link: the expired one must not work again, and says a newer one was sent.
+    assert len(messages) == 2 and link_path(messages[0]) != link_path(messages[1])
+    old = app.test_client().get(link_path(messages[0]))
+    assert old.status_code == 410 and "A newer invitation was sent" in old.get_data(as_text=True)
+    assert app.test_client().get(link_path(messages[1])).status_code == 200
     for _ in range(5):
         last = staff.post(f"/manage/invitations/{invitation.id}/resend", htmx=True)
     assert last.status_code == 409 and "Try again tomorrow" in last.get_data(as_text=True)
-    assert len(mails(app)) == 1 + RESENDS_PER_DAY
+    assert len(mails(app)) == PER_ADDRESS_PER_DAY
+    with app.app_context():
+        assert db.session.get(Invitation, invitation.id).resend_count == PER_ADDRESS_PER_DAY - 1
 
 
 def test_copy_link_shows_the_same_working_link(app, staff):

@@ -712,7 +712,7 @@ def test_token_guessing_is_limited(app, client):
 
 
 def test_invitation_sends_are_limited_per_sponsor_per_day(app, staff, make_user, monkeypatch):
-    monkeypatch.setitem(app.config, "INVITATIONS_PER_SPONSOR_PER_DAY", 3)
+    monkeypatch.setitem(app.config, "EMAILS_PER_SPONSOR_PER_DAY", 3)
     for n in range(3):
         assert (
             staff.post("/invite/teammates/rows", {"email": f"p{n}@example.com"}).status_code == 200

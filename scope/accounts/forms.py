@@ -43,10 +43,14 @@ class NameForm(ScopeForm):
 
 
 class PartnerOrganizationForm(OrganizationForm):
-    """What a partner's administrator may edit: the profile without the sponsor's notes."""
+    """What a partner's administrator may edit: the profile without the sponsor's notes, and
+    without the name, which staff keep unique among the sponsor's partners (a rename
+    refused as a duplicate would tell one partner of another)."""
 
+    name = None
     notes = None
 
 
 class PartnerEmployerForm(EmployerForm):
+    name = None
     notes = None

@@ -1,6 +1,6 @@
 import time
 
-from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..emails import lookup_key
@@ -10,7 +10,7 @@ from ..htmx import fragment_or_redirect, render
 from ..models import AccountTokenPurpose, OrganizationKind
 from ..partners import services as partner_services
 from ..refusals import Refused
-from ..security import home_url_for, log_in, partner_required
+from ..security import home_url_for, log_in, no_store, partner_required
 from . import links, services
 from .forms import (
     ChangePasswordForm,
@@ -80,20 +80,20 @@ def _link_page(token: str, purpose: AccountTokenPurpose):
     try:
         account_token = links.check_link(token, purpose)
     except links.LinkProblem as problem:
-        return _no_store(_link_problem(problem, purpose))
+        return no_store(_link_problem(problem, purpose))
     form = SetPasswordForm(user=account_token.user)
     if form.validate_on_submit():
         try:
             user = services.set_password_with_link(token, purpose, form.password.data)
         except links.LinkProblem as problem:
             db.session.rollback()
-            return _no_store(_link_problem(problem, purpose))
+            return no_store(_link_problem(problem, purpose))
         except Refused as refused:
             form.refuse(refused)
         else:
             log_in(user)
             return redirect(home_url_for(user))
-    return _no_store(
+    return no_store(
         render(
             "accounts/set_password.html",
             "set_password",
@@ -114,13 +114,6 @@ def _link_problem(problem: links.LinkProblem, purpose: AccountTokenPurpose):
         purpose=purpose.value,
         lifetime=services.recovery_lifetime_text(),
     )
-
-
-def _no_store(rendered):
-    # The page's address carries the secret: no cache may keep it.
-    response = make_response(rendered)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- a partner user's organization ----------------------------------------------------------
@@ -160,22 +153,11 @@ def edit_my_organization():
     )
     form = form_class(obj=organization)
     if form.validate_on_submit():
-        try:
-            partner_services.update_organization(organization, form.data)
-        except partner_services.DuplicateName:
-            form.refuse(
-                partner_services.DuplicateName(
-                    f"Another {organization.kind.noun} named “{form.name.data}” already "
-                    "exists. Ask your sponsor's staff if this is your organization."
-                )
-            )
-        else:
-            db.session.commit()
-            return fragment_or_redirect(
-                url_for("accounts.my_organization"), lambda: _organization_page("details")
-            )
-    if form.errors:
-        db.session.rollback()
+        partner_services.update_organization(organization, form.data, current_user)
+        db.session.commit()
+        return fragment_or_redirect(
+            url_for("accounts.my_organization"), lambda: _organization_page("details")
+        )
     return _organization_page("edit_form", form=form, status=form.status)
 
 
@@ -251,19 +233,19 @@ def confirm_email(token):
     try:
         account_token = links.check_link(token, AccountTokenPurpose.CHANGE_EMAIL)
     except links.LinkProblem as problem:
-        return _no_store(_link_problem(problem, AccountTokenPurpose.CHANGE_EMAIL))
+        return no_store(_link_problem(problem, AccountTokenPurpose.CHANGE_EMAIL))
     form = ScopeForm()
     if form.validate_on_submit():
         try:
             services.confirm_email_change(token)
         except links.LinkProblem as problem:
             db.session.rollback()
-            return _no_store(_link_problem(problem, AccountTokenPurpose.CHANGE_EMAIL))
+            return no_store(_link_problem(problem, AccountTokenPurpose.CHANGE_EMAIL))
         db.session.commit()
         if current_user.is_authenticated:
             logout_user()
-        return _no_store(render("accounts/confirm_email.html", confirmed=True, form=form))
-    return _no_store(
+        return no_store(render("accounts/confirm_email.html", confirmed=True, form=form))
+    return no_store(
         render(
             "accounts/confirm_email.html",
             person=account_token.user,

@@ -14,6 +14,7 @@ from ..auth.passwords import hash_password, password_problem, verify_password
 from ..auth.services import end_all_sessions, login_account
 from ..emails import lookup_key
 from ..extensions import db
+from ..mail import allowance
 from ..mail.services import queue_mail
 from ..models import (
     AccountTokenPurpose,
@@ -220,8 +221,13 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
     account's login, its owner is told so instead, and nothing changes: staff see the same
     answer either way, so they learn nothing of other sponsors' accounts.
     """
+    kind = "confirm_email" if login_account(new_email) is None else "email_in_use"
+    refusal = allowance.address_refusal(user.sponsor_id, kind, new_email, "email")
+    if refusal:
+        raise refusal
+    allowance.reserve(user.sponsor_id, 1, "email")
     record("email_change_requested", user, actor_id=actor.id, new_email=new_email)
-    if login_account(new_email) is not None:
+    if kind == "email_in_use":
         queue_mail(
             "email_in_use",
             new_email,

@@ -53,8 +53,8 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only paths on this site; never another host."""
-    if not target:
+    """Only paths on this site; never another host, nor anything a header cannot carry."""
+    if not target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -20,6 +20,7 @@ TEMPLATE_ROWS = (
     ("Supervisor", "Ana", "Rivera", "ana.rivera@example.org", ""),
     ("Mentor", "Ben", "Okafor", "", "Electrician"),
 )
+MAX_LINES = 2 * MAX_ROWS
 _TYPES = {t.label.lower(): t for t in PARTNER_USER_TYPES} | {
     "instructor": UserType.PROVIDER,
     "admin": UserType.ADMINISTRATOR,
@@ -92,6 +93,12 @@ def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:
         index = {c: names.index(c.lower()) for c in COLUMNS}
         rows = []
         for values in reader:
+            # Every line counts, blank ones too: a file of empty lines costs as much to read.
+            if reader.line_num > MAX_LINES:
+                raise CsvRefused(
+                    f"The file has more than {MAX_LINES:,} lines. Remove the empty ones, "
+                    "or split it in parts."
+                )
             if not any(v.strip() for v in values):
                 continue
             if len(rows) >= MAX_ROWS:

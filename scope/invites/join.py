@@ -6,7 +6,7 @@ from flask_login import current_user
 from ..extensions import db, limiter
 from ..htmx import render
 from ..models import Sponsor
-from ..security import home_url_for, log_in
+from ..security import home_url_for, log_in, no_store
 from .forms import SignUpForm
 from .signup import LinkUnavailable, accept_invitation, invitation_for_token, mark_reviewed
 
@@ -29,6 +29,10 @@ def _logged_in_elsewhere():
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @_token_limit
 def sign_up(token):
+    return no_store(_sign_up(token))
+
+
+def _sign_up(token):
     try:
         invitation = invitation_for_token(token)
     except LinkUnavailable as unavailable:

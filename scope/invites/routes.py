@@ -1,10 +1,11 @@
 """INVITE: the wizards that invite teammates and partner users, and add managed users."""
 
-from flask import Blueprint, Response, current_app, make_response, redirect, request, url_for
+from flask import Blueprint, Response, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from ..extensions import db, limiter
+from ..extensions import db
 from ..htmx import fragment_or_redirect, push_url, render
+from ..mail.allowance import MailCapReached
 from ..models import UserType, WizardKind
 from ..refusals import Refused
 from ..security import staff_required
@@ -180,25 +181,8 @@ def remove_row(slug, row_id):
     return _wizard(kind)
 
 
-def _sponsor_key() -> str:
-    return f"invitations-sent:{getattr(current_user, 'sponsor_id', None)}"
-
-
-def _invitations_per_day() -> str:
-    return f"{int(current_app.config['INVITATIONS_PER_SPONSOR_PER_DAY'])} per day"
-
-
-def _rows_to_send() -> int:
-    """Each invitation counts against the sponsor's daily allowance; managed rows send nothing."""
-    slug = request.view_args.get("slug")
-    if slug == "managed" or not current_user.is_authenticated or not current_user.is_staff:
-        return 0
-    return len(drafts.get_draft(current_user, WIZARD_KINDS[slug]).rows)
-
-
 @bp.post("/invite/<any(teammates, external, managed):slug>/send")
 @staff_required
-@limiter.limit(_invitations_per_day, key_func=_sponsor_key, cost=_rows_to_send)
 def send(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
@@ -207,6 +191,9 @@ def send(slug):
             result = sending.create_managed_users(draft, current_user)
         else:
             result = sending.send_invitations(draft, current_user)
+    except MailCapReached as refused:  # nothing was sent; the list stays
+        db.session.rollback()
+        return _wizard(kind, send_refused=refused, status=refused.status)
     except Refused:  # the organization is gone: choose one again
         db.session.rollback()
         return redirect(url_for(FIRST_STEPS[kind]))

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
+from ..mail import allowance
 from ..mail.services import queue_mail
 from ..models import (
     Invitation,
@@ -93,6 +94,7 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
         )
         for row, checked in _check_draft(draft, result)
     ]
+    allowance.reserve(draft.sponsor_id, len(accepted))
     inserted = _insert(draft, accepted, result)
     for _row, invitation in inserted:
         queue_invitation_email(invitation, inviter, organization)

@@ -15,7 +15,8 @@ from .tokens import parse_token, token_matches
 
 
 class LinkUnavailable(Refused):
-    """The link cannot be used; reason is one of invalid, expired, revoked, used, taken."""
+    """The link cannot be used; reason is one of invalid, expired, revoked, used, replaced,
+    taken."""
 
     def __init__(self, reason: str, invitation: Invitation | None = None):
         super().__init__(f"This invitation link cannot be used ({reason}).")
@@ -24,13 +25,15 @@ class LinkUnavailable(Refused):
 
 
 def invitation_for_token(token: str) -> Invitation:
+    """The invitation a link is for. Without a valid MAC nothing about the invitation is
+    told (not even that it exists); with the MAC of a link a resend replaced, that a newer
+    email was sent."""
     parsed = parse_token(token)
     invitation = db.session.get(Invitation, parsed[0]) if parsed else None
     if invitation is None or not token_matches(invitation, parsed[1]):
-        # A revoked invitation gets a new nonce, so its old links land here too;
-        # say "revoked" when the id is right and the invitation was revoked.
-        if invitation is not None and invitation.state is InvitationState.REVOKED:
-            raise LinkUnavailable("revoked", invitation)
+        previous = invitation is not None and invitation.previous_nonce
+        if previous and token_matches(invitation, parsed[1], previous):
+            raise LinkUnavailable("replaced", invitation)
         raise LinkUnavailable("invalid")
     if invitation.state is InvitationState.ACCEPTED:
         raise LinkUnavailable("used", invitation)

@@ -46,5 +46,7 @@ def parse_token(token: str) -> tuple[int, str] | None:
     return number, mac
 
 
-def token_matches(invitation: Invitation, mac: str) -> bool:
-    return hmac.compare_digest(_mac(invitation.id, invitation.nonce), mac)
+def token_matches(invitation: Invitation, mac: str, nonce: str | None = None) -> bool:
+    """Whether the MAC is the invitation's link (or the link of an earlier `nonce`)."""
+    nonce = nonce or invitation.nonce
+    return hmac.compare_digest(_mac(invitation.id, nonce), mac)

@@ -19,6 +19,7 @@ from ..accounts.links import end_account_links
 from ..accounts.services import send_set_password_link
 from ..auth.services import end_all_sessions
 from ..extensions import db
+from ..mail import allowance
 from ..models import AccountToken, AuditEvent, Invitation, MailMessage, User, UserStatus
 from ..refusals import Refused
 from ..templating import pluralize
@@ -97,8 +98,13 @@ def _require(user: User, actor: User, action: UserAction) -> None:
 
 
 def convert_to_authenticated(user: User, actor: User, custom_message: str | None = None):
-    """Email a managed user a link to set a password (AUTHENTICATE)."""
+    """Email a managed user a link to set a password (AUTHENTICATE); a few a day per address,
+    counted against the sponsor's daily allowance."""
     _require(user, actor, UserAction.CONVERT)
+    refusal = allowance.address_refusal(user.sponsor_id, "set_password", user.email)
+    if refusal:
+        raise refusal
+    allowance.reserve(user.sponsor_id, 1)
     return send_set_password_link(user, actor_id=actor.id, custom_message=custom_message)
 
 
@@ -186,34 +192,43 @@ class BulkResult:
         return ", ".join([done_text] + [f"{count:,} skipped: {why}" for why, count in reasons])
 
 
-def bulk(users: list[User], actor: User, action: UserAction, act=None) -> BulkResult:
-    """Do `act` to every selected user that offers the action; count the others by reason.
-
-    Without `act`, only counts: what the action would do (the dialog's preview).
-    """
-    result = BulkResult()
+def sort_out(users: list[User], actor: User, action: UserAction) -> tuple[BulkResult, list]:
+    """The selected users that offer the action, and the others counted by reason."""
+    result, ready = BulkResult(), []
     for user in users:
         refusal = action_refusal(user, actor, action)
         if refusal:
             result.skipped[refusal.reason] += 1
-            continue
-        if act is not None:
-            act(user)
-        result.done += 1
-    return result
+        else:
+            ready.append(user)
+    result.done = len(ready)
+    return result, ready
+
+
+def convert_plan(users: list[User], actor: User) -> tuple[BulkResult, list[User]]:
+    """Who bulk Convert would email: managed users with an address that has not already
+    had its share of set-password emails today."""
+    result, ready = sort_out(users, actor, UserAction.CONVERT)
+    sent = allowance.sent_today(actor.sponsor_id, "set_password", [u.email for u in ready])
+    fresh = [user for user in ready if sent.get(user.email, 0) < allowance.PER_ADDRESS_PER_DAY]
+    if len(fresh) < len(ready):
+        result.skipped["emailed too often today"] += len(ready) - len(fresh)
+    result.done = len(fresh)
+    return result, fresh
 
 
 def bulk_convert(users: list[User], actor: User, custom_message: str | None) -> str:
-    """Queue a set-password email for every selected managed user that has an email."""
-    result = bulk(
-        users,
-        actor,
-        UserAction.CONVERT,
-        lambda user: send_set_password_link(user, actor_id=actor.id, custom_message=custom_message),
-    )
+    """Queue a set-password email for every user convert_plan() finds; if they do not fit
+    in the sponsor's daily allowance, nothing is sent (MailCapReached says how many fit)."""
+    result, ready = convert_plan(users, actor)
+    allowance.reserve(actor.sponsor_id, len(ready))
+    for user in ready:
+        send_set_password_link(user, actor_id=actor.id, custom_message=custom_message)
     return result.message(f"{pluralize(result.done, 'email')} queued")
 
 
 def bulk_deactivate(users: list[User], actor: User) -> str:
-    result = bulk(users, actor, UserAction.DEACTIVATE, lambda user: deactivate_user(user, actor))
+    result, ready = sort_out(users, actor, UserAction.DEACTIVATE)
+    for user in ready:
+        deactivate_user(user, actor)
     return result.message(f"{pluralize(result.done, 'user')} deactivated")

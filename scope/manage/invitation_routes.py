@@ -8,11 +8,12 @@ from ..htmx import fragment_or_redirect, render, trigger
 from ..listing import Listing
 from ..mail.services import latest_delivery_for_invitations
 from ..models import Invitation
+from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404
 from . import bp
 from . import invitations as service
-from .invitations import InvitationRefused, invitation_status
+from .invitations import invitation_status
 
 
 @bp.get("/invitations")
@@ -33,11 +34,13 @@ def invitations():
     )
 
 
-def _refused(refused: InvitationRefused):
+def _refused(refused: Refused):
     """A refused action: a notice for htmx; for a plain form post, the list with the message."""
     return fragment_or_redirect(
         url_for("manage.invitations"),
-        lambda: render("manage/invitations.html", "notice", status=409, message=refused.message),
+        lambda: render(
+            "manage/invitations.html", "notice", status=refused.status, message=refused.message
+        ),
         refused.message,
         ok=False,
     )
@@ -48,7 +51,7 @@ def _act(invitation_id: int, action, answer):
     invitation = get_or_404(Invitation, invitation_id)
     try:
         action(invitation, current_user)
-    except InvitationRefused as refused:
+    except Refused as refused:
         db.session.rollback()
         return _refused(refused)
     db.session.commit()
@@ -102,7 +105,7 @@ def invitation_link(invitation_id):
     invitation = get_or_404(Invitation, invitation_id)
     try:
         link = service.copy_link(invitation)
-    except InvitationRefused as refused:
+    except Refused as refused:
         return _refused(refused)
     return render(
         "manage/invitation_link.html",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
 from .. import audit
@@ -12,11 +12,10 @@ from ..extensions import db
 from ..invites.sending import invitation_expiry, queue_invitation_email
 from ..invites.tokens import invitation_link, new_nonce
 from ..listing import Listing
+from ..mail import allowance
 from ..models import Invitation, InvitationState, MailMessage, PartnerOrganization, User, utcnow
 from ..refusals import Refused
 from ..tenancy import scoped
-
-RESENDS_PER_DAY = 3
 
 INVITATION_SORTS = {
     "email": (Invitation.email,),
@@ -79,40 +78,38 @@ def _pending(invitation: Invitation) -> None:
 
 
 def revoke_invitation(invitation: Invitation, actor: User) -> None:
-    """The link stops working at once, and the address can be invited again."""
+    """The link stops working at once (its page says it was revoked, to whoever holds it),
+    and the address can be invited again."""
     _pending(invitation)
     invitation.state = InvitationState.REVOKED
     invitation.pending_email = None
     invitation.revoked_at = utcnow()
-    invitation.nonce = new_nonce()
     audit.record("revoked", invitation, actor_id=actor.id)
 
 
 def resend_invitation(invitation: Invitation, actor: User) -> MailMessage:
-    """A new email with a fresh expiry; a few per address per day.
+    """A new email with a new link and a fresh expiry; a few per address per day.
 
-    The invitation is Sent again: whoever opened the earlier email has not seen this one.
+    The earlier link stops working (an expired one must not come back to life), and the
+    invitation is Sent again: whoever opened the earlier email has not seen this one. The
+    email counts against the sponsor's daily allowance like any other.
     """
     _pending(invitation)
-    since = utcnow() - timedelta(days=1)
-    recent = db.session.scalar(
-        select(func.count(MailMessage.id)).where(
-            MailMessage.sponsor_id == invitation.sponsor_id,
-            MailMessage.kind == "invitation",
-            MailMessage.recipient == invitation.email,
-            MailMessage.created_at >= since,
-        )
-    )
-    if recent > RESENDS_PER_DAY:
-        raise InvitationRefused(
-            f"This invitation was already sent {recent} times in the last 24 hours. "
-            "Try again tomorrow, or use Copy Invitation Link."
-        )
+    refusal = allowance.address_refusal(invitation.sponsor_id, "invitation", invitation.email)
+    if refusal:
+        raise InvitationRefused(refusal.message)
+    allowance.reserve(invitation.sponsor_id, 1)
     now = utcnow()
+    invitation.previous_nonce, invitation.nonce = invitation.nonce, new_nonce()
     invitation.sent_at = now
     invitation.expires_at = invitation_expiry(now)
     invitation.reviewed_at = None
-    invitation.resend_count += 1
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id)
+        .values(resend_count=Invitation.resend_count + 1)
+        .execution_options(synchronize_session=False)
+    )
     message = queue_invitation_email(invitation, actor, invitation.partner_organization)
     audit.record("resent", invitation, actor_id=actor.id)
     return message

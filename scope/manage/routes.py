@@ -54,7 +54,7 @@ def users_csv():
 # One account ----------------------------------------------------------------------------
 
 
-def _answer(user: User | None, message: str, ok: bool = True):
+def _answer(user: User | None, message: str, ok: bool = True, status: int = 409):
     """Answer an account action where it was asked: its table row, or the profile page.
 
     A deleted account leaves its table row; on its profile nothing is left to show, so
@@ -67,14 +67,13 @@ def _answer(user: User | None, message: str, ok: bool = True):
         location = url_for("manage.users")
     if user is None and on_profile:
         return fragment_or_redirect(location, None, message, ok)
-    outcome = partial(_outcome, user, on_profile, message, ok)
+    outcome = partial(_outcome, user, on_profile, message, ok, 200 if ok else status)
     return fragment_or_redirect(location, outcome, message, ok)
 
 
-def _outcome(user: User | None, on_profile: bool, message: str, ok: bool):
+def _outcome(user: User | None, on_profile: bool, message: str, ok: bool, status: int):
     """The part of the page that shows an action's outcome where it was asked."""
     context = {"message": message, "ok": ok}
-    status = 200 if ok else 409
     if user is None:
         return render("manage/users.html", "row_removed", **context)
     if on_profile:
@@ -91,7 +90,7 @@ def _action(user_id: int, action, done: str):
         action(user, current_user)
     except Refused as refused:
         db.session.rollback()
-        return _answer(user, refused.message, ok=False)
+        return _answer(user, refused.message, ok=False, status=refused.status)
     db.session.commit()
     return _answer(user, done.format(name=user.full_name))
 
@@ -161,16 +160,21 @@ def bulk_convert():
     source = request.form if request.method == "POST" else request.args
     selected, problem = _selection(source.getlist("user_id"))
     if request.method == "POST" and not problem and form.validate_on_submit():
-        message = actions.bulk_convert(selected, current_user, form.custom_message.data)
-        db.session.commit()
-        return _bulk_done(message)
+        try:
+            message = actions.bulk_convert(selected, current_user, form.custom_message.data)
+        except Refused as refused:
+            db.session.rollback()
+            problem = refused.message
+        else:
+            db.session.commit()
+            return _bulk_done(message)
     return _bulk_dialog(
         "manage/bulk_convert.html",
         "#bulk-convert-form",
         form=form,
         users=selected,
         problem=problem,
-        preview=actions.bulk(selected, current_user, actions.UserAction.CONVERT),
+        preview=actions.convert_plan(selected, current_user)[0],
     )
 
 

@@ -46,6 +46,8 @@ class Invitation(db.Model):
     state: Mapped[InvitationState] = mapped_column(enum_column(InvitationState))
     # The link is derived from the secret key and this nonce; a new nonce kills old links.
     nonce: Mapped[str] = mapped_column(String(64))
+    # The nonce of the link a resend replaced, so that link can say a newer one was sent.
+    previous_nonce: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

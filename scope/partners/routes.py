@@ -1,6 +1,7 @@
 """PARTNERS: employers, providers and occupations."""
 
 from flask import Blueprint, make_response, url_for
+from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
@@ -114,7 +115,7 @@ def edit_organization(organization_id):
     form = _form_class(organization.kind)(obj=organization)
     if form.validate_on_submit():
         try:
-            services.update_organization(organization, form.data)
+            services.update_organization(organization, form.data, current_user)
         except Refused as refused:
             form.refuse(refused)
         else:

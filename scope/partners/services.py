@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..extensions import db
 from ..listing import Listing
 from ..models import Occupation, OrganizationKind, PartnerOrganization, User
@@ -86,7 +87,12 @@ def create_organization(sponsor_id: int, kind: OrganizationKind, data: dict) -> 
     return organization
 
 
-def update_organization(organization: PartnerOrganization, data: dict) -> PartnerOrganization:
+def update_organization(
+    organization: PartnerOrganization, data: dict, actor: User
+) -> PartnerOrganization:
+    """Apply an edit of the profile; the name stays unique within its kind. Fields absent
+    from `data` (a partner administrator's form has no name or notes) stay as they are."""
+    data = {"name": organization.name, **data}
     key = name_key(data["name"])
     kind = organization.kind
 
@@ -96,20 +102,28 @@ def update_organization(organization: PartnerOrganization, data: dict) -> Partne
     if taken():
         raise _duplicate(kind, data["name"])
 
+    changed = []
+
     def change():
         organization.name_key = key
-        _assign(organization, data, kind)
+        changed.extend(_assign(organization, data, kind))
 
     _save(change, taken, _duplicate(kind, data["name"]))
+    if changed:
+        audit.record("organization_updated", organization, actor_id=actor.id, fields=changed)
     return organization
 
 
-def _assign(organization: PartnerOrganization, data: dict, kind: OrganizationKind) -> None:
+def _assign(organization: PartnerOrganization, data: dict, kind: OrganizationKind) -> list[str]:
+    """Set the fields `data` has; the names of those whose value changed."""
+    changed = []
     for field in ORGANIZATION_FIELDS:
         if field == "naics_code" and kind is not OrganizationKind.EMPLOYER:
             continue
-        if field in data:
+        if field in data and getattr(organization, field) != data[field]:
             setattr(organization, field, data[field])
+            changed.append(field)
+    return changed
 
 
 def list_organizations(kind: OrganizationKind, listing: Listing) -> Listing:
