@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     ext.compress.init_app(app)
 
-    from . import assets, errors, htmx, security, templating
+    from . import assets, errors, htmx, security, templating, transactions
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (auth_bp, partners_bp, invites_bp, join_bp, manage_bp, accounts_bp, mail_bp):
         app.register_blueprint(blueprint)
 
+    transactions.register(app)
     errors.register(app)
     assets.register(app)
     templating.register(app)

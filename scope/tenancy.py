@@ -43,12 +43,17 @@ def scoped(model: type[M], *columns) -> Select:
     return stmt.where(model.sponsor_id == current_sponsor_id())
 
 
-def get_or_404(model: type[M], ident) -> M:
-    """A tenant-owned row by id; another sponsor's row is as absent as a missing one."""
+def get_or_404(model: type[M], ident, lock: bool = False) -> M:
+    """A tenant-owned row by id; another sponsor's row is as absent as a missing one.
+
+    With lock, the row is held for the transaction (read after any change being committed):
+    for actions that change it.
+    """
     ident = parse_id(ident)
     if ident is None:
         abort(404)
-    obj = db.session.scalar(scoped(model).where(model.id == ident))
+    stmt = scoped(model).where(model.id == ident)
+    obj = db.session.scalar(stmt.with_for_update(of=model) if lock else stmt)
     if obj is None:
         abort(404)
     return obj

@@ -69,7 +69,15 @@ def link_url(purpose: AccountTokenPurpose, token: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}{LINK_PATHS[purpose]}{token}"
 
 
+def lock_account(user: User) -> None:
+    """Hold the account's row for this transaction. Whatever changes an account and its links
+    takes this lock first (one order: the account, then its links), so two such changes wait
+    for each other instead of deadlocking (set-password against Deactivate did)."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
 def _end_open_links(user: User, purposes, now: datetime) -> None:
+    lock_account(user)
     db.session.execute(
         update(AccountToken)
         .where(
@@ -98,7 +106,7 @@ def issue_link(
 ) -> IssuedLink:
     """A new link for this user and purpose; earlier unused links of that purpose end."""
     now = utcnow()
-    _end_open_links(user, [purpose], now)
+    _end_open_links(user, [purpose], now)  # locks the account first
     token = secrets.token_urlsafe(32)
     expires_at = now + _lifetime(purpose)
     db.session.add(
@@ -163,6 +171,7 @@ def pending_email_change(user: User) -> AccountToken | None:
 
 def _spend(account_token: AccountToken) -> None:
     """Mark the token used unless someone else just did: the database decides the race."""
+    lock_account(account_token.user)
     now = utcnow()
     result = db.session.execute(
         update(AccountToken)

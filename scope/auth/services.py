@@ -41,5 +41,6 @@ def record_login(user: User) -> None:
 
 
 def end_all_sessions(user: User) -> None:
-    """Every cookie carrying the old session version stops working."""
-    user.session_version = (user.session_version or 0) + 1
+    """Every cookie carrying the old session version stops working (incremented in SQL, so
+    two changes at once both count)."""
+    user.session_version = User.session_version + 1

@@ -100,13 +100,18 @@ class CheckedRow:
 # ---------------------------------------------------------------- drafts
 
 
-def get_draft(staff: User, kind: WizardKind) -> WizardDraft:
-    """The staff member's draft of this kind, created on first use; it survives reloads."""
-    draft = db.session.scalar(
-        select(WizardDraft)
-        .where(WizardDraft.staff_user_id == staff.id, WizardDraft.kind == kind)
-        .options(joinedload(WizardDraft.partner_organization))
+def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
+    """The staff member's draft of this kind, created on first use; it survives reloads.
+
+    With lock (SEND), the draft is held for the transaction: two SENDs of one list run one
+    after the other, and the second finds the rows the first sent gone.
+    """
+    stmt = select(WizardDraft).where(
+        WizardDraft.staff_user_id == staff.id, WizardDraft.kind == kind
     )
+    if lock:
+        stmt = stmt.with_for_update(of=WizardDraft)
+    draft = db.session.scalar(stmt.options(joinedload(WizardDraft.partner_organization)))
     if draft is not None:
         return draft
     try:
@@ -115,7 +120,7 @@ def get_draft(staff: User, kind: WizardKind) -> WizardDraft:
             db.session.add(draft)
             db.session.flush()
     except IntegrityError:  # a second tab created it a moment ago
-        return get_draft(staff, kind)
+        return get_draft(staff, kind, lock)
     return draft
 
 

@@ -185,7 +185,7 @@ def remove_row(slug, row_id):
 @staff_required
 def send(slug):
     kind = WIZARD_KINDS[slug]
-    draft = drafts.get_draft(current_user, kind)
+    draft = drafts.get_draft(current_user, kind, lock=True)
     try:
         if kind is WizardKind.MANAGED:
             result = sending.create_managed_users(draft, current_user)

@@ -174,12 +174,15 @@ def parse_ids(values: Iterable[str]) -> list[int]:
     return ids
 
 
-def selected_users(ids: list[int]) -> list[User]:
-    """The current sponsor's users among ids; another sponsor's ids are simply not there."""
+def selected_users(ids: list[int], lock: bool = False) -> list[User]:
+    """The current sponsor's users among ids; another sponsor's ids are simply not there.
+
+    With lock, the rows are held for the transaction, taken in one order (name, id).
+    """
     if not ids:
         return []
     stmt = scoped(User).where(User.id.in_(ids)).order_by(User.name_key, User.id)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.with_for_update(of=User) if lock else stmt))
 
 
 @dataclass

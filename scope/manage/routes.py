@@ -85,7 +85,7 @@ def _outcome(user: User | None, on_profile: bool, message: str, ok: bool, status
 
 
 def _action(user_id: int, action, done: str):
-    user = get_or_404(User, user_id)
+    user = get_or_404(User, user_id, lock=True)
     try:
         action(user, current_user)
     except Refused as refused:
@@ -126,7 +126,7 @@ def confirm_delete_user(user_id):
 @bp.post("/users/<int:user_id>/delete")
 @staff_required
 def delete_user(user_id):
-    user = get_or_404(User, user_id)
+    user = get_or_404(User, user_id, lock=True)
     name = user.full_name
     try:
         actions.delete_user(user, current_user)
@@ -145,7 +145,7 @@ def delete_user(user_id):
 def _selection(values):
     """The selected users of this sponsor, or a message saying why there are none to act on."""
     try:
-        selected = actions.selected_users(actions.parse_ids(values))
+        selected = actions.selected_users(actions.parse_ids(values), lock=request.method == "POST")
     except Refused as refused:
         return [], refused.message
     if not selected:
