@@ -38,8 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
+    from .invites import bp as invites_bp
     from .invites.join import bp as join_bp
-    from .invites.routes import bp as invites_bp
     from .mail.routes import bp as mail_bp
     from .manage import bp as manage_bp
     from .partners.routes import bp as partners_bp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -45,3 +46,35 @@ def lookup_key(raw: str | None) -> str:
         return normalize_email(raw)
     except EmailRefused:
         return unicodedata.normalize("NFC", (raw or "").strip()).lower()
+
+
+_SEPARATORS = ",;"
+_NAMED = re.compile(r"(?s)(.*?)<\s*([^<>]*?)\s*>\s*")
+
+
+def split_addresses(text: str) -> list[str]:
+    """The addresses of a pasted list, as written: one a line, or separated by commas or
+    semicolons; "Maria Lopez <maria@example.org>" gives the part in angle brackets. Commas
+    inside quotes ("Lopez, Maria" <…>) do not separate."""
+    entries, current, quoted = [], [], False
+    for char in text or "":
+        if char == '"':
+            quoted = not quoted
+        if char in "\n\r" or char in _SEPARATORS and not quoted:
+            entries.append("".join(current))
+            current, quoted = [], False  # a line break ends an entry, quoted or not
+        else:
+            current.append(char)
+    entries.append("".join(current))
+    addresses = []
+    for entry in entries:
+        named = _NAMED.fullmatch(entry)
+        address = (named.group(2) if named else entry).strip()
+        if address:
+            addresses.append(address)
+    return addresses
+
+
+def looks_like_several(raw: str | None) -> bool:
+    """Whether what was typed in one address field is a list of them."""
+    return len([piece for piece in re.split(r"[\s,;]+", raw or "") if "@" in piece]) > 1

@@ -5,6 +5,7 @@ import io
 import pytest
 
 from scope.extensions import db
+from scope.invites.drafts import MAX_ROWS
 from scope.models import User, UserStatus, WizardRow
 
 
@@ -129,10 +130,9 @@ def test_missing_file_and_too_many_rows(app, staff, managed_wizard):
         "/invite/managed/upload", {}, htmx=True, content_type="multipart/form-data"
     )
     assert response.status_code == 422 and "Choose a CSV file" in response.get_data(as_text=True)
-    response = upload(staff, csv_bytes(people(1001)))
-    assert response.status_code == 422 and "more than 1,000 people" in response.get_data(
-        as_text=True
-    )
+    response = upload(staff, csv_bytes(people(MAX_ROWS + 1)))
+    assert response.status_code == 422
+    assert f"more than {MAX_ROWS:,} people" in response.get_data(as_text=True)
     assert count(app, WizardRow) == 0
 
 

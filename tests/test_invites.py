@@ -23,6 +23,7 @@ from scope.models import (
     WizardKind,
     utcnow,
 )
+from scope.templating import format_date
 from tests.conftest import csrf_token_from, row_menu
 
 STRONG = "lantern meadow quartz saddle"
@@ -240,7 +241,10 @@ def test_pending_address_is_refused_at_add_with_resend(app, staff, employer):
     response = add(staff, user_type="administrator", email="Sam@Keystone.example")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "already pending" in html and ">Resend</button>" in html
+    # It says what the address is already invited to: where, as what, since when.
+    sent_on = format_date(invitations(app)[0].sent_at)
+    assert f"Already invited to Keystone Electric as Supervisor on {sent_on}" in html
+    assert ">Resend</button>" in html
     invitation = invitations(app)[0]
     resent = staff.post(f"/manage/invitations/{invitation.id}/resend?from=wizard", htmx=True)
     assert "sent again" in resent.get_data(as_text=True)

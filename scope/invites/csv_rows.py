@@ -21,6 +21,7 @@ TEMPLATE_ROWS = (
     ("Mentor", "Ben", "Okafor", "", "Electrician"),
 )
 MAX_LINES = 2 * MAX_ROWS
+MAX_BYTES = 5 * 2**20
 _TYPES = {t.label.lower(): t for t in PARTNER_USER_TYPES} | {
     "instructor": UserType.PROVIDER,
     "admin": UserType.ADMINISTRATOR,
@@ -68,6 +69,8 @@ def read_people(data: bytes) -> list[RowInput]:
 
 
 def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    if len(data) > MAX_BYTES:
+        raise CsvRefused(f"The file is larger than {MAX_BYTES // 2**20} MB. Split it in parts.")
     if not data.strip():
         raise CsvRefused("The file is empty. Download the template and fill in one row a person.")
     try:
@@ -135,6 +138,7 @@ def add_checked_rows(draft: WizardDraft, check: CsvCheck) -> int:
         [
             {
                 "draft_id": draft.id,
+                "partner_organization_id": draft.partner_organization_id,
                 "user_type": row.input.user_type,
                 "email": row.email,
                 "first_name": row.input.first_name,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..emails import EmailRefused, normalize_email
+from ..emails import EmailRefused, looks_like_several, normalize_email, split_addresses
 from ..extensions import db
 from ..models import (
     Invitation,
@@ -32,7 +32,9 @@ from ..templating import format_date
 from ..tenancy import scoped
 from ..text import name_key
 
-MAX_ROWS = 1000
+MAX_ROWS = 5000
+# What the row form keeps from one person to the next: a batch is usually of one kind.
+TYPED = ("user_type", "occupation", "email", "first_name", "last_name")
 
 
 class RowRefused(Refused):
@@ -45,10 +47,13 @@ class RowRefused(Refused):
         *,
         user_id: int | None = None,
         invitation_id: int | None = None,
+        reactivate: bool = False,
     ):
         super().__init__(message, field)
         self.user_id = user_id
         self.invitation_id = invitation_id
+        # The account is deactivated: staff are offered Reactivate instead.
+        self.reactivate = reactivate
 
 
 @dataclass
@@ -149,6 +154,61 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
     return organization
 
 
+def current_rows(draft: WizardDraft) -> list[WizardRow]:
+    """The list open now: the people added for the organization chosen (teammates: all)."""
+    if draft.kind is WizardKind.TEAMMATES:
+        return list(draft.rows)
+    return [
+        row for row in draft.rows if row.partner_organization_id == draft.partner_organization_id
+    ]
+
+
+@dataclass
+class WaitingList:
+    """People added for one organization in one wizard and not yet invited or created."""
+
+    kind: WizardKind
+    organization: PartnerOrganization | None
+    count: int
+
+
+def waiting_lists(staff: User) -> list[WaitingList]:
+    """Every list of this staff member's wizards that has people in it, in one query."""
+    stmt = (
+        select(WizardDraft.kind, WizardRow.partner_organization_id, func.count(WizardRow.id))
+        .join(WizardRow, WizardRow.draft_id == WizardDraft.id)
+        .where(WizardDraft.staff_user_id == staff.id)
+        .group_by(WizardDraft.kind, WizardRow.partner_organization_id)
+    )
+    counts = db.session.execute(stmt).all()
+    ids = {org_id for _, org_id, _ in counts if org_id is not None}
+    organizations = {
+        org.id: org
+        for org in db.session.scalars(
+            scoped(PartnerOrganization).where(PartnerOrganization.id.in_(ids))
+        )
+    }
+    lists = [
+        WaitingList(kind, organizations.get(org_id), count)
+        for kind, org_id, count in counts
+        if org_id is None or org_id in organizations
+    ]
+    return sorted(
+        lists, key=lambda w: (w.kind.value, w.organization.name_key if w.organization else "")
+    )
+
+
+def save_typed(draft: WizardDraft, values: dict) -> None:
+    """Keep the row form as typed, so that a reload shows it again."""
+    typed = {key: str(values[key])[:300] for key in TYPED if values.get(key)}
+    draft.typed = typed or None
+
+
+def has_typed_person(values: dict) -> bool:
+    """Whether the row form holds a person (an address or a name), not only the kept type."""
+    return any(values.get(key) for key in ("email", "first_name", "last_name"))
+
+
 def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
     """The organization the list is for; the wizards for partners cannot go on without one."""
     if draft.kind is WizardKind.TEAMMATES:
@@ -159,23 +219,72 @@ def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
 
 
 def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:
-    """Put one person on the list after every rule passed; AllRefused names each problem."""
+    """Put one person on the open list after every rule passed; AllRefused names each
+    problem. The row form then keeps the person's type and occupation for the next one."""
     if len(draft.rows) >= MAX_ROWS:
         raise RowRefused(f"A list holds at most {MAX_ROWS:,} people.")
     require_organization(draft)
     (checked,) = check_rows(draft, [person])
     if not checked.ok:
         raise AllRefused(checked.problems)
-    row = WizardRow(
+    row = _row(draft, checked)
+    draft.rows.append(row)
+    draft.typed = _kept(person)
+    db.session.flush()
+    return row
+
+
+def _kept(person: RowInput) -> dict | None:
+    """What the row form keeps for the next person: this one's type and occupation."""
+    if person.user_type is UserType.STAFF:
+        return None
+    kept = {"user_type": person.user_type.value, "occupation": person.occupation_id}
+    return {key: value for key, value in kept.items() if value}
+
+
+def _row(draft: WizardDraft, checked: CheckedRow) -> WizardRow:
+    person = checked.input
+    return WizardRow(
+        partner_organization_id=draft.partner_organization_id,
         user_type=person.user_type,
         email=checked.email,
         occupation=checked.occupation,
         first_name=person.first_name,
         last_name=person.last_name,
     )
-    draft.rows.append(row)
+
+
+@dataclass
+class AddressesAdded:
+    added: int = 0
+    # (address as written, why it was not added), in the order of the list
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def add_addresses(draft: WizardDraft, text: str, user_type: UserType | None, occupation_id):
+    """One row per address of a pasted list, each judged like ADD+; the others are named.
+
+    The list may be one address a line, or separated by commas or semicolons, with names
+    ("Maria Lopez <maria@example.org>").
+    """
+    require_organization(draft)
+    people = [
+        RowInput(user_type, address, occupation_id=occupation_id)
+        for address in split_addresses(text)
+    ]
+    if not people:
+        raise RowRefused("Paste one or more email addresses.", "addresses")
+    if len(draft.rows) + len(people) > MAX_ROWS:
+        raise RowRefused(f"A list holds at most {MAX_ROWS:,} people.", "addresses")
+    result = AddressesAdded()
+    for checked in check_rows(draft, people):
+        if checked.ok:
+            draft.rows.append(_row(draft, checked))
+            result.added += 1
+        else:
+            result.refused.append((checked.input.email, checked.problems[0].message))
     db.session.flush()
-    return row
+    return result
 
 
 def remove_row(draft: WizardDraft, row_id: int) -> None:
@@ -197,7 +306,8 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
     checked = [CheckedRow(person) for person in people]
     occupations = _Occupations.of_sponsor(draft.sponsor_id) if _any_mentor(people) else None
     batch_ids = {person.row_id for person in people if person.row_id is not None}
-    listed = {row.email for row in draft.rows if row.email and row.id not in batch_ids}
+    # Every list of the draft: one person is invited to one organization at a time.
+    listed = {row.email: row for row in draft.rows if row.email and row.id not in batch_ids}
     seen: dict[str, CheckedRow] = {}
     for row in checked:
         person = row.input
@@ -213,7 +323,7 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
             row.add(occupation_refusal(person.user_type, row.occupation, person.occupation_name))
         _check_email(row, required=draft.kind is not WizardKind.MANAGED)
         if row.email in listed:
-            row.refuse("This address is already in the list.")
+            row.refuse(_listed_message(draft, listed[row.email]))
         elif row.email in seen:
             first = seen[row.email].input.line
             row.refuse(
@@ -234,8 +344,18 @@ def _any_mentor(people: Iterable[RowInput]) -> bool:
     return any(person.user_type is UserType.MENTOR for person in people)
 
 
+def _listed_message(draft: WizardDraft, row: WizardRow) -> str:
+    organization = row.partner_organization
+    if organization is None or organization.id == draft.partner_organization_id:
+        return "This address is already in the list."
+    return f"This address is already in the list for {organization.name}, not yet invited."
+
+
 def _check_email(row: CheckedRow, required: bool) -> None:
     if not row.input.email and not required:
+        return
+    if row.input.line is None and looks_like_several(row.input.email):
+        row.refuse("Enter one address here. To add several at once, paste them into Addresses.")
         return
     try:
         row.email = normalize_email(row.input.email)
@@ -279,19 +399,25 @@ def email_conflicts(sponsor_id: int, emails: Iterable[str]) -> dict[str, RowRefu
         accounts = select(User).where(User.sponsor_id == sponsor_id, User.email.in_(chunk))
         for user in db.session.scalars(accounts):
             conflicts[user.email] = _account_conflict(user)
-        pending = select(Invitation).where(
-            Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(chunk)
+        pending = (
+            select(Invitation)
+            .where(Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(chunk))
+            .options(joinedload(Invitation.partner_organization))
         )
         for invitation in db.session.scalars(pending):
-            conflicts.setdefault(
-                invitation.email,
-                RowRefused(
-                    f"An invitation to this address is already pending (sent "
-                    f"{format_date(invitation.sent_at)}). Resend it instead of inviting again.",
-                    invitation_id=invitation.id,
-                ),
-            )
+            conflicts.setdefault(invitation.email, _invitation_conflict(invitation))
     return conflicts
+
+
+def _invitation_conflict(invitation: Invitation) -> RowRefused:
+    """Says what the address is already invited to: where, as what, and since when."""
+    where = invitation.partner_organization.name if invitation.partner_organization else "staff"
+    return RowRefused(
+        f"Already invited to {where} as {invitation.user_type.label} on "
+        f"{format_date(invitation.sent_at)}, not yet accepted. Resend that invitation "
+        "instead of inviting again.",
+        invitation_id=invitation.id,
+    )
 
 
 def email_conflict(sponsor_id: int, email: str) -> RowRefused | None:
@@ -299,6 +425,13 @@ def email_conflict(sponsor_id: int, email: str) -> RowRefused | None:
 
 
 def _account_conflict(user: User) -> RowRefused:
+    if user.status is UserStatus.DEACTIVATED:
+        return RowRefused(
+            f"{user.full_name}'s account with this address is deactivated. "
+            "Reactivate it instead of inviting.",
+            user_id=user.id,
+            reactivate=True,
+        )
     if user.status is UserStatus.MANAGED:
         return RowRefused(
             f"{user.full_name} already has a managed account with this address. "

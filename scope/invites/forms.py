@@ -1,8 +1,8 @@
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectChoice, SelectField
+from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import NewPasswordForm, ScopeForm, coerce_id, name_fields
+from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
 from ..models import PARTNER_USER_TYPES, OrganizationKind
 
 USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
@@ -26,11 +26,31 @@ class OrganizationChoiceForm(ScopeForm):
         return self
 
 
-class TeammateRowForm(ScopeForm):
+MESSAGE_LENGTH = 1000
+
+
+class _InvitationBatch(ScopeForm):
+    """What goes with a batch of invitations: a list pasted at once, a personal message."""
+
+    addresses = optional(
+        "Addresses",
+        at_most(100_000),
+        field=TextAreaField,
+        description="One address a line, or separated by commas; “Name <address>” is fine.",
+    )
+    message = optional(
+        "Personal message (optional)",
+        at_most(MESSAGE_LENGTH),
+        field=TextAreaField,
+        description="Shown in the invitation email and on the sign-up page. Plain text.",
+    )
+
+
+class TeammateRowForm(_InvitationBatch):
     email = EmailField("Email", validators=[Length(max=1000)])
 
 
-class ExternalRowForm(ScopeForm):
+class ExternalRowForm(_InvitationBatch):
     user_type = SelectField("User type", choices=USER_TYPE_CHOICES, validate_choice=False)
     email = EmailField("Email", validators=[Length(max=1000)])
     occupation = SelectField(
@@ -56,6 +76,9 @@ class SignUpForm(NewPasswordForm):
 
 
 class ManagedRowForm(ExternalRowForm):
+    # Managed users get no email: no message; many at once come from a CSV file.
+    addresses = None
+    message = None
     first_name, last_name = name_fields("the")
     email = EmailField(
         "Email",

@@ -1,15 +1,17 @@
-"""INVITE: the wizards that invite teammates and partner users, and add managed users."""
+"""INVITE: the page, the wizards' steps, and how a wizard is drawn.
 
-from flask import Blueprint, Response, make_response, redirect, request, url_for
+The routes that change a wizard's list are in list_routes.py.
+"""
+
+from flask import make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, push_url, render
-from ..mail.allowance import MailCapReached
-from ..models import UserType, WizardKind
+from ..models import WizardKind
 from ..refusals import Refused
 from ..security import staff_required
-from . import csv_rows, drafts, sending
+from . import bp, drafts
 from .forms import (
     CsvUploadForm,
     ExternalRowForm,
@@ -17,8 +19,6 @@ from .forms import (
     OrganizationChoiceForm,
     TeammateRowForm,
 )
-
-bp = Blueprint("invites", __name__)
 
 WIZARD_KINDS = {kind.value: kind for kind in WizardKind}
 ROW_FORMS = {
@@ -37,28 +37,42 @@ def _tab(kind: WizardKind) -> str:
     return "managed" if kind is WizardKind.MANAGED else "authenticated"
 
 
+def _waiting(kind: WizardKind | None = None) -> list[drafts.WaitingList]:
+    return [w for w in drafts.waiting_lists(current_user) if kind is None or w.kind is kind]
+
+
 @bp.get("/invite/")
 @staff_required
 def index():
-    return render("invites/index.html", nav="invite", tab="authenticated")
+    return render("invites/index.html", nav="invite", tab="authenticated", waiting=_waiting())
 
 
 @bp.get("/invite/managed")
 @staff_required
 def managed():
-    return render("invites/managed.html", nav="invite", tab="managed")
+    return render(
+        "invites/managed.html", nav="invite", tab="managed", waiting=_waiting(WizardKind.MANAGED)
+    )
 
 
-def _row_form(kind: WizardKind, formdata=True):
-    form = ROW_FORMS[kind]() if formdata else ROW_FORMS[kind](formdata=None)
+def row_form(kind: WizardKind, draft, formdata=True):
+    """The wizard's row form: as posted, or as last typed (a reload loses nothing)."""
+    form_class = ROW_FORMS[kind]
+    if formdata:
+        form = form_class()
+    else:
+        form = form_class(formdata=None, data={**(draft.typed or {}), "message": draft.message})
     if kind is not WizardKind.TEAMMATES:
         form.fill(drafts.occupation_choices())
     return form
 
 
-def _wizard(kind: WizardKind, *, row_form=None, status=200, **extra):
+def wizard(kind: WizardKind, *, form=None, status=200, **extra):
+    """The wizard with the list open now; `form` is the row form with what was typed."""
+    draft = drafts.get_draft(current_user, kind)
     if kind is WizardKind.MANAGED:
         extra.setdefault("upload_form", CsvUploadForm(formdata=None))
+    rows = drafts.current_rows(draft)
     return render(
         "invites/wizard.html",
         "wizard",
@@ -66,8 +80,10 @@ def _wizard(kind: WizardKind, *, row_form=None, status=200, **extra):
         nav="invite",
         tab=_tab(kind),
         kind=kind.value,
-        draft=drafts.get_draft(current_user, kind),
-        row_form=row_form or _row_form(kind, formdata=False),
+        draft=draft,
+        rows=rows,
+        others=[w for w in _waiting(kind) if w.organization != draft.partner_organization],
+        row_form=form or row_form(kind, draft, formdata=False),
         **extra,
     )
 
@@ -75,7 +91,7 @@ def _wizard(kind: WizardKind, *, row_form=None, status=200, **extra):
 @bp.get("/invite/teammates")
 @staff_required
 def teammates():
-    return _wizard(WizardKind.TEAMMATES)
+    return wizard(WizardKind.TEAMMATES)
 
 
 def _choose_organization(kind: WizardKind, next_endpoint: str):
@@ -92,7 +108,7 @@ def _choose_organization(kind: WizardKind, next_endpoint: str):
             db.session.commit()
             target = url_for(next_endpoint)
             return fragment_or_redirect(
-                target, lambda: push_url(make_response(_wizard(kind)), target)
+                target, lambda: push_url(make_response(wizard(kind)), target)
             )
     db.session.commit()  # keeps a newly created draft
     return render(
@@ -124,7 +140,7 @@ def _users_step(kind: WizardKind):
     if draft.partner_organization_id is None:
         db.session.commit()
         return redirect(url_for(FIRST_STEPS[kind]))
-    return _wizard(kind)
+    return wizard(kind)
 
 
 @bp.get("/invite/external/users")
@@ -137,95 +153,3 @@ def external_users():
 @staff_required
 def managed_users():
     return _users_step(WizardKind.MANAGED)
-
-
-def _user_type(kind: WizardKind, chosen: str | None) -> UserType | None:
-    """Teammates are staff; anyone else's type is what was chosen (the rules judge it)."""
-    if kind is WizardKind.TEAMMATES:
-        return UserType.STAFF
-    return UserType(chosen) if chosen in {t.value for t in UserType} else None
-
-
-@bp.post("/invite/<any(teammates, external, managed):slug>/rows")
-@staff_required
-def add_row(slug):
-    kind = WIZARD_KINDS[slug]
-    draft = drafts.get_draft(current_user, kind)
-    form = _row_form(kind)
-    if form.validate_on_submit():
-        data = form.data
-        person = drafts.RowInput(
-            user_type=_user_type(kind, data.get("user_type")),
-            email=data["email"],
-            first_name=data.get("first_name"),
-            last_name=data.get("last_name"),
-            occupation_id=data.get("occupation"),
-        )
-        try:
-            drafts.add_row(draft, person)
-        except Refused as refused:
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            return _wizard(kind)
-    db.session.rollback()
-    return _wizard(kind, row_form=form, status=422)
-
-
-@bp.post("/invite/<any(teammates, external, managed):slug>/rows/<int:row_id>/delete")
-@staff_required
-def remove_row(slug, row_id):
-    kind = WIZARD_KINDS[slug]
-    drafts.remove_row(drafts.get_draft(current_user, kind), row_id)
-    db.session.commit()
-    return _wizard(kind)
-
-
-@bp.post("/invite/<any(teammates, external, managed):slug>/send")
-@staff_required
-def send(slug):
-    kind = WIZARD_KINDS[slug]
-    draft = drafts.get_draft(current_user, kind, lock=True)
-    try:
-        if kind is WizardKind.MANAGED:
-            result = sending.create_managed_users(draft, current_user)
-        else:
-            result = sending.send_invitations(draft, current_user)
-    except MailCapReached as refused:  # nothing was sent; the list stays
-        db.session.rollback()
-        return _wizard(kind, send_refused=refused, status=refused.status)
-    except Refused:  # the organization is gone: choose one again
-        db.session.rollback()
-        return redirect(url_for(FIRST_STEPS[kind]))
-    db.session.commit()
-    return _wizard(kind, result=result)
-
-
-@bp.get("/invite/managed/template.csv")
-@staff_required
-def managed_template():
-    return Response(
-        csv_rows.template_csv(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=scope-managed-users.csv"},
-    )
-
-
-@bp.post("/invite/managed/upload")
-@staff_required
-def managed_upload():
-    kind = WizardKind.MANAGED
-    draft = drafts.get_draft(current_user, kind)
-    form = CsvUploadForm()
-    if not form.validate_on_submit():
-        return _wizard(kind, upload_form=form, status=422)
-    upload = form.csv_file.data
-    try:
-        check = csv_rows.check_csv(draft, upload.filename or "upload.csv", upload.read())
-        added = csv_rows.add_checked_rows(draft, check)
-    except Refused as refused:
-        db.session.rollback()
-        form.refuse(refused)
-        return _wizard(kind, upload_form=form, status=422)
-    db.session.commit()
-    return _wizard(kind, csv_check=check, csv_added=added, status=422 if check.bad_rows else 200)

@@ -31,6 +31,7 @@ from .drafts import (
     RowInput,
     RowRefused,
     check_rows,
+    current_rows,
     email_conflict,
     require_organization,
 )
@@ -53,8 +54,8 @@ def invitation_expiry(now: datetime) -> datetime:
 
 
 def _check_draft(draft: WizardDraft, result: SendResult) -> list[tuple[WizardRow, CheckedRow]]:
-    """The draft's rows checked again now; refused rows go to result and stay in the draft."""
-    rows = list(draft.rows)
+    """The open list's rows checked again now; refused rows go to result and stay."""
+    rows = current_rows(draft)
     passed = []
     for row, checked in zip(rows, check_rows(draft, [RowInput.of(r) for r in rows]), strict=True):
         if checked.ok:
@@ -90,6 +91,7 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
                 sent_at=now,
                 expires_at=invitation_expiry(now),
                 resend_count=0,
+                message=draft.message,
             ),
         )
         for row, checked in _check_draft(draft, result)
@@ -101,6 +103,8 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
         audit.record("invited", invitation, actor_id=inviter.id, email=invitation.email)
         result.sent.append(invitation)
     _remove_rows(draft, [row for row, _ in inserted])
+    if inserted:
+        draft.message = None  # it went with this batch
     return result
 
 
@@ -200,6 +204,8 @@ def queue_invitation_email(
         where=organization.name if organization else sponsor.name,
         user_type=invitation.user_type,
         inviter=inviter,
+        message=invitation.message,
+        message_from=inviter.full_name if inviter else sponsor.name,
         link=invitation_link(invitation),
         expires_at=invitation.expires_at,
     )

@@ -60,7 +60,17 @@ def _answer(user: User | None, message: str, ok: bool = True, status: int = 409)
     A deleted account leaves its table row; on its profile nothing is left to show, so
     the list opens instead.
     """
-    on_profile = request.form.get("view") == "profile"
+    view = request.form.get("view")
+    on_profile = view == "profile"
+    if view == "notice":  # asked from elsewhere (the INVITE wizard): only the outcome
+        return fragment_or_redirect(
+            url_for("manage.users"),
+            lambda: render(
+                "manage/users.html", "notice", 200 if ok else status, message=message, ok=ok
+            ),
+            message,
+            ok,
+        )
     if user is not None and on_profile:
         location = url_for("manage.user", user_id=user.id)
     else:

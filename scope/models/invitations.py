@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -54,6 +54,8 @@ class Invitation(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Staff's own words to the person, shown in the email and on the sign-up page.
+    message: Mapped[str | None] = mapped_column(Text)
     accepted_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -71,7 +73,12 @@ class WizardKind(enum.StrEnum):
 
 
 class WizardDraft(db.Model):
-    """A staff member's unfinished invitation or managed-user list, kept across reloads."""
+    """A staff member's unfinished invitation or managed-user lists, kept across reloads.
+
+    One draft a staff member and wizard; its rows form one list per organization (the
+    organization open now is partner_organization), so changing the organization never
+    moves a row to another one.
+    """
 
     __tablename__ = "wizard_draft"
     __table_args__ = (UniqueConstraint("staff_user_id", "kind"),)
@@ -83,6 +90,10 @@ class WizardDraft(db.Model):
     partner_organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("partner_organization.id", ondelete="SET NULL")
     )
+    # The row form as typed and not yet added, so that a reload loses nothing.
+    typed: Mapped[dict | None] = mapped_column(JSON)
+    # The personal message that goes with this batch of invitations.
+    message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner_organization: Mapped[PartnerOrganization | None] = relationship()
@@ -98,6 +109,10 @@ class WizardRow(db.Model):
     draft_id: Mapped[int] = mapped_column(
         ForeignKey("wizard_draft.id", ondelete="CASCADE"), index=True
     )
+    # The organization the person was added for (none for teammates): rows are never moved.
+    partner_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organization.id", ondelete="CASCADE")
+    )
     user_type: Mapped[UserType] = mapped_column(enum_column(UserType))
     email: Mapped[str | None] = mapped_column(String(254))
     first_name: Mapped[str | None] = mapped_column(String(100))
@@ -107,4 +122,5 @@ class WizardRow(db.Model):
     )
 
     draft: Mapped[WizardDraft] = relationship(back_populates="rows")
+    partner_organization: Mapped[PartnerOrganization | None] = relationship()
     occupation: Mapped[Occupation | None] = relationship()

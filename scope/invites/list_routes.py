@@ -1,0 +1,178 @@
+"""INVITE: what changes a wizard's list — ADD+, a pasted list, a CSV file, what is typed,
+and SEND INVITATIONS / CREATE USERS +."""
+
+from flask import Response, redirect, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..mail.allowance import MailCapReached
+from ..models import UserType, WizardKind
+from ..refusals import Refused
+from ..security import staff_required
+from . import bp, csv_rows, drafts, sending
+from .forms import CsvUploadForm
+from .routes import FIRST_STEPS, row_form, wizard
+
+WIZARD_KINDS = {kind.value: kind for kind in WizardKind}
+SLUGS = "<any(teammates, external, managed):slug>"
+
+
+def _user_type(kind: WizardKind, chosen: str | None) -> UserType | None:
+    """Teammates are staff; anyone else's type is what was chosen (the rules judge it)."""
+    if kind is WizardKind.TEAMMATES:
+        return UserType.STAFF
+    return UserType(chosen) if chosen in {t.value for t in UserType} else None
+
+
+def _person(kind: WizardKind, data: dict) -> drafts.RowInput:
+    return drafts.RowInput(
+        user_type=_user_type(kind, data.get("user_type")),
+        email=data.get("email"),
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+        occupation_id=data.get("occupation"),
+    )
+
+
+def _keep_message(draft, form) -> bool:
+    """The personal message travels with every post of the row form: keep the latest, if it
+    is one (False when it is refused, with the reason beside it)."""
+    if form.message is None:
+        return True
+    if not form.message.validate(form):
+        return False
+    draft.message = form.message.data
+    return True
+
+
+def _add(kind: WizardKind, draft, form) -> bool:
+    """ADD+ of what the row form holds: True when added, else the problems are on the form."""
+    if not form.validate():
+        return False
+    try:
+        drafts.add_row(draft, _person(kind, form.data))
+    except Refused as refused:
+        form.refuse(refused)
+        return False
+    return True
+
+
+@bp.post(f"/invite/{SLUGS}/rows")
+@staff_required
+def add_row(slug):
+    kind = WIZARD_KINDS[slug]
+    draft = drafts.get_draft(current_user, kind)
+    form = row_form(kind, draft)
+    _keep_message(draft, form)
+    if _add(kind, draft, form):
+        db.session.commit()
+        return wizard(kind)
+    db.session.rollback()
+    return wizard(kind, form=form, status=422)
+
+
+@bp.post(f"/invite/{SLUGS}/rows/<int:row_id>/delete")
+@staff_required
+def remove_row(slug, row_id):
+    kind = WIZARD_KINDS[slug]
+    drafts.remove_row(drafts.get_draft(current_user, kind), row_id)
+    db.session.commit()
+    return wizard(kind)
+
+
+@bp.post(f"/invite/{SLUGS}/typed")
+@staff_required
+def typed(slug):
+    """The row form as typed so far (sent as the person types): a reload shows it again."""
+    kind = WIZARD_KINDS[slug]
+    draft = drafts.get_draft(current_user, kind)
+    form = row_form(kind, draft)
+    drafts.save_typed(draft, form.data)
+    _keep_message(draft, form)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/invite/<any(teammates, external):slug>/addresses")
+@staff_required
+def add_addresses(slug):
+    """One row per address of a pasted list; the ones refused stay in the field, named."""
+    kind = WIZARD_KINDS[slug]
+    draft = drafts.get_draft(current_user, kind)
+    form = row_form(kind, draft)
+    _keep_message(draft, form)
+    if not form.validate():
+        db.session.rollback()
+        return wizard(kind, form=form, status=422)
+    data = form.data
+    try:
+        added = drafts.add_addresses(
+            draft,
+            data["addresses"] or "",
+            _user_type(kind, data.get("user_type")),
+            data.get("occupation"),
+        )
+    except Refused as refused:
+        db.session.rollback()
+        form.refuse(refused)
+        return wizard(kind, form=form, status=422)
+    db.session.commit()
+    form.addresses.data = "\n".join(address for address, _ in added.refused)
+    return wizard(kind, form=form, addresses_added=added, status=422 if added.refused else 200)
+
+
+@bp.post(f"/invite/{SLUGS}/send")
+@staff_required
+def send(slug):
+    """Send the open list. A person typed in the row form and not added is added first,
+    after the same checks as ADD+; if refused, nothing is sent and the form says why."""
+    kind = WIZARD_KINDS[slug]
+    draft = drafts.get_draft(current_user, kind, lock=True)
+    form = row_form(kind, draft)
+    typed = drafts.has_typed_person(form.data)
+    if not _keep_message(draft, form) or typed and not _add(kind, draft, form):
+        db.session.rollback()
+        return wizard(kind, form=form, status=422)
+    try:
+        if kind is WizardKind.MANAGED:
+            result = sending.create_managed_users(draft, current_user)
+        else:
+            result = sending.send_invitations(draft, current_user)
+    except MailCapReached as refused:  # nothing was sent; the list stays
+        db.session.rollback()
+        return wizard(kind, send_refused=refused, status=refused.status)
+    except Refused:  # the organization is gone: choose one again
+        db.session.rollback()
+        return redirect(url_for(FIRST_STEPS[kind]))
+    db.session.commit()
+    return wizard(kind, result=result)
+
+
+@bp.get("/invite/managed/template.csv")
+@staff_required
+def managed_template():
+    return Response(
+        csv_rows.template_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=scope-managed-users.csv"},
+    )
+
+
+@bp.post("/invite/managed/upload")
+@staff_required
+def managed_upload():
+    kind = WizardKind.MANAGED
+    draft = drafts.get_draft(current_user, kind)
+    form = CsvUploadForm()
+    if not form.validate_on_submit():
+        return wizard(kind, upload_form=form, status=422)
+    upload = form.csv_file.data
+    try:
+        check = csv_rows.check_csv(draft, upload.filename or "upload.csv", upload.read())
+        added = csv_rows.add_checked_rows(draft, check)
+    except Refused as refused:
+        db.session.rollback()
+        form.refuse(refused)
+        return wizard(kind, upload_form=form, status=422)
+    db.session.commit()
+    return wizard(kind, csv_check=check, csv_added=added, status=422 if check.bad_rows else 200)
