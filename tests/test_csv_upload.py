@@ -1,8 +1,11 @@
 """Managed users from a CSV file: checked row by row, all or nothing."""
 
 import io
+import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scope.extensions import db
 from scope.invites.drafts import MAX_ROWS
@@ -158,3 +161,108 @@ def test_an_occupation_created_on_screen_is_found_by_its_name_in_any_case(
     assert "is not on the Occupations list" in upload(staff, csv_bytes(rows[2:])).get_data(
         as_text=True
     )
+
+
+# Files as people's spreadsheets save them --------------------------------------------------
+
+ROWS = [
+    ["Supervisor", "Zoë", "Müller", "zoe@example.org", ""],
+    ["Mentor", "Ángel", "Peña", "", "Electrician"],
+]
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252"]
+)
+def test_files_in_every_common_encoding_are_read_correctly(app, staff, managed_wizard, encoding):
+    text = "User type,First name,Last name,Email,Occupation\r\n" + "\r\n".join(
+        ",".join(row) for row in ROWS
+    )
+    response = upload(staff, text.encode(encoding))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        names = db.session.execute(db.select(WizardRow.first_name, WizardRow.last_name)).all()
+    assert sorted(names) == [("Zoë", "Müller"), ("Ángel", "Peña")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "user_type,first_name,last_name,email,occupation",
+        "User Type,First Name,Last Name,E-mail,OCCUPATION",
+        "USER TYPE, FIRST NAME , last-name,Email,Occupation,Notes",
+        "Email,Occupation,Last name,First name,User type",
+    ],
+)
+def test_headers_are_matched_whatever_their_case_spacing_and_order(
+    app, staff, managed_wizard, header
+):
+    names = [h.strip() for h in header.split(",")]
+    order = [[name.replace(" ", "").replace("_", "").replace("-", "").lower() for name in names]]
+    values = {
+        "usertype": "Supervisor",
+        "firstname": "Ana",
+        "lastname": "Ruiz",
+        "email": "",
+        "occupation": "",
+        "notes": "x",
+    }
+    body = header + "\n" + ",".join(values[key] for key in order[0]) + "\n"
+    response = upload(staff, body.encode())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert count(app, WizardRow) == 1
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(header=st.lists(st.text(max_size=20), max_size=8), body=st.binary(max_size=300))
+def test_any_header_and_body_get_an_answer_and_nothing_added_on_refusal(
+    app, staff, managed_wizard, header, body
+):
+    data = ",".join(header).encode("utf-8", "surrogatepass") + b"\n" + body
+    response = upload(staff, data)
+    assert response.status_code in (200, 422)
+    if response.status_code == 422:
+        assert count(app, WizardRow) == 0
+    with app.app_context():
+        db.session.execute(db.delete(WizardRow))
+        db.session.commit()
+
+
+def test_a_file_with_some_bad_rows_can_add_its_valid_ones(app, staff, managed_wizard):
+    rows = people(10)
+    rows[3][3] = "not-an-email"
+    rows[7][0] = "Astronaut"
+    response = upload(staff, csv_bytes(rows))
+    assert response.status_code == 422 and count(app, WizardRow) == 0
+    html = response.get_data(as_text=True)
+    assert "2 of 10 rows in people.csv have problems" in html
+    held = re.search(r'name="held" value="([^"]+)"', html).group(1)
+    added = staff.post("/invite/managed/upload/valid", {"held": held}, htmx=True)
+    assert added.status_code == 200
+    assert "8 people added" in added.get_data(as_text=True)
+    assert count(app, WizardRow) == 8
+    # The rows are judged again: the same ones a second time are already in the list.
+    again = staff.post("/invite/managed/upload/valid", {"held": held}, htmx=True)
+    assert "0 people added" in again.get_data(as_text=True) and count(app, WizardRow) == 8
+    forged = staff.post("/invite/managed/upload/valid", {"held": held[:-3] + "abc"}, htmx=True)
+    assert forged.status_code == 422
+    assert "no longer available" in forged.get_data(as_text=True)
+
+
+def test_the_external_wizard_takes_a_file_of_its_own_columns(app, staff, make_org):
+    org = make_org(staff.sponsor_id, "Acme Robotics")
+    staff.post("/invite/external", {"organization": org}, htmx=True)
+    template = staff.get("/invite/external/template.csv").get_data(as_text=True)
+    assert template.splitlines()[0] == "User type,Email,Occupation"
+    body = "User type,Email,Occupation\n" + "\n".join(
+        f"Supervisor,person{n}@acme.example," for n in range(200)
+    )
+    response = staff.post(
+        "/invite/external/upload",
+        {"csv_file": (io.BytesIO(body.encode()), "staff.csv")},
+        htmx=True,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and "200 people added" in response.get_data(as_text=True)
+    sent = staff.post("/invite/external/send", htmx=True).get_data(as_text=True)
+    assert "200 invitations sent." in sent

@@ -229,7 +229,7 @@ def test_every_form_endpoint_survives_arbitrary_input(app, world, form_endpoint)
         if "<token>" in rule.rule or "token" in rule.arguments:
             url = url.replace("x" * 43, data.draw(_TOKENS, label="token"))
         files = {}
-        if form_endpoint == "invites.managed_upload":
+        if form_endpoint == "invites.upload":
             files["csv_file"] = (io.BytesIO(data.draw(_CSV_BYTES, label="csv")), "people.csv")
         headers = {"X-CSRFToken": token}
         if htmx:

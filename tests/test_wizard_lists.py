@@ -139,9 +139,6 @@ def test_a_half_typed_row_survives_a_reload(app, staff, orgs):
     assert 'value="half@acme.e"' in page
     assert re.search(r'<option selected value="mentor">|<option value="mentor" selected', page)
     assert re.search(r">\s*Hi</textarea>", page)
-    # With a person typed, SEND is offered even before anyone is in the list.
-    send = re.search(r"<button[^>]*data-send[^>]*>", page).group(0)
-    assert "disabled" not in send
 
 
 def test_add_keeps_the_user_type_and_occupation_for_the_next_person(app, staff, orgs):
@@ -225,7 +222,7 @@ def test_a_pasted_list_of_twenty_with_two_bad_adds_eighteen(app, staff, orgs):
         {"user_type": "provider", "occupation": "", "addresses": text},
         htmx=True,
     )
-    assert response.status_code == 422
+    assert response.status_code == 200  # some were added: a refusal would change nothing
     html = html_of(response)
     assert "18 people added." in html and "2 addresses were not added" in html
     assert "<strong>not-an-address</strong>: Enter a valid email address." in html

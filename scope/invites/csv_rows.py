@@ -1,31 +1,51 @@
-"""Managed users from a CSV file: read here, judged by the wizard's rules, shown before anything
-is added."""
+"""People from a CSV file, for the external-users and managed-users wizards: read here, judged
+by the wizard's rules (drafts.check_rows), shown before anything is added.
+
+Files come from people's spreadsheets: the header may say "user_type", "User Type" or
+"USER TYPE"; the text may be UTF-8 (with or without a byte-order mark), UTF-16 or
+Windows-1252. A file with some bad lines can still give its good ones.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import insert
 
 from ..extensions import db
-from ..models import PARTNER_USER_TYPES, UserType, WizardDraft, WizardRow
+from ..models import PARTNER_USER_TYPES, UserType, WizardDraft, WizardKind, WizardRow
 from ..refusals import Refused
 from ..text import clean_line
-from .drafts import MAX_ROWS, CheckedRow, RowInput, check_rows
+from .drafts import MAX_ROWS, CheckedRow, RowInput, check_rows, current_rows
 
-COLUMNS = ("User type", "First name", "Last name", "Email", "Occupation")
-TEMPLATE_ROWS = (
-    ("Supervisor", "Ana", "Rivera", "ana.rivera@example.org", ""),
-    ("Mentor", "Ben", "Okafor", "", "Electrician"),
-)
+# The columns of each wizard's file: those of its screen.
+COLUMNS = {
+    WizardKind.EXTERNAL: ("User type", "Email", "Occupation"),
+    WizardKind.MANAGED: ("User type", "First name", "Last name", "Email", "Occupation"),
+}
+TEMPLATE_ROWS = {
+    WizardKind.EXTERNAL: (
+        ("Supervisor", "ana.rivera@example.org", ""),
+        ("Mentor", "ben.okafor@example.org", "Electrician"),
+    ),
+    WizardKind.MANAGED: (
+        ("Supervisor", "Ana", "Rivera", "ana.rivera@example.org", ""),
+        ("Mentor", "Ben", "Okafor", "", "Electrician"),
+    ),
+}
 MAX_LINES = 2 * MAX_ROWS
 MAX_BYTES = 5 * 2**20
 _TYPES = {t.label.lower(): t for t in PARTNER_USER_TYPES} | {
     "instructor": UserType.PROVIDER,
     "admin": UserType.ADMINISTRATOR,
 }
+_UNREADABLE = "The file is not a text CSV file. Save it as CSV (UTF-8) and upload it again."
 
 
 class CsvRefused(Refused):
@@ -43,57 +63,79 @@ class CsvCheck:
     def bad_rows(self) -> list[CheckedRow]:
         return [row for row in self.rows if not row.ok]
 
+    @property
+    def good_rows(self) -> list[CheckedRow]:
+        return [row for row in self.rows if row.ok]
 
-def template_csv() -> str:
+
+def template_csv(kind: WizardKind) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(TEMPLATE_ROWS)
+    writer.writerow(COLUMNS[kind])
+    writer.writerows(TEMPLATE_ROWS[kind])
     return out.getvalue()
 
 
-def read_people(data: bytes) -> list[RowInput]:
+def header_key(name: str) -> str:
+    """A column's name as compared: case, spaces, underscores and hyphens do not count."""
+    return re.sub(r"[\s_\-]+", "", clean_line(name or "")).casefold()
+
+
+def read_people(kind: WizardKind, data: bytes) -> list[RowInput]:
     """The people a file lists, each with its line number and the values as written."""
     return [
         RowInput(
             user_type=_TYPES.get(raw["User type"].lower()),
             email=raw["Email"] or None,
-            first_name=raw["First name"],
-            last_name=raw["Last name"],
+            first_name=raw.get("First name"),
+            last_name=raw.get("Last name"),
             occupation_name=raw["Occupation"] or None,
             line=line,
             raw=raw,
         )
-        for line, raw in _read(data)
+        for line, raw in _read(COLUMNS[kind], decode(data))
     ]
 
 
-def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def decode(data: bytes) -> str:
+    """The file's text, whichever of the encodings spreadsheets save in it was written."""
     if len(data) > MAX_BYTES:
         raise CsvRefused(f"The file is larger than {MAX_BYTES // 2**20} MB. Split it in parts.")
     if not data.strip():
         raise CsvRefused("The file is empty. Download the template and fill in one row a person.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ["utf-16"]
+    elif data.startswith(codecs.BOM_UTF8):
+        encodings = ["utf-8-sig"]
+    elif b"\x00" in data[:4096]:
+        # UTF-16 without a byte-order mark: the zero bytes of ASCII text say which half.
+        sample = data[:4096]
+        encodings = ["utf-16-le" if sample[1::2].count(0) > sample[::2].count(0) else "utf-16-be"]
+    else:
+        encodings = ["utf-8", "cp1252"]
+    for encoding in encodings:
         try:
-            text = data.decode("cp1252")
+            text = data.decode(encoding)
         except UnicodeDecodeError:
-            raise CsvRefused("The file is not a text CSV file. Save it as CSV (UTF-8).") from None
-    if "\x00" in text:
-        raise CsvRefused("The file is not a text CSV file. Save it as CSV (UTF-8).")
+            continue
+        if "\x00" not in text:
+            return text
+    raise CsvRefused(_UNREADABLE)
+
+
+def _read(columns: tuple[str, ...], text: str) -> list[tuple[int, dict[str, str]]]:
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
-        if not header:
+        if not header or not any(h.strip() for h in header):
             raise CsvRefused("The file has no header row. Start from the template.")
-        names = [clean_line(h).lower() for h in header]
-        missing = [c for c in COLUMNS if c.lower() not in names]
+        keys = [header_key(h) for h in header]
+        missing = [c for c in columns if header_key(c) not in keys]
         if missing:
             raise CsvRefused(
-                f"The header row lacks {', '.join(missing)}. The columns are: {', '.join(COLUMNS)}."
+                f"The header row lacks {', '.join(missing)}. The columns are: {', '.join(columns)}."
             )
-        index = {c: names.index(c.lower()) for c in COLUMNS}
+        index = {c: keys.index(header_key(c)) for c in columns}
         rows = []
         for values in reader:
             # Every line counts, blank ones too: a file of empty lines costs as much to read.
@@ -124,29 +166,70 @@ def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:
 
 def check_csv(draft: WizardDraft, filename: str, data: bytes) -> CsvCheck:
     """Read the file and judge every person by the same rules as ADD+."""
-    return CsvCheck(filename, check_rows(draft, read_people(data)))
+    return CsvCheck(filename, check_rows(draft, read_people(draft.kind, data)))
+
+
+def add_rows(draft: WizardDraft, rows: list[CheckedRow]) -> int:
+    """Put people who passed every rule on the open list, in one statement."""
+    if len(current_rows(draft)) + len(rows) > MAX_ROWS:
+        raise CsvRefused(f"A list holds at most {MAX_ROWS:,} people. Send these first.")
+    if rows:
+        db.session.execute(
+            insert(WizardRow),
+            [
+                {
+                    "draft_id": draft.id,
+                    "partner_organization_id": draft.partner_organization_id,
+                    "user_type": row.input.user_type,
+                    "email": row.email,
+                    "first_name": row.input.first_name,
+                    "last_name": row.input.last_name,
+                    "occupation_id": row.occupation.id if row.occupation else None,
+                }
+                for row in rows
+            ],
+        )
+        db.session.expire(draft, ["rows"])
+    return len(rows)
 
 
 def add_checked_rows(draft: WizardDraft, check: CsvCheck) -> int:
-    """Add the people of a clean file to the draft; nothing when any row is bad."""
-    if check.bad_rows:
-        return 0
-    if len(draft.rows) + len(check.rows) > MAX_ROWS:
-        raise CsvRefused(f"A list holds at most {MAX_ROWS:,} people. Create these first.")
-    db.session.execute(
-        insert(WizardRow),
+    """Add the people of a clean file; a file with problems adds nothing until asked."""
+    return 0 if check.bad_rows else add_rows(draft, check.rows)
+
+
+def _held() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="scope.csv.valid-rows")
+
+
+def hold(check: CsvCheck) -> str:
+    """A file's good rows, signed, for the page to send back with "Add the N valid rows".
+
+    Nothing is stored while the file still has problems to correct.
+    """
+    return _held().dumps(
         [
-            {
-                "draft_id": draft.id,
-                "partner_organization_id": draft.partner_organization_id,
-                "user_type": row.input.user_type,
-                "email": row.email,
-                "first_name": row.input.first_name,
-                "last_name": row.input.last_name,
-                "occupation_id": row.occupation.id if row.occupation else None,
-            }
-            for row in check.rows
-        ],
+            [
+                row.input.user_type.value,
+                row.email,
+                row.input.first_name,
+                row.input.last_name,
+                row.occupation.id if row.occupation else None,
+                row.input.line,
+            ]
+            for row in check.good_rows
+        ]
     )
-    db.session.expire(draft, ["rows"])
-    return len(check.rows)
+
+
+def add_held_rows(draft: WizardDraft, held: str) -> int:
+    """Add the rows hold() gave the page, judged again now (the list may have changed)."""
+    try:
+        rows = _held().loads(held or "")
+        people = [
+            RowInput(UserType(user_type), email, first, last, occupation, line=line)
+            for user_type, email, first, last, occupation, line in rows
+        ]
+    except (BadSignature, ValueError, TypeError):
+        raise CsvRefused("These rows are no longer available. Upload the file again.") from None
+    return add_rows(draft, [row for row in check_rows(draft, people) if row.ok])

@@ -1,7 +1,7 @@
 """INVITE: what changes a wizard's list — ADD+, a pasted list, a CSV file, what is typed,
 and SEND INVITATIONS / CREATE USERS +."""
 
-from flask import Response, redirect, url_for
+from flask import Response, redirect, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -118,7 +118,8 @@ def add_addresses(slug):
         return wizard(kind, form=form, status=422)
     db.session.commit()
     form.addresses.data = "\n".join(address for address, _ in added.refused)
-    return wizard(kind, form=form, addresses_added=added, status=422 if added.refused else 200)
+    # 422 only when nothing was added: a refused answer changes nothing.
+    return wizard(kind, form=form, addresses_added=added, status=200 if added.added else 422)
 
 
 @bp.post(f"/invite/{SLUGS}/send")
@@ -148,31 +149,51 @@ def send(slug):
     return wizard(kind, result=result)
 
 
-@bp.get("/invite/managed/template.csv")
+@bp.get("/invite/<any(external, managed):slug>/template.csv")
 @staff_required
-def managed_template():
+def csv_template(slug):
     return Response(
-        csv_rows.template_csv(),
+        csv_rows.template_csv(WIZARD_KINDS[slug]),
         mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=scope-managed-users.csv"},
+        headers={"Content-Disposition": f"attachment; filename=scope-{slug}-users.csv"},
     )
 
 
-@bp.post("/invite/managed/upload")
+@bp.post("/invite/<any(external, managed):slug>/upload")
 @staff_required
-def managed_upload():
-    kind = WizardKind.MANAGED
+def upload(slug):
+    """Check a file: a clean one is added; one with problems shows them, and keeps its good
+    rows for "Add the N valid rows"."""
+    kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
     form = CsvUploadForm()
     if not form.validate_on_submit():
         return wizard(kind, upload_form=form, status=422)
-    upload = form.csv_file.data
+    file = form.csv_file.data
     try:
-        check = csv_rows.check_csv(draft, upload.filename or "upload.csv", upload.read())
+        check = csv_rows.check_csv(draft, file.filename or "upload.csv", file.read())
         added = csv_rows.add_checked_rows(draft, check)
     except Refused as refused:
         db.session.rollback()
         form.refuse(refused)
         return wizard(kind, upload_form=form, status=422)
     db.session.commit()
-    return wizard(kind, csv_check=check, csv_added=added, status=422 if check.bad_rows else 200)
+    if check.bad_rows:
+        return wizard(kind, csv_check=check, held=csv_rows.hold(check), status=422)
+    return wizard(kind, csv_check=check, csv_added=added)
+
+
+@bp.post("/invite/<any(external, managed):slug>/upload/valid")
+@staff_required
+def add_valid_rows(slug):
+    kind = WIZARD_KINDS[slug]
+    draft = drafts.get_draft(current_user, kind)
+    try:
+        added = csv_rows.add_held_rows(draft, request.form.get("held", ""))
+    except Refused as refused:
+        db.session.rollback()
+        form = CsvUploadForm(formdata=None)
+        form.refuse(refused)
+        return wizard(kind, upload_form=form, status=422)
+    db.session.commit()
+    return wizard(kind, csv_added=added)

@@ -70,8 +70,9 @@ def row_form(kind: WizardKind, draft, formdata=True):
 def wizard(kind: WizardKind, *, form=None, status=200, **extra):
     """The wizard with the list open now; `form` is the row form with what was typed."""
     draft = drafts.get_draft(current_user, kind)
-    if kind is WizardKind.MANAGED:
+    if kind is not WizardKind.TEAMMATES:
         extra.setdefault("upload_form", CsvUploadForm(formdata=None))
+        extra.setdefault("csv_added", None)
     rows = drafts.current_rows(draft)
     return render(
         "invites/wizard.html",

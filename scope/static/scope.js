@@ -274,19 +274,6 @@
     }
   });
 
-  // SEND is possible with people in the list or a person typed in the row form (it adds them
-  // first): its button follows what is typed.
-  document.addEventListener("input", function (event) {
-    var form = event.target.form;
-    if (!form || form.id !== "row-form") { return; }
-    var send = document.querySelector("[data-send]");
-    if (!send || send.hasAttribute("data-has-rows")) { return; }
-    var typed = Array.prototype.some.call(form.querySelectorAll("input[type='email'], input[type='text']"), function (input) {
-      return input.value.trim() !== "";
-    });
-    send.disabled = !typed;
-  });
-
   // Upload progress for forms that carry a <progress data-upload-progress>.
   document.addEventListener("htmx:xhr:progress", function (event) {
     var bar = event.detail.elt.querySelector && event.detail.elt.querySelector("[data-upload-progress]");
