@@ -240,7 +240,7 @@ def test_external_invitation_and_its_row_menu_by_keyboard(page: Page, staff, mai
     tab_to(page, send)
     page.keyboard.press("Space")
     expect(live_region(page)).to_contain_text("2 invitations sent.")
-    expect(page.get_by_label("Email")).to_be_focused()
+    expect(page.get_by_label("User type")).to_be_focused()  # the row form's first field
     mail.wait_for_mail_to(mentor)
     shot(page, "sent")
 
@@ -375,19 +375,20 @@ def test_managed_wizard_and_a_users_row_menu_by_keyboard(page: Page, staff, shot
 
 
 def test_a_field_entered_right_after_a_swap_keeps_the_focus(page: Page, staff, shot):
-    """After ADD+ focus moves to the new form's Email, but not once the person has gone into
-    another field of it: that move comes after htmx's settle delay, and would send what they
-    type to the wrong field."""
+    """After ADD+ focus moves to the new form's first field, but not once the person has gone
+    into another field of it: that move comes after htmx's settle delay, and would send what
+    they type to the wrong field."""
     open_managed_wizard(page, staff, f"Quick Typist {secrets.token_hex(2)}")
     people = page.get_by_role("table", name="People to create")
 
-    # An ordinary ADD+: the new form's Email has the focus.
+    # An ordinary ADD+: the new form's first field has the focus, its type kept.
     page.get_by_label("User type").select_option(label="Supervisor")
     page.get_by_label("First name").fill("Quinn")
     page.get_by_label("Last name").fill("Early")
     page.get_by_role("button", name="Add+").click()
     expect(people.get_by_role("row").filter(has_text="Early")).to_be_visible()
-    expect(page.get_by_label("Email")).to_be_focused()
+    expect(page.get_by_label("User type")).to_be_focused()
+    expect(page.get_by_label("User type")).to_have_value("supervisor")
 
     # The person is in First name the moment the new form is in the page.
     page.get_by_label("User type").select_option(label="Administrator")

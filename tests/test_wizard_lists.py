@@ -324,3 +324,13 @@ def test_the_sign_up_page_shows_who_wrote_the_message(app, staff, orgs):
         "csrf_token": csrf_token_from(page),
     }
     assert client.post(path, data=form).status_code == 302
+
+
+def test_send_right_after_add_does_not_add_the_same_person_twice(app, staff, orgs):
+    """SEND clicked before the page showed ADD+'s cleared form posts that person again."""
+    choose(staff, orgs["acme"])
+    row = {"user_type": "supervisor", "email": "Pat@Acme.example"}
+    add(staff, **row)
+    answer = html_of(staff.post("/invite/external/send", row, htmx=True))
+    assert "1 invitation sent." in answer
+    assert invited(app) == [("pat@acme.example", orgs["acme"])]

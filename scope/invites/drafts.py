@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..emails import EmailRefused, looks_like_several, normalize_email, split_addresses
+from ..emails import (
+    EmailRefused,
+    looks_like_several,
+    lookup_key,
+    normalize_email,
+    split_addresses,
+)
 from ..extensions import db
 from ..models import (
     Invitation,
@@ -207,6 +213,27 @@ def save_typed(draft: WizardDraft, values: dict) -> None:
 def has_typed_person(values: dict) -> bool:
     """Whether the row form holds a person (an address or a name), not only the kept type."""
     return any(values.get(key) for key in ("email", "first_name", "last_name"))
+
+
+def is_listed(draft: WizardDraft, values: dict) -> bool:
+    """Whether the person in the row form is the open list's already: SEND right after ADD+,
+    before the page showed the cleared form, posts the same person again."""
+    address = lookup_key(values.get("email"))
+    for row in current_rows(draft):
+        if address and row.email == address:
+            return True
+        same_name = (row.first_name, row.last_name) == (
+            values.get("first_name"),
+            values.get("last_name"),
+        )
+        if (
+            not address
+            and not row.email
+            and same_name
+            and row.user_type.value == values.get("user_type")
+        ):
+            return True
+    return False
 
 
 def require_organization(draft: WizardDraft) -> PartnerOrganization | None:

@@ -130,7 +130,7 @@ def send(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind, lock=True)
     form = row_form(kind, draft)
-    typed = drafts.has_typed_person(form.data)
+    typed = drafts.has_typed_person(form.data) and not drafts.is_listed(draft, form.data)
     if not _keep_message(draft, form) or typed and not _add(kind, draft, form):
         db.session.rollback()
         return wizard(kind, form=form, status=422)

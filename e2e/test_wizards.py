@@ -1,0 +1,234 @@
+"""The INVITE wizards for a batch of people: lists that stay with their organization, nothing
+typed lost, many people at once from a pasted list or a file, and a personal message.
+
+Each test is a staff member of a new sponsor, driving the wizards by their visible labels.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from playwright.sync_api import Locator, Page, expect
+
+TOKEN = secrets.token_hex(2)
+
+
+def email(who: str) -> str:
+    return f"{who}-{secrets.token_hex(3)}@example.com"
+
+
+def nav(page: Page) -> Locator:
+    return page.get_by_role("navigation", name="Main")
+
+
+def create_employer(page: Page, name: str) -> None:
+    nav(page).get_by_role("button", name="Partners").click()
+    page.get_by_role("menuitem", name="Employers").click()
+    page.get_by_role("link", name="Create+").click()
+    dialog = page.get_by_role("dialog", name="New Employer")
+    dialog.get_by_label("Name", exact=True).fill(name)
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+
+
+def choose_organization(page: Page, name: str) -> None:
+    """The wizard's first step: Employer, then CONTINUE."""
+    page.get_by_label("Employer").select_option(label=name)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text(f"Organization: {name}")).to_be_visible()
+
+
+def open_external_wizard(page: Page, organization: str) -> Locator:
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite External Users").click()
+    choose_organization(page, organization)
+    return page.get_by_role("region", name="Invite External Users")
+
+
+def people(page: Page) -> Locator:
+    return page.get_by_role("table", name="People to invite").get_by_role("row")
+
+
+def add(page: Page, address: str, user_type: str = "Supervisor") -> None:
+    page.get_by_label("User type").select_option(label=user_type)
+    page.get_by_label("Email").fill(address)
+    page.get_by_role("button", name="Add+").click()
+    expect(people(page).filter(has_text=address)).to_be_visible()
+
+
+def test_change_with_rows_keeps_them_with_their_organization(staff_page: Page, mail, shot):
+    page = staff_page
+    acme, bluewater = f"Acme Robotics {TOKEN}", f"Bluewater Marine {TOKEN}"
+    for name in (acme, bluewater):
+        create_employer(page, name)
+    open_external_wizard(page, acme)
+    addresses = [email(f"acme{n}") for n in range(3)]
+    for address in addresses:
+        add(page, address)
+    shot(page, "three-for-acme")
+
+    page.get_by_role("link", name="Change").click()
+    choose_organization(page, bluewater)
+    # Bluewater's list is empty; Acme's three are kept, not re-labelled.
+    expect(page.get_by_role("table", name="People to invite")).to_have_count(0)
+    waiting = page.get_by_text(f"3 people for {acme} not yet invited")
+    expect(waiting).to_be_visible()
+    shot(page, "bluewater-with-acme-waiting")
+
+    nav(page).get_by_role("link", name="Invite").click()
+    expect(page.get_by_role("heading", name="Not yet sent")).to_be_visible()
+    shot(page, "invite-page-lists-waiting")
+    page.get_by_role("button", name=f"Continue the list for {acme}").click()
+    expect(page.get_by_text(f"Organization: {acme}")).to_be_visible()
+    expect(people(page)).to_have_count(4)  # with the header
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("3 invitations sent.")).to_be_visible()
+    for address in addresses:
+        assert acme in mail.wait_for_mail_to(address).text
+
+
+def test_send_with_a_typed_row_after_a_reload(staff_page: Page, mail, shot):
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite Teammates").click()
+    first, typed = email("first"), email("typed")
+    page.get_by_label("Email").fill(first)
+    page.get_by_role("button", name="Add+").click()
+    expect(people(page).filter(has_text=first)).to_be_visible()
+    # Typed and not added, then the page is reloaded: nothing is lost.
+    with page.expect_response(lambda r: r.url.endswith("/invite/teammates/typed")):
+        page.get_by_label("Email").press_sequentially(typed)
+    page.reload()
+    expect(page.get_by_label("Email")).to_have_value(typed)
+    shot(page, "typed-after-reload")
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("2 invitations sent.")).to_be_visible()
+    mail.wait_for_mail_to(first)
+    mail.wait_for_mail_to(typed)
+
+
+def test_send_with_a_typed_row_that_is_refused_sends_nothing(staff_page: Page, mail, shot):
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite Teammates").click()
+    first = email("first")
+    page.get_by_label("Email").fill(first)
+    page.get_by_role("button", name="Add+").click()
+    page.get_by_label("Email").fill("not an address")
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("not an address")
+    shot(page, "typed-row-refused-at-send")
+    assert mail.messages == []
+
+
+def test_three_rows_by_keyboard_keep_the_user_type(staff_page: Page, shot):
+    page = staff_page
+    organization = f"Keystone Electric {TOKEN}"
+    create_employer(page, organization)
+    open_external_wizard(page, organization)
+    user_type = page.get_by_label("User type")
+    user_type.focus()
+    user_type.select_option(label="Provider")
+    for n in range(3):
+        # After ADD+ the focus is back on the row form's first field, its type kept.
+        expect(page.get_by_label("User type")).to_be_focused()
+        expect(page.get_by_label("User type")).to_have_value("provider")
+        page.keyboard.press("Tab")
+        page.keyboard.type(f"teacher{n}-{TOKEN}@college.example")
+        page.keyboard.press("Enter")
+        expect(people(page)).to_have_count(n + 2)
+    rows = people(page).filter(has_text="Provider")
+    expect(rows).to_have_count(3)
+    shot(page, "three-by-keyboard")
+
+
+def test_a_pasted_list_of_twenty_with_two_bad(staff_page: Page, shot):
+    page = staff_page
+    organization = f"Harbor Health {TOKEN}"
+    create_employer(page, organization)
+    open_external_wizard(page, organization)
+    good = [f"Nurse {n} <nurse{n}-{TOKEN}@harbor.example>" for n in range(18)]
+    page.get_by_label("User type").select_option(label="Supervisor")
+    page.get_by_text("Paste many addresses at once").click()
+    pasted = "\n".join(good[:10]) + "\n" + "; ".join(good[10:]) + ", not-an-address, nurse0"
+    page.get_by_label("Addresses").fill(pasted)
+    page.get_by_role("button", name="Add addresses").click()
+    expect(page.get_by_text("18 people added.")).to_be_visible()
+    expect(page.get_by_text("2 addresses were not added")).to_be_visible()
+    expect(page.get_by_label("Addresses")).to_have_value("not-an-address\nnurse0")
+    expect(people(page).filter(has_text="Supervisor")).to_have_count(18)
+    shot(page, "pasted-list")
+
+
+def _csv(page: Page, name: str, data: bytes) -> None:
+    page.get_by_text("Add many people from a CSV file").click()
+    page.get_by_label("CSV file").set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
+    )
+    page.get_by_role("button", name="Check file").click()
+
+
+def test_an_external_csv_of_two_hundred_people(staff_page: Page, mail, shot):
+    page = staff_page
+    organization = f"Granite Mechanical {TOKEN}"
+    create_employer(page, organization)
+    open_external_wizard(page, organization)
+    lines = ["User type,Email,Occupation"] + [
+        f"Supervisor,fitter{n}-{TOKEN}@granite.example," for n in range(200)
+    ]
+    _csv(page, "fitters.csv", "\n".join(lines).encode())
+    expect(page.get_by_text("200 people added from fitters.csv")).to_be_visible()
+    shot(page, "external-csv-added")
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("200 invitations sent.")).to_be_visible()
+    mail.wait_for(count=200, timeout=60)
+
+
+def test_csv_files_in_each_encoding_and_their_valid_rows(staff_page: Page, shot):
+    page = staff_page
+    organization = f"Lakeshore Builders {TOKEN}"
+    create_employer(page, organization)
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("tab", name="Managed").click()
+    page.get_by_role("link", name="Get Started").click()
+    choose_organization(page, organization)
+    header = "USER TYPE,first_name,Last Name,e-mail,Occupation"
+    for n, encoding in enumerate(["utf-8-sig", "utf-16", "cp1252"]):
+        text = f"{header}\r\nSupervisor,Zoë{n},Peña{n},,\r\n"
+        _csv(page, f"people-{encoding}.csv", text.encode(encoding))
+        expect(page.get_by_text(f"1 person added from people-{encoding}.csv")).to_be_visible()
+        expect(people(page).filter(has_text=f"Peña{n}")).to_have_count(1)
+    expect(people(page).filter(has_text="Zoë")).to_have_count(3)
+    # A file with two bad lines: its eight good ones are added on request.
+    lines = [header] + [f"Supervisor,Good{n},Row,," for n in range(8)]
+    lines += ["Astronaut,Bad,Type,,", "Mentor,No,Occupation,,"]
+    _csv(page, "mixed.csv", "\n".join(lines).encode())
+    expect(page.get_by_text("2 of 10 rows in mixed.csv have problems")).to_be_visible()
+    shot(page, "csv-problems")
+    page.get_by_role("button", name="Add the 8 valid rows").click()
+    expect(page.get_by_text("8 people added")).to_be_visible()
+    expect(people(page).filter(has_text="Good")).to_have_count(8)
+    shot(page, "csv-valid-rows-added")
+
+
+def test_a_personal_message_with_html_arrives_escaped(staff_page: Page, mail, new_context, shot):
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite Teammates").click()
+    address = email("welcome")
+    page.get_by_label("Email").fill(address)
+    page.get_by_role("button", name="Add+").click()
+    message = "Welcome <b>aboard</b> & <script>alert(1)</script>\nSee you Monday."
+    page.get_by_label("Personal message (optional)").fill(message)
+    shot(page, "personal-message")
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("1 invitation sent.")).to_be_visible()
+    received = mail.wait_for_mail_to(address)
+    assert "Welcome <b>aboard</b> & <script>alert(1)</script>" in received.text
+    assert "<script>" not in received.html and "&lt;b&gt;aboard&lt;/b&gt;" in received.html
+    link = next(link for link in received.links() if "/join/" in link)
+    person = new_context().new_page()
+    person.goto(link)
+    expect(person.get_by_text("Welcome <b>aboard</b> & <script>alert(1)</script>")).to_be_visible()
+    shot(person, "sign-up-with-message")
