@@ -1,6 +1,12 @@
-"""Fast-test fixtures: one app per session on a migrated database, cleaned after every test.
+"""Fast-test fixtures: one app per session on a migrated database; no test sees another's rows.
 
 SQLite by default; PostgreSQL when SCOPE_TEST_DATABASE_URL is set.
+
+Each test runs inside one database transaction that is rolled back after it: every session it
+opens (its own, and each request's) joins that transaction, and their commits release
+savepoints. A test whose writes must reach other connections (threads, subprocesses, another
+app, `db.engine` used directly) is marked `@pytest.mark.real_commits`: it commits for real and
+every table is emptied after it. A test that needs the mark and lacks it fails and says so.
 """
 
 from __future__ import annotations
@@ -8,13 +14,18 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import threading
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
+from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, literal, select, text, union_all
+from sqlalchemy.engine import Engine
 from werkzeug.security import generate_password_hash
 
-from scope import create_app
+from scope import create_app, search
 from scope.extensions import db, limiter
 from scope.models import (
     Occupation,
@@ -57,6 +68,7 @@ def app(tmp_path_factory):
     with app.app_context():
         _reset_schema()
         upgrade()
+        search._has_index()  # asked once per engine, on a connection of its own: ask it now
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -75,14 +87,96 @@ def _reset_schema() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_database(app):
-    yield
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+def _isolated_database(request, app):
+    """Undo each test's writes: roll back its transaction, or empty the tables after it."""
+    if request.node.get_closest_marker("real_commits"):
+        yield
+        with app.app_context():
+            db.session.remove()
+            _delete_every_row()
+    else:
+        with _rolled_back_transaction(app) as trespasses:
+            yield
+        with app.app_context():
+            left = _tables_with_rows()
+            if left:
+                _delete_every_row()
+        problems = trespasses + [f"rows left behind in {', '.join(left)}"] * bool(left)
+        if problems:
+            pytest.fail(
+                "this test needs @pytest.mark.real_commits: " + "; ".join(problems), pytrace=False
+            )
     limiter.reset()
+
+
+def _delete_every_row() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def _tables_with_rows() -> list[str]:
+    probes = [
+        select(literal(table.name).label("name")).select_from(table).limit(1).subquery().select()
+        for table in db.metadata.sorted_tables
+    ]
+    return list(db.session.scalars(union_all(*probes)))
+
+
+@contextmanager
+def _rolled_back_transaction(app):
+    """One connection in one transaction, rolled back at the end, shared by every session.
+
+    Sessions join it with join_transaction_mode="create_savepoint" (SQLAlchemy's recipe for
+    tests that roll back), so a commit releases a savepoint and a rollback returns to one.
+    Yields a list of what the test did that this cannot undo: a second connection to the
+    database, or the shared connection used from another thread.
+    """
+    trespasses: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    owner = threading.get_ident()
+    url = engine.url.render_as_string(hide_password=False)
+    driver = connection.connection.driver_connection
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # pysqlite begins and commits on its own, which SAVEPOINT does not survive: take that
+        # over, as SQLAlchemy's documentation of pysqlite shows (restored before it goes back).
+        isolation_level = driver.isolation_level
+        driver.isolation_level = None
+    transaction = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("BEGIN")
+
+    factory = db.session.session_factory
+    get_bind = factory.class_.get_bind
+
+    def bound_to_the_test(session, *args, **kwargs):
+        if current_app._get_current_object() is not app:  # another app made by the test
+            return get_bind(session, *args, **kwargs)
+        if threading.get_ident() != owner:
+            trespasses.append("a thread used the database")
+            raise RuntimeError("a thread used the test's connection: mark the test real_commits")
+        return connection
+
+    def another_connection(conn):
+        if conn is not connection and conn.engine.url.render_as_string(hide_password=False) == url:
+            trespasses.append("it opened a connection of its own to the database")
+
+    event.listen(Engine, "engine_connect", another_connection)
+    try:
+        with (
+            mock.patch.dict(factory.kw, bind=connection, join_transaction_mode="create_savepoint"),
+            mock.patch.object(factory.class_, "get_bind", bound_to_the_test),
+        ):
+            yield trespasses
+    finally:
+        event.remove(Engine, "engine_connect", another_connection)
+        transaction.rollback()
+        if sqlite:
+            driver.isolation_level = isolation_level
+        connection.close()
 
 
 @pytest.fixture

@@ -407,6 +407,7 @@ def test_two_posts_of_one_link_in_sequence_succeed_once(app, managed):
     assert mail_count(app, "password_changed") == 1
 
 
+@pytest.mark.real_commits  # a second connection competes
 def test_the_spend_waits_for_a_competing_transaction_and_then_refuses(app, managed):
     """The conditional UPDATE decides, not the check made when the request began: it waits
     for the other request's uncommitted spend and then finds the token used."""
@@ -433,6 +434,7 @@ def test_the_spend_waits_for_a_competing_transaction_and_then_refuses(app, manag
         db.session.rollback()
 
 
+@pytest.mark.real_commits  # threads
 def test_two_simultaneous_posts_of_one_link_succeed_at_most_once(app, managed):
     path = send_link(app, managed)
     token = token_of(path)

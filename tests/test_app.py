@@ -12,6 +12,7 @@ from scope.extensions import db
 from scope.models import User
 
 
+@pytest.mark.real_commits  # reads the schema on a connection of its own
 def test_models_and_migrations_do_not_drift(app):
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(
@@ -193,6 +194,7 @@ def test_cli_create_staff_refuses_weak_password_and_bad_email(runner, app):
         assert db.session.scalar(db.select(db.func.count(User.id))) == 0
 
 
+@pytest.mark.real_commits  # seed-demo analyzes on a connection of its own
 def test_cli_seed_demo_prints_a_working_login(runner, auth):
     result = runner.invoke(args=["seed-demo", "--users", "30", "--invitations", "5", "--orgs", "6"])
     assert result.exit_code == 0, result.output
@@ -201,6 +203,7 @@ def test_cli_seed_demo_prints_a_working_login(runner, auth):
     assert auth.login(email, password).status_code == 302
 
 
+@pytest.mark.real_commits  # seed-demo analyzes on a connection of its own
 def test_the_demo_login_can_recover_its_password(app, runner):
     from scope.extensions import db
     from scope.models import MailMessage

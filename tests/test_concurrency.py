@@ -24,6 +24,7 @@ from tests.test_security import csrf_token
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.real_commits,  # threads
     pytest.mark.skipif(
         not os.environ.get("SCOPE_TEST_DATABASE_URL", "").startswith("postgresql"),
         reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL=postgresql://... "

@@ -220,6 +220,7 @@ def test_send_mentor_and_supervisor_in_one_send(app, staff, employer, occupation
         )
 
 
+@pytest.mark.real_commits  # reads on a connection of its own
 def test_tokens_are_not_stored_and_need_the_secret(app, staff, employer):
     invite_external(staff, app, employer, {"user_type": "supervisor", "email": "s@k.example"})
     path = link_path(mails(app)[0])
@@ -585,6 +586,7 @@ def test_managed_rows_need_names(staff, employer):
 # ---------------------------------------------------------------- concurrency
 
 
+@pytest.mark.real_commits  # threads
 @pytest.mark.skipif(
     not os.environ.get("SCOPE_TEST_DATABASE_URL", "").startswith("postgresql"),
     reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL",

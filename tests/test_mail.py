@@ -34,6 +34,9 @@ from scope.models import (
     utcnow,
 )
 
+# Workers, other apps, threads and subprocesses read what these tests write.
+pytestmark = pytest.mark.real_commits
+
 
 def _free_port() -> int:
     with socket.socket() as probe:

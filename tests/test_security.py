@@ -765,6 +765,7 @@ def _redis_reachable() -> bool:
         return False
 
 
+@pytest.mark.real_commits  # two more apps on the database
 @pytest.mark.skipif(
     not _redis_reachable(),
     reason="needs Redis at SCOPE_TEST_REDIS_URL (default redis://127.0.0.1:6379/15)",

@@ -28,6 +28,8 @@ from scope.models import Invitation, PartnerOrganization
 from tests.conftest import PASSWORD
 from tests.reliability.conftest import needs_postgres, postgres_url
 
+pytestmark = pytest.mark.real_commits  # gunicorn reads what the test writes
+
 CLIENTS = int(os.environ.get("SCOPE_LOAD_CLIENTS", "20"))
 SECONDS = float(os.environ.get("SCOPE_LOAD_SECONDS", "60"))
 

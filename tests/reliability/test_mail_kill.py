@@ -12,12 +12,15 @@ import sys
 import threading
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select, update
 
 from scope.extensions import db
 from scope.models import MailMessage, MailState, utcnow
 from tests.reliability.conftest import needs_postgres, postgres_url
 from tests.test_mail import SMTPServer, _bulk_outbox
+
+pytestmark = pytest.mark.real_commits  # the workers read what the test writes
 
 SIZE = int(os.environ.get("SCOPE_RELIABILITY_MAIL", "500"))
 
