@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -39,8 +38,8 @@ from scope.models import (
     UserType,
 )
 from scope.sponsors import get_or_create_sponsor
+from tests.helpers import PASSWORD, SECRET, Auth, StaffSession, add_draft_row, make_tenant
 
-PASSWORD = "correct horse battery staple"
 # Fixture users only: a hash that takes half a millisecond to check instead of scrypt's 100 ms,
 # so logging them in is cheap. Scope's own hashing and checking are unchanged (werkzeug checks
 # either kind); passwords set through Scope in a test are still hashed with scrypt.
@@ -293,59 +292,6 @@ def occupation_id(app):
     return find
 
 
-class Auth:
-    def __init__(self, client, app):
-        self.client = client
-        self.app = app
-
-    def login(self, email: str, password: str = PASSWORD):
-        page = self.client.get("/login")
-        token = csrf_token_from(page.get_data(as_text=True))
-        return self.client.post(
-            "/login", data={"email": email, "password": password, "csrf_token": token}
-        )
-
-    def logout(self):
-        return self.client.post("/logout", headers={"X-CSRFToken": self.csrf_token()})
-
-    def csrf_token(self) -> str:
-        return csrf_token_from(self.client.get("/login").get_data(as_text=True)) or (
-            csrf_token_from(self.client.get("/").get_data(as_text=True))
-        )
-
-
-def row_menu(html: str, row_id: str) -> list[tuple[str, str, str]]:
-    """(label, method, url) of each item a row's Actions menu shows, built as scope.js builds it.
-
-    Rows borrow one menu from a <template> named by their button's data-menu-from: items
-    marked data-action appear only when the row lists them in data-actions, and {name}
-    placeholders in the items' attributes take the row's data-name values.
-    """
-    row = re.search(rf'<tr id="{row_id}"([^>]*)>(.*?)</tr>', html, re.S)
-    assert row, f"no row {row_id}"
-    data = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', row.group(1)))
-    source = re.search(r'data-menu-from="([^"]+)"', row.group(2)).group(1)
-    menu = re.search(rf'<template id="{source}">(.*?)</template>', html, re.S).group(1)
-    offered = data.get("actions", "").split()
-    items = []
-    for item in re.findall(r"<li role=\"none\"(.*?)</li>", menu, re.S):
-        action = re.match(r'\s*data-action="([^"]+)"', item)
-        if action and action.group(1) not in offered:
-            continue
-        item = re.sub(r"\{(\w+)\}", lambda m: data.get(m.group(1), m.group(0)), item)
-        label = re.sub(r"<[^>]+>", "", item.split(">", 1)[1]).strip()
-        how = re.search(r'(href|hx-get|hx-post)="([^"]+)"', item)
-        items.append((label, "POST" if how.group(1) == "hx-post" else "GET", how.group(2)))
-    return items
-
-
-def csrf_token_from(html: str) -> str | None:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', html
-    )
-    return match.group(1) if match else None
-
-
 @pytest.fixture
 def auth(client, app):
     return Auth(client, app)
@@ -361,30 +307,15 @@ def staff(app, make_sponsor, make_user, auth, client):
     return StaffSession(client, sponsor_id, user_id)
 
 
-class StaffSession:
-    def __init__(self, client, sponsor_id, user_id):
-        self.client = client
-        self.sponsor_id = sponsor_id
-        self.user_id = user_id
-        self._token = None
-
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            html = self.client.get("/invite/").get_data(as_text=True)
-            self._token = csrf_token_from(html)
-        return self._token
-
-    def get(self, url, htmx=False, **kw):
-        headers = kw.pop("headers", {})
-        if htmx:
-            headers["HX-Request"] = "true"
-        return self.client.get(url, headers=headers, **kw)
-
-    def post(self, url, data=None, htmx=False, csrf=True, **kw):
-        headers = kw.pop("headers", {})
-        if htmx:
-            headers["HX-Request"] = "true"
-        if csrf:
-            headers["X-CSRFToken"] = self.token
-        return self.client.post(url, data=data or {}, headers=headers, **kw)
+@pytest.fixture
+def world(app, make_sponsor, make_user, make_org, monkeypatch):
+    """Two sponsors with one of everything; the second one's records all say SECRET."""
+    monkeypatch.setitem(app.config, "RECOVERY_ANSWER_SECONDS", 0)
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
+    limiter.enabled = False
+    home = make_tenant(app, make_sponsor, make_user, make_org, "home")
+    other = make_tenant(app, make_sponsor, make_user, make_org, SECRET)
+    add_draft_row(app, home, "new@home.example.com")
+    add_draft_row(app, other, f"new@{SECRET}.example.com")
+    yield home, other
+    limiter.enabled = True

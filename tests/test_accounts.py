@@ -25,7 +25,7 @@ from scope.models import (
     UserType,
     utcnow,
 )
-from tests.conftest import PASSWORD, Auth, csrf_token_from
+from tests.helpers import PASSWORD, Auth, csrf_token_from
 
 NEW_PASSWORD = "violet tugboat under seven lanterns"
 LINK = re.compile(r"http://scope\.test(/account/(?:set-password|recover)/([A-Za-z0-9_-]+))")

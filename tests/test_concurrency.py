@@ -19,8 +19,7 @@ from sqlalchemy import func, select
 from scope.extensions import db, limiter
 from scope.invites.services import copy_link
 from scope.models import Invitation, InvitationState, User, UserType, utcnow
-from tests.conftest import csrf_token_from
-from tests.test_security import csrf_token
+from tests.helpers import csrf_token, csrf_token_from
 
 pytestmark = [
     pytest.mark.postgres,

@@ -26,8 +26,7 @@ import scope.manage.forms
 import scope.partners.forms
 from scope.extensions import db, limiter
 from scope.models import User, UserType
-from tests import test_security
-from tests.test_security import (
+from tests.helpers import (
     CHANGING,
     PARTNER_ONLY,
     PUBLIC,
@@ -37,8 +36,6 @@ from tests.test_security import (
     methods,
     rules,
 )
-
-world = test_security.world  # the two-sponsor fixture, shared
 
 settings.register_profile(
     "ci",

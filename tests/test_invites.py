@@ -22,7 +22,7 @@ from scope.models import (
     WizardKind,
     utcnow,
 )
-from tests.conftest import csrf_token_from, row_menu
+from tests.helpers import Auth, csrf_token_from, row_menu
 
 STRONG = "lantern meadow quartz saddle"
 
@@ -527,8 +527,6 @@ def test_another_sponsors_invitations_are_out_of_reach(app, staff, make_sponsor,
     other = app.test_client()
     other_sponsor = make_sponsor("Other Sponsor")
     make_user("boss@other.example", sponsor_id=other_sponsor)
-    from tests.conftest import Auth
-
     Auth(other, app).login("boss@other.example")
     assert "pat@riverbend.example" not in other.get("/manage/invitations").get_data(as_text=True)
     token = csrf_token_from(other.get("/invite/").get_data(as_text=True))

@@ -23,7 +23,7 @@ from scope.models import (
     UserStatus,
     UserType,
 )
-from tests.conftest import Auth, csrf_token_from, row_menu
+from tests.helpers import Auth, csrf_token_from, row_menu
 
 MANAGED = UserStatus.MANAGED
 DEACTIVATED = UserStatus.DEACTIVATED

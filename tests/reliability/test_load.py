@@ -10,7 +10,6 @@ import http.cookiejar
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,8 +24,7 @@ from sqlalchemy import select
 
 from scope.extensions import db
 from scope.models import Invitation, PartnerOrganization
-from tests.conftest import PASSWORD
-from tests.reliability.conftest import needs_postgres, postgres_url
+from tests.helpers import PASSWORD, free_port, needs_postgres, postgres_url
 
 pytestmark = pytest.mark.real_commits  # gunicorn reads what the test writes
 
@@ -34,15 +32,9 @@ CLIENTS = int(os.environ.get("SCOPE_LOAD_CLIENTS", "20"))
 SECONDS = float(os.environ.get("SCOPE_LOAD_SECONDS", "60"))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(app):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SCOPE_SQLALCHEMY_DATABASE_URI": postgres_url(),
