@@ -8,6 +8,7 @@ from conftest or from another test module.
 from __future__ import annotations
 
 import email
+import json
 import os
 import re
 import socket
@@ -17,8 +18,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
 
+import lxml.html
 import pytest
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from lxml.html import HtmlElement
 from sqlalchemy import select
 
 from scope.extensions import db
@@ -53,22 +57,122 @@ needs_postgres = pytest.mark.skipif(
 )
 
 
+# --- pages: HTML through a parser ------------------------------------------------------------
+#
+# Markup (elements, attributes, ids, the order of rows) is asserted through lxml's HTML parser
+# and CSS selectors, never with a regular expression over the HTML. Sentences a person reads
+# are checked with `in` on the body as served, which also covers attributes when a test says
+# something is absent; where HTML escaping gets in the way (an apostrophe served as &#39;), or
+# a sentence has a varying part, on the page's text: text_of(response).
+
+
+def parse(source) -> HtmlElement:
+    """A response's body, or an HTML string, parsed into a document.
+
+    libxml2 keeps the markup as it was sent (no <tbody> added, a fragment's <tr> stays a
+    <tr>): a fragment's elements are the children of the <body> it supplies, in order.
+    """
+    if isinstance(source, HtmlElement):
+        return source
+    markup = source if isinstance(source, str) else source.get_data(as_text=True)
+    return lxml.html.document_fromstring(markup if markup.strip() else "<body></body>")
+
+
+def elements(source, selector: str) -> list[HtmlElement]:
+    """Every element a CSS selector matches, in document order."""
+    return parse(source).cssselect(selector)
+
+
+def element(source, selector: str) -> HtmlElement:
+    """The first element a CSS selector matches; fails when there is none."""
+    found = elements(source, selector)
+    assert found, f"nothing matches {selector!r}"
+    return found[0]
+
+
+def text_of(source, selector: str | None = None) -> str:
+    """The text of the page, or of the first element a selector matches, as a person reads it:
+    entities decoded, tags gone, runs of white space made one space."""
+    node = parse(source) if selector is None else element(source, selector)
+    return " ".join(node.text_content().split())
+
+
+def texts(source, selector: str) -> list[str]:
+    """The text of every element a selector matches, in document order."""
+    return [" ".join(node.text_content().split()) for node in elements(source, selector)]
+
+
+def is_whole_page(source) -> bool:
+    """A whole page (the layout's <html> with its <head>), not an htmx fragment."""
+    return parse(source).find("head") is not None
+
+
+def fragment_elements(source) -> list[HtmlElement]:
+    """The top-level elements of an htmx fragment, in the order they were sent."""
+    document = parse(source)
+    assert not is_whole_page(document), "a whole page, not a fragment"
+    return list(document.body)
+
+
+def field_error(source, field: str) -> str | None:
+    """The message shown beside a form field (its <p class="error" id="FIELD-error">), if any."""
+    found = elements(source, f'p.error[id="{field}-error"]')
+    return " ".join(found[0].text_content().split()) if found else None
+
+
+def row_menu(source, row_id: str) -> list[tuple[str, str, str]]:
+    """(label, method, url) of each item a row's Actions menu shows, built as scope.js builds it.
+
+    Rows borrow one menu from a <template> named by their button's data-menu-from: items
+    marked data-action appear only when the row lists them in data-actions, and {name}
+    placeholders in the items' attributes take the row's data-name values.
+    """
+    document = parse(source)
+    rows = document.cssselect(f'tr[id="{row_id}"]')
+    assert rows, f"no row {row_id}"
+    data = {name[5:]: value for name, value in rows[0].attrib.items() if name.startswith("data-")}
+
+    def fill(value: str) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: data.get(m.group(1), m.group(0)), value)
+
+    source_id = rows[0].cssselect("[data-menu-from]")[0].get("data-menu-from")
+    menu = document.cssselect(f'template[id="{source_id}"]')[0]
+    offered = data.get("actions", "").split()
+    items = []
+    for item in menu.cssselect('li[role="none"]'):
+        if item.get("data-action") and item.get("data-action") not in offered:
+            continue
+        control = item.cssselect("[href], [hx-get], [hx-post]")[0]
+        how = next(name for name in ("href", "hx-get", "hx-post") if control.get(name))
+        label = fill(" ".join(item.text_content().split()))
+        items.append((label, "POST" if how == "hx-post" else "GET", fill(control.get(how))))
+    return items
+
+
 # --- logging in and CSRF -----------------------------------------------------------------------
 
 
-def csrf_token_from(html: str) -> str | None:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', html
-    )
-    return match.group(1) if match else None
+def csrf_token(source) -> str | None:
+    """The CSRF token a page carries: its form's hidden csrf_token field, else the X-CSRFToken
+    header htmx sends from the body's hx-headers; None when it has neither.
 
-
-def csrf_token(client) -> str:
-    for page in ("/my/account", "/login"):
-        token = csrf_token_from(client.get(page).get_data(as_text=True))
+    Given a test client, the token of its session, read from /my/account or /login (one of
+    them has a form, logged in or not).
+    """
+    if isinstance(source, FlaskClient):
+        for path in ("/my/account", "/login"):
+            token = csrf_token(source.get(path))
+            if token:
+                return token
+        raise AssertionError("no CSRF token on any page")
+    document = parse(source)
+    for hidden in document.cssselect('input[name="csrf_token"]'):
+        return hidden.get("value")
+    for holder in document.cssselect("[hx-headers]"):
+        token = json.loads(holder.get("hx-headers")).get("X-CSRFToken")
         if token:
             return token
-    raise AssertionError("no CSRF token on any page")
+    return None
 
 
 class Auth:
@@ -77,8 +181,7 @@ class Auth:
         self.app = app
 
     def login(self, email: str, password: str = PASSWORD):
-        page = self.client.get("/login")
-        token = csrf_token_from(page.get_data(as_text=True))
+        token = csrf_token(self.client.get("/login"))
         return self.client.post(
             "/login", data={"email": email, "password": password, "csrf_token": token}
         )
@@ -87,15 +190,13 @@ class Auth:
         return self.client.post("/logout", headers={"X-CSRFToken": self.csrf_token()})
 
     def csrf_token(self) -> str:
-        return csrf_token_from(self.client.get("/login").get_data(as_text=True)) or (
-            csrf_token_from(self.client.get("/").get_data(as_text=True))
-        )
+        return csrf_token(self.client)
 
 
 def login(app, email: str):
     """A new test client logged in as `email` (with PASSWORD)."""
     client = app.test_client()
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    token = csrf_token(client.get("/login"))
     response = client.post(
         "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
     )
@@ -115,8 +216,7 @@ class StaffSession:
     @property
     def token(self) -> str:
         if self._token is None:
-            html = self.client.get("/invite/").get_data(as_text=True)
-            self._token = csrf_token_from(html)
+            self._token = csrf_token(self.client.get("/invite/"))
         return self._token
 
     def get(self, url, htmx=False, **kw):
@@ -132,34 +232,6 @@ class StaffSession:
         if csrf:
             headers["X-CSRFToken"] = self.token
         return self.client.post(url, data=data or {}, headers=headers, **kw)
-
-
-# --- pages -------------------------------------------------------------------------------------
-
-
-def row_menu(html: str, row_id: str) -> list[tuple[str, str, str]]:
-    """(label, method, url) of each item a row's Actions menu shows, built as scope.js builds it.
-
-    Rows borrow one menu from a <template> named by their button's data-menu-from: items
-    marked data-action appear only when the row lists them in data-actions, and {name}
-    placeholders in the items' attributes take the row's data-name values.
-    """
-    row = re.search(rf'<tr id="{row_id}"([^>]*)>(.*?)</tr>', html, re.S)
-    assert row, f"no row {row_id}"
-    data = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', row.group(1)))
-    source = re.search(r'data-menu-from="([^"]+)"', row.group(2)).group(1)
-    menu = re.search(rf'<template id="{source}">(.*?)</template>', html, re.S).group(1)
-    offered = data.get("actions", "").split()
-    items = []
-    for item in re.findall(r"<li role=\"none\"(.*?)</li>", menu, re.S):
-        action = re.match(r'\s*data-action="([^"]+)"', item)
-        if action and action.group(1) not in offered:
-            continue
-        item = re.sub(r"\{(\w+)\}", lambda m: data.get(m.group(1), m.group(0)), item)
-        label = re.sub(r"<[^>]+>", "", item.split(">", 1)[1]).strip()
-        how = re.search(r'(href|hx-get|hx-post)="([^"]+)"', item)
-        items.append((label, "POST" if how.group(1) == "hx-post" else "GET", how.group(2)))
-    return items
 
 
 # --- the security sweeps: who may reach what, every URL of every rule ----------------------

@@ -25,7 +25,7 @@ from scope.models import (
     UserType,
     utcnow,
 )
-from tests.helpers import PASSWORD, Auth, csrf_token_from
+from tests.helpers import PASSWORD, Auth, csrf_token
 
 NEW_PASSWORD = "violet tugboat under seven lanterns"
 LINK = re.compile(r"http://scope\.test(/account/(?:set-password|recover)/([A-Za-z0-9_-]+))")
@@ -120,7 +120,7 @@ def actions(app, user_id) -> list[str]:
 
 def post_form(client, path, data, htmx=False):
     """GET the page for its CSRF token, then POST the form as a browser (or htmx) would."""
-    token = csrf_token_from(client.get(path).get_data(as_text=True))
+    token = csrf_token(client.get(path))
     headers = dict(HTMX) if htmx else {}
     return client.post(path, data={**data, "csrf_token": token}, headers=headers)
 
@@ -263,7 +263,7 @@ def test_an_expired_link_says_so_and_changes_nothing(app, client, managed):
 
 def test_a_link_that_expires_between_opening_and_posting_is_refused(app, client, managed):
     path = send_link(app, managed)
-    token = csrf_token_from(client.get(path).get_data(as_text=True))
+    token = csrf_token(client.get(path))
     with app.app_context():
         db.session.execute(db.update(AccountToken).values(expires_at=utcnow()))
         db.session.commit()
@@ -371,7 +371,7 @@ def test_links_point_at_the_public_url_whatever_the_host_header(app, make_user):
     make_user("host@example.com")
     client = app.test_client()
     page = client.get("/forgot-password", headers={"Host": "evil.example"})
-    token = csrf_token_from(page.get_data(as_text=True))
+    token = csrf_token(page)
     client.post(
         "/forgot-password",
         data={"email": "host@example.com", "csrf_token": token},
@@ -397,8 +397,8 @@ def test_setting_a_password_ends_every_other_session(app, make_user, auth, clien
 def test_two_posts_of_one_link_in_sequence_succeed_once(app, managed):
     path = send_link(app, managed)
     first, second = app.test_client(), app.test_client()
-    token_a = csrf_token_from(first.get(path).get_data(as_text=True))
-    token_b = csrf_token_from(second.get(path).get_data(as_text=True))
+    token_a = csrf_token(first.get(path))
+    token_b = csrf_token(second.get(path))
     data = {"password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     assert first.post(path, data={**data, "csrf_token": token_a}).status_code == 302
     response = second.post(path, data={**data, "csrf_token": token_b})
@@ -598,7 +598,7 @@ def no_answer_floor(app, monkeypatch):
 def test_recovery_takes_as_long_for_unknown_addresses_as_for_real_ones(app, make_user):
     make_user("known@example.com")
     client = app.test_client()
-    token = csrf_token_from(client.get("/forgot-password").get_data(as_text=True))
+    token = csrf_token(client.get("/forgot-password"))
     durations = {}
     for email in ("known@example.com", "nobody@example.com"):
         started = time.monotonic()
@@ -627,7 +627,7 @@ def test_recovery_is_rate_limited_per_address(app, make_user, no_answer_floor):
 
 def test_recovery_is_rate_limited_per_client(app, no_answer_floor):
     client = app.test_client()
-    token = csrf_token_from(client.get("/forgot-password").get_data(as_text=True))
+    token = csrf_token(client.get("/forgot-password"))
     for n in range(20):
         response = client.post(
             "/forgot-password", data={"email": f"n{n}@example.com", "csrf_token": token}
@@ -706,7 +706,7 @@ def keystone(app, make_sponsor, make_org, make_user, auth):
 
 
 def partner_post(client, path, data, htmx=False):
-    token = csrf_token_from(client.get("/my/account").get_data(as_text=True))
+    token = csrf_token(client.get("/my/account"))
     headers = {"X-CSRFToken": token, **(HTMX if htmx else {})}
     return client.post(path, data=data, headers=headers)
 

@@ -1,6 +1,5 @@
 """The application shell: configuration, login, logout, errors, htmx redirects."""
 
-import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from alembic.migration import MigrationContext
 from scope import create_app, search
 from scope.extensions import db
 from scope.models import User
+from tests.helpers import csrf_token
 
 
 @pytest.mark.real_commits  # reads the schema on a connection of its own
@@ -211,8 +211,7 @@ def test_the_demo_login_can_recover_its_password(app, runner):
     result = runner.invoke(args=["seed-demo", "--users", "3", "--invitations", "0", "--orgs", "1"])
     email = result.output.split("Staff login: ", 1)[1].split(" / ")[0]
     client = app.test_client()
-    page = client.get("/forgot-password").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    token = csrf_token(client.get("/forgot-password"))
     response = client.post("/forgot-password", data={"email": email, "csrf_token": token})
     assert response.status_code == 200
     assert "valid email" not in response.get_data(as_text=True).lower()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from scope.extensions import db, limiter
 from scope.invites.services import copy_link
 from scope.models import Invitation, InvitationState, User, UserType, utcnow
-from tests.helpers import csrf_token, csrf_token_from
+from tests.helpers import csrf_token
 
 pytestmark = [
     pytest.mark.postgres,
@@ -64,7 +64,7 @@ def _invitation(app, sponsor_id: int, staff_id: int, address: str) -> tuple[int,
 
 def _sign_up_client(app, path: str):
     client = app.test_client()
-    token = csrf_token_from(client.get(path).get_data(as_text=True))
+    token = csrf_token(client.get(path))
     assert token, "the sign-up page has a form"
     return client, token
 

@@ -22,7 +22,7 @@ from scope.models import (
     WizardKind,
     utcnow,
 )
-from tests.helpers import Auth, csrf_token_from, row_menu
+from tests.helpers import Auth, csrf_token, row_menu
 
 STRONG = "lantern meadow quartz saddle"
 
@@ -301,7 +301,7 @@ def test_database_allows_one_pending_invitation_per_sponsor_and_address(app, sta
 
 def sign_up(client, path, **data):
     page = client.get(path)
-    token = csrf_token_from(page.get_data(as_text=True))
+    token = csrf_token(page)
     form = {
         "first_name": "Maya",
         "last_name": "Chen",
@@ -334,7 +334,7 @@ def test_sign_up_page_shows_the_invitation_and_does_not_count_a_get_as_review(
     visitor = app.test_client()
     page = visitor.get(path).get_data(as_text=True)
     visitor.post(
-        path + "/reviewed", headers={"X-CSRFToken": csrf_token_from(page), "HX-Request": "true"}
+        path + "/reviewed", headers={"X-CSRFToken": csrf_token(page), "HX-Request": "true"}
     )
     assert invitations(app)[0].reviewed_at is not None
     listing = staff.client.get("/manage/invitations")  # logged out: goes to login
@@ -529,7 +529,7 @@ def test_another_sponsors_invitations_are_out_of_reach(app, staff, make_sponsor,
     make_user("boss@other.example", sponsor_id=other_sponsor)
     Auth(other, app).login("boss@other.example")
     assert "pat@riverbend.example" not in other.get("/manage/invitations").get_data(as_text=True)
-    token = csrf_token_from(other.get("/invite/").get_data(as_text=True))
+    token = csrf_token(other.get("/invite/"))
     for method, url in [
         ("post", f"/manage/invitations/{invitation.id}/revoke"),
         ("post", f"/manage/invitations/{invitation.id}/resend"),

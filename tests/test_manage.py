@@ -23,7 +23,7 @@ from scope.models import (
     UserStatus,
     UserType,
 )
-from tests.helpers import Auth, csrf_token_from, row_menu
+from tests.helpers import Auth, csrf_token, row_menu
 
 MANAGED = UserStatus.MANAGED
 DEACTIVATED = UserStatus.DEACTIVATED
@@ -1026,7 +1026,7 @@ def test_partner_users_get_403(app, client, auth, make_sponsor, make_user, make_
         "admin@partner.test", sponsor_id=sid, user_type=UserType.ADMINISTRATOR, organization_id=org
     )
     auth.login("admin@partner.test")
-    token = csrf_token_from(text(client.get("/my/account")))
+    token = csrf_token(client.get("/my/account"))
     url = url.format(id=admin)
     if method == "get":
         response = client.get(url)

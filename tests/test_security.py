@@ -34,7 +34,6 @@ from tests.helpers import (
     SECRET,
     Tenant,
     csrf_token,
-    csrf_token_from,
     expand,
     login,
     methods,
@@ -411,7 +410,7 @@ def _session_cookie(response) -> str:
 
 def test_session_cookie_is_httponly_and_lax_and_not_secure_over_http(app, make_user, client):
     make_user("someone@example.com")
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    token = csrf_token(client.get("/login"))
     response = client.post(
         "/login", data={"email": "someone@example.com", "password": PASSWORD, "csrf_token": token}
     )
@@ -436,7 +435,7 @@ def test_session_cookie_is_secure_when_the_public_url_is_https(app, tmp_path):
 
 def test_login_renews_the_session_and_drops_what_was_planted_before(app, make_user, client):
     make_user("someone@example.com")
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    token = csrf_token(client.get("/login"))
     with client.session_transaction() as s:
         s["planted"] = "by an attacker"
         secret_before = s["csrf_token"]
@@ -495,7 +494,7 @@ def test_login_is_limited_per_address_across_clients(app, make_user):
     codes = []
     for n in range(12):
         client = app.test_client()
-        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        token = csrf_token(client.get("/login"))
         response = client.post(
             "/login",
             data={"email": "target@example.com", "password": "nope", "csrf_token": token},
@@ -507,7 +506,7 @@ def test_login_is_limited_per_address_across_clients(app, make_user):
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_login_is_limited_per_client_with_a_readable_answer(app, client, htmx):
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    token = csrf_token(client.get("/login"))
     headers = {"HX-Request": "true"} if htmx else {}
     codes = [
         client.post(
@@ -619,7 +618,7 @@ def test_two_app_instances_share_limits_kept_in_redis(app, make_user):
         codes = []
         for n in range(12):
             client = instances[n % 2].test_client()
-            token = csrf_token_from(client.get("/login").get_data(as_text=True))
+            token = csrf_token(client.get("/login"))
             codes.append(
                 client.post(
                     "/login",

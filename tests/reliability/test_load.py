@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import random
-import re
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from sqlalchemy import select
 
 from scope.extensions import db
 from scope.models import Invitation, PartnerOrganization
-from tests.helpers import PASSWORD, free_port, needs_postgres, postgres_url
+from tests.helpers import PASSWORD, csrf_token, free_port, needs_postgres, postgres_url
 
 pytestmark = pytest.mark.real_commits  # gunicorn reads what the test writes
 
@@ -88,14 +87,12 @@ class Client:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
         self.token = None
-        page = self.request("GET", "/login")[1]
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        token = csrf_token(self.request("GET", "/login")[1])
         status, _ = self.request(
             "POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token}
         )
         assert status == 200, status
-        page = self.request("GET", "/invite/")[1]
-        self.token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+        self.token = csrf_token(self.request("GET", "/invite/")[1])
 
     def request(self, method, path, form=None, htmx=False):
         data = urllib.parse.urlencode(form or {}, doseq=True).encode() if method == "POST" else None
