@@ -432,6 +432,7 @@ def test_session_cookie_is_secure_when_the_public_url_is_https(app, tmp_path):
             "SECRET_KEY": "k",
             "SQLALCHEMY_DATABASE_URI": "sqlite://",
             "PUBLIC_URL": "https://scope.example.org",
+            "MAIL_DELIVER_IN_PROCESS": False,
         }
     )
     response = other.test_client().get("/login")
