@@ -6,7 +6,6 @@ set-password and recovery links are in tests/test_accounts.py. See docs/RELIABIL
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -19,13 +18,13 @@ from sqlalchemy import func, select
 from scope.extensions import db, limiter
 from scope.invites.services import copy_link
 from scope.models import Invitation, InvitationState, User, UserType, utcnow
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, postgres_url
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.real_commits,  # threads
     pytest.mark.skipif(
-        not os.environ.get("SCOPE_TEST_DATABASE_URL", "").startswith("postgresql"),
+        postgres_url() is None,
         reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL=postgresql://... "
         "(SQLite serializes writers, so these races cannot happen there)",
     ),

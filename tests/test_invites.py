@@ -1,6 +1,5 @@
 """INVITE wizards, invitations, their links and MANAGE → Invitations."""
 
-import os
 import re
 import threading
 from datetime import timedelta
@@ -27,6 +26,7 @@ from tests.helpers import (
     csrf_token,
     elements,
     is_whole_page,
+    needs_postgres,
     row_menu,
     text_of,
     texts,
@@ -592,10 +592,7 @@ def test_managed_rows_need_names(staff, employer):
 
 
 @pytest.mark.real_commits  # threads
-@pytest.mark.skipif(
-    not os.environ.get("SCOPE_TEST_DATABASE_URL", "").startswith("postgresql"),
-    reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL",
-)
+@needs_postgres
 def test_twenty_simultaneous_sends_of_one_address_make_one_invitation(app, make_sponsor, make_user):
     sponsor_id = make_sponsor()
     staff_ids = [make_user(sponsor_id=sponsor_id) for _ in range(20)]
