@@ -222,9 +222,9 @@ _counter = itertools.count(1)
 def make_sponsor(app):
     def make(name: str | None = None):
         with app.app_context():
-            sponsor = get_or_create_sponsor(name or f"Sponsor {next(_counter)}")
+            sponsor_id = get_or_create_sponsor(name or f"Sponsor {next(_counter)}").id
             db.session.commit()
-            return sponsor.id
+            return sponsor_id
 
     return make
 
@@ -260,8 +260,10 @@ def make_user(app, make_sponsor):
                 password_hash=_PASSWORD_HASH if with_password else None,
             )
             db.session.add(user)
+            db.session.flush()
+            user_id = user.id  # read before the commit expires it: no query to load it again
             db.session.commit()
-            return user.id
+            return user_id
 
     return make
 
@@ -277,8 +279,10 @@ def make_org(app):
                 sponsor_id=sponsor_id, kind=kind, name=name, name_key=name.lower()
             )
             db.session.add(org)
+            db.session.flush()
+            org_id = org.id
             db.session.commit()
-            return org.id
+            return org_id
 
     return make
 
