@@ -607,7 +607,7 @@ def _redis_reachable() -> bool:
 )
 def test_two_app_instances_share_limits_kept_in_redis(app, make_user):
     make_user("target@example.com")
-    prefix = f"scope_test_{uuid.uuid4().hex}"
+    prefix = f"scope_tests_{uuid.uuid4().hex}"
     instances = [
         create_app(
             {
