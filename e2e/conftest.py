@@ -11,7 +11,9 @@ sink, emptied for the test: .wait_for(predicate), .wait_for_mail_to(address), .c
 same port, for an outage; `mail` starts it again after the test), `create_staff(...)` and
 `staff` (made with `flask create-staff`), `login(page, email, password)`, `staff_page`
 (logged in as `staff`), and `shot(page, name)`, which saves
-e2e/screenshots/<test>/<NN>-<name>.png: call it on every screen a test visits.
+e2e/screenshots/<test>/<NN>-<name>.png: call it on every screen a test visits. What test
+modules import (the SMTP sink's classes, login, unique addresses, the steps staff tests share)
+lives in helpers.py.
 
 Every test gets its own people (unique addresses), and the server keeps its real rate limits,
 so one address cannot log in more than 10 times a minute.
@@ -22,8 +24,6 @@ Set SCOPE_E2E_REQUIRE_BROWSER=1 (CI does) to fail instead of skipping when no br
 from __future__ import annotations
 
 import dataclasses
-import email
-import email.policy
 import itertools
 import os
 import re
@@ -32,7 +32,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
+from helpers import MailCollector, SMTPServer, Staff, login
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, expect
 from playwright.sync_api import Error as PlaywrightError
 
@@ -115,127 +114,6 @@ def _free_port() -> int:
 
 
 # --- SMTP sink ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class ReceivedMail:
-    """One message as the SMTP server received it."""
-
-    envelope_from: str
-    recipients: tuple[str, ...]
-    subject: str
-    text: str
-    html: str
-    message: email.message.EmailMessage
-
-    @property
-    def to(self) -> str:
-        return str(self.message.get("To", ""))
-
-    def links(self) -> list[str]:
-        """Every http(s) address in the text part (where emailed links are easiest to read)."""
-        return re.findall(r"https?://[^\s<>\"')]+", self.text)
-
-
-class MailCollector:
-    """aiosmtpd handler that keeps every message it is given, parsed."""
-
-    def __init__(self) -> None:
-        self._messages: list[ReceivedMail] = []
-        self._refused: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def refuse(self, address: str, reply: str = "550 5.1.1 Mailbox unavailable") -> None:
-        """Answer RCPT TO for `address` with `reply` (a permanent refusal unless told)."""
-        with self._lock:
-            self._refused[address.lower()] = reply
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
-        with self._lock:
-            reply = self._refused.get(address.lower())
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        text_part = message.get_body(preferencelist=("plain",))
-        html_part = message.get_body(preferencelist=("html",))
-        received = ReceivedMail(
-            envelope_from=envelope.mail_from,
-            recipients=tuple(address.lower() for address in envelope.rcpt_tos),
-            subject=str(message.get("Subject", "")),
-            text=text_part.get_content() if text_part else "",
-            html=html_part.get_content() if html_part else "",
-            message=message,
-        )
-        with self._lock:
-            self._messages.append(received)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[ReceivedMail]:
-        with self._lock:
-            return list(self._messages)
-
-    def clear(self) -> None:
-        """Forget the messages received and the addresses refused."""
-        with self._lock:
-            self._messages.clear()
-            self._refused.clear()
-
-    def to(self, address: str) -> list[ReceivedMail]:
-        return [m for m in self.messages if address.lower() in m.recipients]
-
-    def wait_for(
-        self,
-        predicate: Callable[[ReceivedMail], bool] | None = None,
-        timeout: float = 15,
-        count: int = 1,
-    ) -> list[ReceivedMail]:
-        """Poll until at least `count` received messages match; return all that match."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [m for m in self.messages if predicate is None or predicate(m)]
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                seen = "\n".join(f"  to {m.recipients}: {m.subject!r}" for m in self.messages)
-                raise AssertionError(
-                    f"expected {count} matching message(s) within {timeout}s, "
-                    f"found {len(found)}; received:\n{seen or '  (nothing)'}"
-                )
-            time.sleep(0.1)
-
-    def wait_for_mail_to(self, address: str, timeout: float = 15) -> ReceivedMail:
-        """The latest message to `address`, waiting for one if none has arrived yet."""
-        return self.wait_for(lambda m: address.lower() in m.recipients, timeout=timeout)[-1]
-
-
-@dataclasses.dataclass
-class SMTPServer:
-    host: str
-    port: int
-    collector: MailCollector
-    _controller: Controller | None = None
-
-    def start(self) -> None:
-        """Listen (again) on the same port, as a mail server back from an outage does."""
-        if self._controller is None:
-            self._controller = Controller(
-                self.collector,
-                hostname=self.host,
-                port=self.port,
-                server_hostname="smtp.scope-e2e.localhost",
-            )
-            self._controller.start()
-
-    def stop(self) -> None:
-        """Stop listening: connections to the port are refused until start()."""
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
 
 
 @pytest.fixture(scope="session")
@@ -422,13 +300,6 @@ def base_url(server: ScopeServer) -> str:
 # --- People ------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Staff:
-    email: str
-    password: str
-    sponsor: str
-
-
 _sequence = itertools.count(1)
 
 
@@ -470,14 +341,6 @@ def create_staff(server: ScopeServer) -> Callable[..., Staff]:
 def staff(create_staff) -> Staff:
     """A new staff member of a new sponsor, not logged in."""
     return create_staff()
-
-
-def login(page: Page, email: str, password: str) -> None:
-    """Log in through the form, the way a person does."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 @pytest.fixture(name="login")

@@ -11,21 +11,11 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 
+from helpers import OCCUPATION, create_employer, nav, new_password, unique_email
 from playwright.sync_api import Locator, Page, expect
-
-# One of the occupations every new sponsor starts with.
-OCCUPATION = "Electrician"
 
 # Columns of the Invitations table.
 STATUS, DELIVERY = 5, 6
-
-
-def unique_email(who: str) -> str:
-    return f"{who}-{secrets.token_hex(4)}@example.com"
-
-
-def new_password() -> str:
-    return f"harbor {secrets.token_urlsafe(8)} lantern"
 
 
 def reload_until_shown(page: Page, locator: Locator, text: str, timeout: float = 20) -> None:
@@ -47,24 +37,6 @@ def words(text: str) -> str:
 
 
 # --- Staff ----------------------------------------------------------------------------------
-
-
-def nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
-
-
-def create_employer(page: Page, name: str, shot) -> None:
-    """PARTNERS → Employers → CREATE+, the way staff add one."""
-    nav(page).get_by_role("button", name="Partners").click()
-    page.get_by_role("menuitem", name="Employers").click()
-    page.get_by_role("link", name="Create+").click()
-    dialog = page.get_by_role("dialog", name="New Employer")
-    dialog.get_by_label("Name", exact=True).fill(name)
-    dialog.get_by_role("button", name="Save").click()
-    expect(dialog).to_have_count(0)
-    employers = page.get_by_role("table", name="Employers")
-    expect(employers.get_by_role("link", name=name)).to_be_visible()
-    shot(page, "employer-created")
 
 
 def open_invite(page: Page) -> None:

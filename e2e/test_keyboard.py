@@ -8,8 +8,8 @@ start to finish; a row's Actions menu opens dialogs and asks before anything is 
 import re
 import secrets
 
+from helpers import OCCUPATION, nav, unique_email
 from playwright.sync_api import Locator, Page, expect
-from test_invitations import OCCUPATION, nav, unique_email
 
 
 def is_focused(locator: Locator) -> bool:

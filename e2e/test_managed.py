@@ -2,8 +2,8 @@
 
 import secrets
 
+from helpers import create_employer, nav, new_password, unique_email
 from playwright.sync_api import Page, expect
-from test_invitations import create_employer, nav, new_password, unique_email
 
 
 def users_table(page: Page):

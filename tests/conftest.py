@@ -1,20 +1,33 @@
-"""Fast-test fixtures: one app per session on a migrated database, cleaned after every test.
+"""Fast-test fixtures: one app per session on a migrated database; no test sees another's rows.
 
 SQLite by default; PostgreSQL when SCOPE_TEST_DATABASE_URL is set.
+
+Each test runs inside one database transaction that is rolled back after it: every session it
+opens (its own, and each request's) joins that transaction, and their commits release
+savepoints. A test whose writes must reach other connections (threads, subprocesses, another
+app, `db.engine` used directly) is marked `@pytest.mark.real_commits`: it commits for real and
+every table is emptied after it. A test that needs the mark and lacks it fails and says so.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import re
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from unittest import mock
 
 import pytest
+from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, literal, select, text, union_all
+from sqlalchemy.engine import Engine, make_url
+from werkzeug.security import generate_password_hash
 
-from scope import create_app
-from scope.auth.passwords import hash_password
+from scope import create_app, search
 from scope.extensions import db, limiter
 from scope.models import (
     Occupation,
@@ -26,26 +39,46 @@ from scope.models import (
 )
 from scope.sponsors import get_or_create_sponsor
 from scope.text import name_key
+from tests.helpers import PASSWORD, SECRET, Auth, StaffSession, add_draft_row, make_tenant
 
-PASSWORD = "correct horse battery staple"
-_PASSWORD_HASH = hash_password(PASSWORD)
-
-
-def _database_url(tmp_path_factory) -> str:
-    url = os.environ.get("SCOPE_TEST_DATABASE_URL")
-    if url:
-        return url
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "scope-test.sqlite3")
+# Fixture users only: a hash that takes half a millisecond to check instead of scrypt's 100 ms,
+# so logging them in is cheap. Scope's own hashing and checking are unchanged (werkzeug checks
+# either kind); passwords set through Scope in a test are still hashed with scrypt.
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def _database_url(tmp_path_factory):
+    url = os.environ.get("SCOPE_TEST_DATABASE_URL")
+    if url:
+        # A commit returns before PostgreSQL has flushed it to disk (2 ms less on a virtual
+        # disk); what other connections see, and when, is the same.
+        url = make_url(url)
+        options = " ".join(filter(None, [url.query.get("options"), "-c synchronous_commit=off"]))
+        yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+        return
+    # In memory-backed /dev/shm where there is one: a commit skips the disk's fsync (9 ms on a
+    # virtual disk), and SQLite's locking, which the tests of simultaneous writers rely on, is
+    # the same there.
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "scope-test.sqlite3")
+        return
+    folder = Path(tempfile.mkdtemp(prefix="scope-tests-", dir=shm))
+    try:
+        yield "sqlite:///" + str(folder / "scope-test.sqlite3")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, _database_url):
     instance = tmp_path_factory.mktemp("instance")
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
+            "SQLALCHEMY_DATABASE_URI": _database_url,
             "PUBLIC_URL": "http://scope.test",
             "MAIL_DELIVER_IN_PROCESS": False,
             "SERVER_NAME": None,
@@ -55,6 +88,7 @@ def app(tmp_path_factory):
     with app.app_context():
         _reset_schema()
         upgrade()
+        search._has_index()  # asked once per engine, on a connection of its own: ask it now
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -73,14 +107,96 @@ def _reset_schema() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_database(app):
-    yield
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+def _isolated_database(request, app):
+    """Undo each test's writes: roll back its transaction, or empty the tables after it."""
+    if request.node.get_closest_marker("real_commits"):
+        yield
+        with app.app_context():
+            db.session.remove()
+            _delete_every_row()
+    else:
+        with _rolled_back_transaction(app) as trespasses:
+            yield
+        with app.app_context():
+            left = _tables_with_rows()
+            if left:
+                _delete_every_row()
+        problems = trespasses + [f"rows left behind in {', '.join(left)}"] * bool(left)
+        if problems:
+            pytest.fail(
+                "this test needs @pytest.mark.real_commits: " + "; ".join(problems), pytrace=False
+            )
     limiter.reset()
+
+
+def _delete_every_row() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def _tables_with_rows() -> list[str]:
+    probes = [
+        select(literal(table.name).label("name")).select_from(table).limit(1).subquery().select()
+        for table in db.metadata.sorted_tables
+    ]
+    return list(db.session.scalars(union_all(*probes)))
+
+
+@contextmanager
+def _rolled_back_transaction(app):
+    """One connection in one transaction, rolled back at the end, shared by every session.
+
+    Sessions join it with join_transaction_mode="create_savepoint" (SQLAlchemy's recipe for
+    tests that roll back), so a commit releases a savepoint and a rollback returns to one.
+    Yields a list of what the test did that this cannot undo: a second connection to the
+    database, or the shared connection used from another thread.
+    """
+    trespasses: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    owner = threading.get_ident()
+    url = engine.url.render_as_string(hide_password=False)
+    driver = connection.connection.driver_connection
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # pysqlite begins and commits on its own, which SAVEPOINT does not survive: take that
+        # over, as SQLAlchemy's documentation of pysqlite shows (restored before it goes back).
+        isolation_level = driver.isolation_level
+        driver.isolation_level = None
+    transaction = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("BEGIN")
+
+    factory = db.session.session_factory
+    get_bind = factory.class_.get_bind
+
+    def bound_to_the_test(session, *args, **kwargs):
+        if current_app._get_current_object() is not app:  # another app made by the test
+            return get_bind(session, *args, **kwargs)
+        if threading.get_ident() != owner:
+            trespasses.append("a thread used the database")
+            raise RuntimeError("a thread used the test's connection: mark the test real_commits")
+        return connection
+
+    def another_connection(conn):
+        if conn is not connection and conn.engine.url.render_as_string(hide_password=False) == url:
+            trespasses.append("it opened a connection of its own to the database")
+
+    event.listen(Engine, "engine_connect", another_connection)
+    try:
+        with (
+            mock.patch.dict(factory.kw, bind=connection, join_transaction_mode="create_savepoint"),
+            mock.patch.object(factory.class_, "get_bind", bound_to_the_test),
+        ):
+            yield trespasses
+    finally:
+        event.remove(Engine, "engine_connect", another_connection)
+        transaction.rollback()
+        if sqlite:
+            driver.isolation_level = isolation_level
+        connection.close()
 
 
 @pytest.fixture
@@ -107,9 +223,9 @@ _counter = itertools.count(1)
 def make_sponsor(app):
     def make(name: str | None = None):
         with app.app_context():
-            sponsor = get_or_create_sponsor(name or f"Sponsor {next(_counter)}")
+            sponsor_id = get_or_create_sponsor(name or f"Sponsor {next(_counter)}").id
             db.session.commit()
-            return sponsor.id
+            return sponsor_id
 
     return make
 
@@ -145,8 +261,10 @@ def make_user(app, make_sponsor):
                 password_hash=_PASSWORD_HASH if with_password else None,
             )
             db.session.add(user)
+            db.session.flush()
+            user_id = user.id  # read before the commit expires it: no query to load it again
             db.session.commit()
-            return user.id
+            return user_id
 
     return make
 
@@ -162,8 +280,10 @@ def make_org(app):
                 sponsor_id=sponsor_id, kind=kind, name=name, name_key=name_key(name)
             )
             db.session.add(org)
+            db.session.flush()
+            org_id = org.id
             db.session.commit()
-            return org.id
+            return org_id
 
     return make
 
@@ -181,59 +301,6 @@ def occupation_id(app):
     return find
 
 
-class Auth:
-    def __init__(self, client, app):
-        self.client = client
-        self.app = app
-
-    def login(self, email: str, password: str = PASSWORD):
-        page = self.client.get("/login")
-        token = csrf_token_from(page.get_data(as_text=True))
-        return self.client.post(
-            "/login", data={"email": email, "password": password, "csrf_token": token}
-        )
-
-    def logout(self):
-        return self.client.post("/logout", headers={"X-CSRFToken": self.csrf_token()})
-
-    def csrf_token(self) -> str:
-        return csrf_token_from(self.client.get("/login").get_data(as_text=True)) or (
-            csrf_token_from(self.client.get("/").get_data(as_text=True))
-        )
-
-
-def row_menu(html: str, row_id: str) -> list[tuple[str, str, str]]:
-    """(label, method, url) of each item a row's Actions menu shows, built as scope.js builds it.
-
-    Rows borrow one menu from a <template> named by their button's data-menu-from: items
-    marked data-action appear only when the row lists them in data-actions, and {name}
-    placeholders in the items' attributes take the row's data-name values.
-    """
-    row = re.search(rf'<tr id="{row_id}"([^>]*)>(.*?)</tr>', html, re.S)
-    assert row, f"no row {row_id}"
-    data = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', row.group(1)))
-    source = re.search(r'data-menu-from="([^"]+)"', row.group(2)).group(1)
-    menu = re.search(rf'<template id="{source}">(.*?)</template>', html, re.S).group(1)
-    offered = data.get("actions", "").split()
-    items = []
-    for item in re.findall(r"<li role=\"none\"(.*?)</li>", menu, re.S):
-        action = re.match(r'\s*data-action="([^"]+)"', item)
-        if action and action.group(1) not in offered:
-            continue
-        item = re.sub(r"\{(\w+)\}", lambda m: data.get(m.group(1), m.group(0)), item)
-        label = re.sub(r"<[^>]+>", "", item.split(">", 1)[1]).strip()
-        how = re.search(r'(href|hx-get|hx-post)="([^"]+)"', item)
-        items.append((label, "POST" if how.group(1) == "hx-post" else "GET", how.group(2)))
-    return items
-
-
-def csrf_token_from(html: str) -> str | None:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', html
-    )
-    return match.group(1) if match else None
-
-
 @pytest.fixture
 def auth(client, app):
     return Auth(client, app)
@@ -249,30 +316,15 @@ def staff(app, make_sponsor, make_user, auth, client):
     return StaffSession(client, sponsor_id, user_id)
 
 
-class StaffSession:
-    def __init__(self, client, sponsor_id, user_id):
-        self.client = client
-        self.sponsor_id = sponsor_id
-        self.user_id = user_id
-        self._token = None
-
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            html = self.client.get("/invite/").get_data(as_text=True)
-            self._token = csrf_token_from(html)
-        return self._token
-
-    def get(self, url, htmx=False, **kw):
-        headers = kw.pop("headers", {})
-        if htmx:
-            headers["HX-Request"] = "true"
-        return self.client.get(url, headers=headers, **kw)
-
-    def post(self, url, data=None, htmx=False, csrf=True, **kw):
-        headers = kw.pop("headers", {})
-        if htmx:
-            headers["HX-Request"] = "true"
-        if csrf:
-            headers["X-CSRFToken"] = self.token
-        return self.client.post(url, data=data or {}, headers=headers, **kw)
+@pytest.fixture
+def world(app, make_sponsor, make_user, make_org, monkeypatch):
+    """Two sponsors with one of everything; the second one's records all say SECRET."""
+    monkeypatch.setitem(app.config, "RECOVERY_ANSWER_SECONDS", 0)
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
+    limiter.enabled = False
+    home = make_tenant(app, make_sponsor, make_user, make_org, "home")
+    other = make_tenant(app, make_sponsor, make_user, make_org, SECRET)
+    add_draft_row(app, home, "new@home.example.com")
+    add_draft_row(app, other, f"new@{SECRET}.example.com")
+    yield home, other
+    limiter.enabled = True

@@ -18,7 +18,7 @@ import pytest
 from scope.extensions import db
 from scope.invites import csv_rows
 from scope.models import AuditEvent, Invitation, MailMessage, User, UserStatus, UserType
-from tests.conftest import csrf_token_from
+from tests.helpers import csrf_token
 
 
 def _mail_count(app, kind: str | None = None) -> int:
@@ -146,7 +146,7 @@ def test_a_control_character_in_the_login_email_is_refused_with_a_message(client
     page = client.get("/login").get_data(as_text=True)
     response = client.post(
         "/login",
-        data={"email": email, "password": "whatever it is", "csrf_token": csrf_token_from(page)},
+        data={"email": email, "password": "whatever it is", "csrf_token": csrf_token(page)},
     )
     assert response.status_code == 422
     assert "without hidden or control characters" in response.get_data(as_text=True)
@@ -164,7 +164,7 @@ def test_a_next_address_a_header_cannot_carry_goes_home_instead(auth, make_user,
         data={
             "email": "kim@example.org",
             "password": "correct horse battery staple",
-            "csrf_token": csrf_token_from(page),
+            "csrf_token": csrf_token(page),
         },
     )
     assert response.status_code == 302

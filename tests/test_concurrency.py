@@ -6,7 +6,6 @@ set-password and recovery links are in tests/test_accounts.py. See docs/RELIABIL
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -19,13 +18,13 @@ from sqlalchemy import func, select
 from scope.extensions import db, limiter
 from scope.manage.invitations import copy_link
 from scope.models import Invitation, InvitationState, User, UserType, utcnow
-from tests.conftest import csrf_token_from
-from tests.test_security import csrf_token
+from tests.helpers import csrf_token, postgres_url
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.real_commits,  # threads
     pytest.mark.skipif(
-        not os.environ.get("SCOPE_TEST_DATABASE_URL", "").startswith("postgresql"),
+        postgres_url() is None,
         reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL=postgresql://... "
         "(SQLite serializes writers, so these races cannot happen there)",
     ),
@@ -64,7 +63,7 @@ def _invitation(app, sponsor_id: int, staff_id: int, address: str) -> tuple[int,
 
 def _sign_up_client(app, path: str):
     client = app.test_client()
-    token = csrf_token_from(client.get(path).get_data(as_text=True))
+    token = csrf_token(client.get(path))
     assert token, "the sign-up page has a form"
     return client, token
 

@@ -26,8 +26,7 @@ import scope.manage.forms
 import scope.partners.forms
 from scope.extensions import db, limiter
 from scope.models import User, UserType
-from tests import test_security
-from tests.test_security import (
+from tests.helpers import (
     CHANGING,
     PARTNER_ONLY,
     PUBLIC,
@@ -36,9 +35,8 @@ from tests.test_security import (
     login,
     methods,
     rules,
+    text_of,
 )
-
-world = test_security.world  # the two-sponsor fixture, shared
 
 settings.register_profile(
     "ci",
@@ -202,7 +200,7 @@ def _check(app, response, before) -> None:
     body = response.get_data(as_text=True)
     assert response.status_code < 500, body[:2000]
     if response.status_code >= 400:
-        assert re.search(r"[A-Za-z]{3,}", body), "a refusal without a message"
+        assert re.search(r"[A-Za-z]{3,}", text_of(response)), "a refusal without a message"
         with app.app_context():
             assert _snapshot() == before, "refused input changed the database"
 
@@ -296,7 +294,7 @@ def test_malformed_and_truncated_link_tokens_get_a_page_that_says_so(app, limits
         response = client.get(prefix + token)
         assert response.status_code in (404, 410, 308), (prefix, token, response.status_code)
         if response.status_code != 308:
-            assert re.search(r"[A-Za-z]{3,}", response.get_data(as_text=True))
+            assert re.search(r"[A-Za-z]{3,}", text_of(response))
 
 
 def test_real_tokens_cut_short_or_altered_never_work(app, world):

@@ -9,7 +9,6 @@ that shows the last page. They run on SQLite and, in .ci/run, on PostgreSQL.
 from __future__ import annotations
 
 import random
-import re
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from sqlalchemy import select
 import scope.listing
 from scope.extensions import db
 from scope.models import User, UserStatus, UserType
+from tests.helpers import elements, text_of
 
 NAMES = ["Ana", "Bo", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo", "Kai", "Lu"]
 
@@ -41,11 +41,11 @@ def crowd(app, staff, make_user, make_org):
 
 
 def shown_ids(html: str) -> list[int]:
-    return [int(i) for i in re.findall(r'<tr id="user-(\d+)"', html)]
+    return [int(row.get("id").removeprefix("user-")) for row in elements(html, 'tr[id^="user-"]')]
 
 
 def summary(html: str) -> str:
-    return re.search(r'class="pager-summary"[^>]*>([^<]*)<', html).group(1)
+    return text_of(html, ".pager-summary")
 
 
 def expected_ids(
@@ -129,7 +129,7 @@ def test_the_count_stops_past_its_reach_and_says_so(app, crowd, monkeypatch):
     html = crowd.get("/manage/users?size=10", htmx=True).get_data(as_text=True)
     assert shown_ids(html) == everyone[:10]
     assert summary(html) == "1–10 of 12+"  # counted 12 rows from the first on this page
-    assert 'rel="next"' in html
+    assert elements(html, '[rel="next"]')
     html = crowd.get("/manage/users?size=10&page=5", htmx=True).get_data(as_text=True)
     assert shown_ids(html) == everyone[40:50] and summary(html) == "41–50 of 52+"
     # From row 51 the 11 rows left are within reach: the count is exact.
@@ -137,7 +137,7 @@ def test_the_count_stops_past_its_reach_and_says_so(app, crowd, monkeypatch):
     assert shown_ids(html) == everyone[50:60] and summary(html) == "51–60 of 61"
     html = crowd.get("/manage/users?size=10&page=7", htmx=True).get_data(as_text=True)
     assert shown_ids(html) == everyone[60:] and summary(html) == "61–61 of 61"
-    assert 'rel="next"' not in html
+    assert not elements(html, '[rel="next"]')
 
 
 def test_a_page_past_the_end_shows_the_last_page(app, crowd):

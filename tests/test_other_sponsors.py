@@ -15,7 +15,7 @@ import pytest
 
 from scope.extensions import db
 from scope.models import Invitation, MailMessage, User, UserStatus, UserType
-from tests.conftest import csrf_token_from
+from tests.helpers import csrf_token
 
 STRONG = "plum tractor orbit lantern"
 ELSEWHERE = {
@@ -93,7 +93,7 @@ def test_their_addresses_are_invited_and_only_the_owner_learns_of_the_account(
         "last_name": "Lee",
         "password": STRONG,
         "confirm_password": STRONG,
-        "csrf_token": csrf_token_from(page),
+        "csrf_token": csrf_token(page),
     }
     answer = person.post(login_link, data=form)
     assert answer.status_code == 410
@@ -103,7 +103,7 @@ def test_their_addresses_are_invited_and_only_the_owner_learns_of_the_account(
         r"http://scope\.test(/join/\S+)", bodies[elsewhere["a managed record"]]
     )[1]
     page = person.get(managed_link).get_data(as_text=True)
-    form["csrf_token"] = csrf_token_from(page)
+    form["csrf_token"] = csrf_token(page)
     assert person.post(managed_link, data=form).status_code == 302
     with app.app_context():
         mine = db.session.scalar(
@@ -194,7 +194,7 @@ def test_converting_a_record_whose_address_is_a_login_elsewhere_tells_only_the_p
     path = re.search(r"http://scope\.test(/account/\S+)", body)[1]
     person = app.test_client()
     page = person.get(path).get_data(as_text=True)
-    form = {"password": STRONG, "confirm_password": STRONG, "csrf_token": csrf_token_from(page)}
+    form = {"password": STRONG, "confirm_password": STRONG, "csrf_token": csrf_token(page)}
     answer = person.post(path, data=form)
     assert answer.status_code == 410
     assert "You already have an account" in answer.get_data(as_text=True)
@@ -222,9 +222,7 @@ def test_recovery_goes_to_the_login_and_not_to_records_elsewhere(app, make_spons
     client = app.test_client()
     for address in ("one@shared.example", "two@shared.example"):
         page = client.get("/forgot-password").get_data(as_text=True)
-        client.post(
-            "/forgot-password", data={"email": address, "csrf_token": csrf_token_from(page)}
-        )
+        client.post("/forgot-password", data={"email": address, "csrf_token": csrf_token(page)})
     with app.app_context():
         sent = db.session.execute(
             db.select(MailMessage.recipient, User.status)

@@ -26,6 +26,9 @@ from scope.models import (
     utcnow,
 )
 
+# Statements are counted: the savepoints of a rolled-back test would count too.
+pytestmark = pytest.mark.real_commits
+
 BUDGET = 6
 
 PATHS = [

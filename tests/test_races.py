@@ -30,10 +30,11 @@ from scope.models import (
     WizardDraft,
     WizardRow,
 )
-from tests.conftest import PASSWORD, csrf_token_from
+from tests.helpers import PASSWORD, csrf_token
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.real_commits,
     pytest.mark.skipif(
         not os.environ.get("SCOPE_TEST_DATABASE_URL", "").startswith("postgresql"),
         reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL=postgresql://... "
@@ -59,10 +60,10 @@ class Session:
         page = self.client.get("/login").get_data(as_text=True)
         answer = self.client.post(
             "/login",
-            data={"email": email, "password": PASSWORD, "csrf_token": csrf_token_from(page)},
+            data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page)},
         )
         assert answer.status_code == 302
-        self.token = csrf_token_from(self.client.get("/my/account").get_data(as_text=True))
+        self.token = csrf_token(self.client.get("/my/account").get_data(as_text=True))
 
     def post(self, url, data=None):
         headers = {"X-CSRFToken": self.token, "HX-Request": "true"}
@@ -206,7 +207,7 @@ def test_set_password_against_deactivate_ends_deactivated(app, make_sponsor, mak
         body = db.session.scalar(select(MailMessage.body_text))
     path = re.search(r"http://scope\.test(/account/\S+)", body)[1]
     person = app.test_client()
-    token = csrf_token_from(person.get(path).get_data(as_text=True))
+    token = csrf_token(person.get(path).get_data(as_text=True))
     boss = Session(app, "boss@riverbend.example")
 
     def set_password():

@@ -25,7 +25,7 @@ from scope.models import (
     UserStatus,
     UserType,
 )
-from tests.conftest import PASSWORD, Auth, row_menu
+from tests.helpers import PASSWORD, Auth, row_menu
 
 STRONG = "plum tractor orbit lantern"
 

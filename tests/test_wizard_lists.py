@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scope.emails import split_addresses
 from scope.extensions import db
 from scope.models import Invitation, MailMessage, UserStatus, UserType, WizardRow
-from tests.conftest import csrf_token_from
+from tests.helpers import csrf_token
 
 STRONG = "lantern meadow quartz saddle"
 
@@ -321,7 +321,7 @@ def test_the_sign_up_page_shows_who_wrote_the_message(app, staff, orgs):
         "last_name": "Lee",
         "password": STRONG,
         "confirm_password": STRONG,
-        "csrf_token": csrf_token_from(page),
+        "csrf_token": csrf_token(page),
     }
     assert client.post(path, data=form).status_code == 302
 

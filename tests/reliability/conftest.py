@@ -13,14 +13,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "reliability" in item.nodeid:
             item.add_marker(skip)
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("SCOPE_TEST_DATABASE_URL", "")
-    return url if url.startswith("postgresql") else None
-
-
-needs_postgres = pytest.mark.skipif(
-    postgres_url() is None,
-    reason="needs PostgreSQL: set SCOPE_TEST_DATABASE_URL=postgresql://...",
-)

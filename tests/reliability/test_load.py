@@ -9,8 +9,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import random
-import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,22 +23,17 @@ from sqlalchemy import select
 
 from scope.extensions import db
 from scope.models import Invitation, PartnerOrganization
-from tests.conftest import PASSWORD
-from tests.reliability.conftest import needs_postgres, postgres_url
+from tests.helpers import PASSWORD, csrf_token, free_port, needs_postgres, postgres_url
+
+pytestmark = pytest.mark.real_commits  # gunicorn reads what the test writes
 
 CLIENTS = int(os.environ.get("SCOPE_LOAD_CLIENTS", "20"))
 SECONDS = float(os.environ.get("SCOPE_LOAD_SECONDS", "60"))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(app):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SCOPE_SQLALCHEMY_DATABASE_URI": postgres_url(),
@@ -94,14 +87,12 @@ class Client:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
         self.token = None
-        page = self.request("GET", "/login")[1]
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        token = csrf_token(self.request("GET", "/login")[1])
         status, _ = self.request(
             "POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token}
         )
         assert status == 200, status
-        page = self.request("GET", "/invite/")[1]
-        self.token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+        self.token = csrf_token(self.request("GET", "/invite/")[1])
 
     def request(self, method, path, form=None, htmx=False):
         data = urllib.parse.urlencode(form or {}, doseq=True).encode() if method == "POST" else None

@@ -12,12 +12,14 @@ import sys
 import threading
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select, update
 
 from scope.extensions import db
 from scope.models import MailMessage, MailState, utcnow
-from tests.reliability.conftest import needs_postgres, postgres_url
-from tests.test_mail import SMTPServer, _bulk_outbox
+from tests.helpers import SMTPServer, bulk_outbox, needs_postgres, postgres_url
+
+pytestmark = pytest.mark.real_commits  # the workers read what the test writes
 
 SIZE = int(os.environ.get("SCOPE_RELIABILITY_MAIL", "500"))
 
@@ -45,7 +47,7 @@ def _worker(smtp_port: int, *args: str) -> subprocess.Popen:
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message_on_the_wire(
     app, make_sponsor
 ):
-    _bulk_outbox(app, make_sponsor(), SIZE)
+    bulk_outbox(app, make_sponsor(), SIZE)
     server = SMTPServer().start()
     sink = server.sink
     half = threading.Event()
