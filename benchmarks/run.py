@@ -56,6 +56,9 @@ def env_for(url: str, smtp_port: int | None = None) -> dict:
     )
     if smtp_port:
         env.update(SCOPE_MAIL_SERVER="127.0.0.1", SCOPE_MAIL_PORT=str(smtp_port))
+    else:
+        # Seeding and the in-process measurements send no mail: a development setup.
+        env.update(SCOPE_DEV_MAILBOX="true")
     return env
 
 

@@ -8,6 +8,9 @@ from flask import Flask
 DEFAULTS = {
     "PUBLIC_URL": "http://127.0.0.1:5000",
     "MAIL_SERVER": None,
+    # Mail kept in the app for staff to read: anyone could follow a colleague's recovery link,
+    # so only on a machine someone set up for development (scripts/run does).
+    "DEV_MAILBOX": False,
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,
     "MAIL_USE_SSL": False,
@@ -51,6 +54,22 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if uri.startswith("postgresql://"):
         # psycopg 3 is the driver we ship.
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+class ConfigurationError(RuntimeError):
+    """A setting that would make Scope unsafe or broken; the message says what to set."""
+
+
+def check_config(app: Flask) -> None:
+    """Refuse to start a production process that could not work as configured."""
+    config = app.config
+    if config["MAIL_SERVER"] is None and not (app.debug or app.testing or config["DEV_MAILBOX"]):
+        raise ConfigurationError(
+            "No mail server is configured, so invitations and password links could not be "
+            "sent. Set SCOPE_MAIL_SERVER (and SCOPE_MAIL_PORT, SCOPE_MAIL_USERNAME, ... as "
+            "needed). On a development machine, SCOPE_DEV_MAILBOX=true keeps mail in the "
+            "app's Development mailbox instead."
+        )
 
 
 def _instance_secret_key(app: Flask) -> str:

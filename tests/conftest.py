@@ -47,6 +47,8 @@ def app(tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
             "PUBLIC_URL": "http://scope.test",
             "MAIL_DELIVER_IN_PROCESS": False,
+            # Tests read the mail the app keeps when no SMTP server is configured.
+            "DEV_MAILBOX": True,
             "SERVER_NAME": None,
         }
     )

@@ -1,6 +1,8 @@
 """The application shell: configuration, login, logout, errors, htmx redirects."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from scope import create_app, search
+from scope.config import ConfigurationError
 from scope.extensions import db
 from scope.models import User
 
@@ -25,7 +28,7 @@ def test_models_and_migrations_do_not_drift(app):
 
 def test_secret_key_is_generated_once_per_instance_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("SCOPE_SECRET_KEY", raising=False)
-    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "DEV_MAILBOX": True})
     first.instance_path = str(tmp_path)
     from scope.config import _instance_secret_key
 
@@ -39,11 +42,49 @@ def test_config_comes_from_prefixed_environment(monkeypatch):
     monkeypatch.setenv("SCOPE_PUBLIC_URL", "https://scope.example.org/")
     monkeypatch.setenv("SCOPE_MAIL_PORT", "2525")
     monkeypatch.setenv("SCOPE_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("SCOPE_MAIL_SERVER", "smtp.example.org")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["PUBLIC_URL"] == "https://scope.example.org"
+    assert app.config["MAIL_SERVER"] == "smtp.example.org"
     assert app.config["MAIL_PORT"] == 2525
     assert app.config["SECRET_KEY"] == "from-the-environment"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def _production_environment(monkeypatch) -> None:
+    for name in ("SCOPE_MAIL_SERVER", "SCOPE_DEV_MAILBOX", "FLASK_DEBUG", "SCOPE_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCOPE_SECRET_KEY", "from-the-environment")
+
+
+def test_a_production_start_without_a_mail_server_is_refused_saying_what_to_set(monkeypatch):
+    _production_environment(monkeypatch)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert "Set SCOPE_MAIL_SERVER" in str(refused.value)
+    assert "SCOPE_DEV_MAILBOX=true" in str(refused.value)
+
+    monkeypatch.setenv("SCOPE_DEV_MAILBOX", "true")
+    development = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert development.config["DEV_MAILBOX"] is True
+    monkeypatch.delenv("SCOPE_DEV_MAILBOX")
+    monkeypatch.setenv("SCOPE_MAIL_SERVER", "smtp.example.org")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["DEV_MAILBOX"] is False
+
+
+def test_gunicorn_exits_saying_what_to_set_when_no_mail_server_is_configured(monkeypatch, tmp_path):
+    _production_environment(monkeypatch)
+    monkeypatch.setenv("SCOPE_SQLALCHEMY_DATABASE_URI", "sqlite://")
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "scope:create_app()"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "No mail server is configured" in result.stderr
+    assert "Set SCOPE_MAIL_SERVER" in result.stderr
 
 
 def test_login_page_has_labelled_fields(client):

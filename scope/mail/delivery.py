@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, text, update
 from ..audit import record
 from ..extensions import db
 from ..models import Invitation, MailMessage, MailState, utcnow
+from .services import development_mailbox_enabled
 from .smtp import Outcome, TimedConnection, build_message, classify
 
 log = logging.getLogger(__name__)
@@ -99,13 +100,16 @@ def deliver_due(
 ) -> DeliveryCounts:
     """Claim up to batch_size due messages and deliver them over one SMTP connection.
 
-    With no MAIL_SERVER configured, due messages go to the development mailbox instead:
-    they are marked delivered and never leave the database. `stop` ends the batch after
-    the message being sent; the rest are handed back.
+    With no MAIL_SERVER, due messages go to the development mailbox when it is enabled (they
+    are marked delivered and never leave the database); otherwise they stay queued until a
+    server is configured. `stop` ends the batch after the message being sent; the rest are
+    handed back.
     """
     with app.app_context():
         if app.config.get("MAIL_SERVER") is None:
-            return _deliver_to_development_mailbox()
+            if development_mailbox_enabled(app.config):
+                return _deliver_to_development_mailbox()
+            return DeliveryCounts()
         claim_until, batch = _claim(batch_size)
         counts = DeliveryCounts(claimed=len(batch))
         if batch:

@@ -47,6 +47,8 @@ def gunicorn(app):
         "SCOPE_SECRET_KEY": "load-test-secret-key",
         "SCOPE_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SCOPE_MAIL_DELIVER_IN_PROCESS": "false",
+        # No mail server here: the invitations' mail is kept, as on a development machine.
+        "SCOPE_DEV_MAILBOX": "true",
     }
     env.pop("SCOPE_RATELIMIT_STORAGE_URI", None)
     process = subprocess.Popen(
