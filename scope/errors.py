@@ -6,9 +6,10 @@ import logging
 
 from flask import Flask, make_response
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 from .htmx import is_htmx, render, retarget
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,22 @@ MESSAGES = {
     413: ("Too large", "What you sent is too large. Try a smaller file."),
     429: ("Too many attempts", "Too many requests in a short time. Wait a minute and try again."),
     500: ("Something went wrong", "The change was not saved. Try again in a moment."),
+    503: (
+        "Service unavailable",
+        "Scope cannot reach its database right now. Nothing was saved; try again in a moment.",
+    ),
 }
+CANNOT_WRITE = (
+    "Scope cannot write to its database: the disk is full or the database is read-only. "
+    "Nothing was saved; tell whoever runs Scope."
+)
+# Errors of the database being away rather than of the request: refused or dropped
+# connections, a server shutting down, a pool with no connection to give within its timeout.
+DATABASE_UNAVAILABLE = (sa.OperationalError, sa.InterfaceError)
+# Result codes that mean "cannot write": SQLite's primary codes (the low byte of an extended
+# code) SQLITE_READONLY and SQLITE_FULL; PostgreSQL's disk_full and read_only_sql_transaction.
+_SQLITE_CANNOT_WRITE = {8, 13}
+_POSTGRESQL_CANNOT_WRITE = {"53100", "25006"}
 
 
 def error_response(code: int, message: str | None = None):
@@ -44,6 +60,33 @@ def error_response(code: int, message: str | None = None):
     return response
 
 
+def cannot_write(error: sa.DBAPIError) -> bool:
+    """The database is there but refuses writes (codes, never the message's words)."""
+    original = error.orig
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_CANNOT_WRITE
+    return getattr(original, "sqlstate", None) in _POSTGRESQL_CANNOT_WRITE
+
+
+def database_unavailable(error: BaseException) -> bool:
+    if isinstance(error, sa.DisconnectionError | sa.TimeoutError):
+        return True
+    if not isinstance(error, sa.DBAPIError):
+        return False
+    if isinstance(error, DATABASE_UNAVAILABLE) or error.connection_invalidated:
+        return True
+    return cannot_write(error)
+
+
+def _discard_transaction() -> None:
+    try:
+        db.session.rollback()
+    except sa.SQLAlchemyError:
+        # The connection is gone as well; the pool checks the next one before use.
+        log.debug("rollback after a database error failed", exc_info=True)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -57,8 +100,28 @@ def register(app: Flask) -> None:
             return error
         return error_response(error.code)
 
+    @app.errorhandler(sa.SQLAlchemyError)
+    def database_error(error: sa.SQLAlchemyError):
+        if not database_unavailable(error):
+            return server_error(error)
+        _discard_transaction()
+        # The page is drawn as for an anonymous visitor: the account and its sponsor would
+        # have to be read from the database that just failed.
+        login_manager._update_request_context_with_user()
+        # The driver's words without the statement and its parameters, once per request.
+        log.warning(
+            "database unavailable: %s: %s",
+            type(error).__name__,
+            str(getattr(error, "orig", None) or error).strip(),
+        )
+        is_storage = isinstance(error, sa.DBAPIError) and cannot_write(error)
+        response = error_response(503, CANNOT_WRITE if is_storage else None)
+        response.headers["Retry-After"] = "5"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     @app.errorhandler(Exception)
     def server_error(error: Exception):
-        db.session.rollback()
+        _discard_transaction()
         log.exception("unhandled error")
         return error_response(500)

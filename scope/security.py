@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, Request, abort, redirect, request, url_for
+from flask import Flask, Request, abort, redirect, request, session, url_for
 from flask_login import current_user
 
 from .extensions import db, login_manager
@@ -104,6 +104,8 @@ def register(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # The session's claim, not the account: loading it here would reach the database
+        # even for a static file, and fail with it.
+        if "_user_id" in session:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

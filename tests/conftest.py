@@ -92,6 +92,24 @@ def ctx(app):
 
 
 @pytest.fixture
+def database_down(app, monkeypatch):
+    """Call it to make every statement fail as a lost or refused connection does."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    refused = dialect.loaded_dbapi.OperationalError
+
+    def fail(*args, **kwargs):
+        raise refused("server closed the connection unexpectedly")
+
+    def down() -> None:
+        monkeypatch.setattr(dialect, "do_execute", fail)
+        monkeypatch.setattr(dialect, "do_execute_no_params", fail)
+
+    yield down
+    monkeypatch.undo()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -328,6 +328,24 @@ def test_a_deactivated_users_session_ends_everywhere(app, world):
             assert _is_login_redirect(response, htmx), (method, url, response.status_code)
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_no_rule_answers_a_server_error_while_the_database_is_down(app, world, htmx, database_down):
+    home, _ = world
+    staff = login(app, "staff@home.example.com")
+    token = csrf_token(staff)
+    clients = {"staff": staff, "anonymous": app.test_client()}
+    database_down()
+    seen = set()
+    for who, client in clients.items():
+        for endpoint, method, url in sweep(app, home.ids()):
+            response = request(client, method, url, token=token, htmx=htmx)
+            response.close()
+            status = response.status_code
+            assert status < 500 or status == 503, (who, endpoint, method, url, status)
+            seen.add(status)
+    assert 503 in seen
+
+
 # ------------------------------------------------------------------------ tenant isolation
 
 
