@@ -99,6 +99,16 @@ def register(app: Flask) -> None:
     app.request_class = ScopeRequest
 
     @app.after_request
+    def renew_session(response):
+        # Flask refuses a session cookie signed longer ago than PERMANENT_SESSION_LIFETIME
+        # (SESSION_IDLE_HOURS): signing it again on each request makes that an idle timeout.
+        # Static files are left out: they are cached, and must not carry a cookie.
+        if "_user_id" in session and request.endpoint != "static":
+            session.permanent = True
+            session.modified = True
+        return response
+
+    @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Referrer-Policy", "no-referrer")

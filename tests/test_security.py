@@ -672,6 +672,72 @@ def test_logout_ends_a_copied_cookie_too(app, make_user):
     assert stolen.get("/my/account").status_code == 302
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves the time session cookies are signed and checked with; nobody sleeps."""
+    from itsdangerous.timed import TimestampSigner
+
+    real = TimestampSigner.get_timestamp
+    offset = {"seconds": 0}
+
+    def shifted(self) -> int:
+        return real(self) + offset["seconds"]
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", shifted)
+
+    class Clock:
+        def advance(self, **delta) -> None:
+            offset["seconds"] += int(timedelta(**delta).total_seconds())
+
+    return Clock()
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_session_ends_after_the_idle_hours_without_a_request(app, make_user, clock, htmx):
+    assert app.config["SESSION_IDLE_HOURS"] == 12
+    make_user("someone@example.com")
+    client = login(app, "someone@example.com")
+    headers = {"HX-Request": "true"} if htmx else {}
+    # Each request renews the session: a whole day of use with pauses under 12 hours.
+    for _ in range(3):
+        clock.advance(hours=11, minutes=59)
+        response = client.get("/my/account", headers=headers)
+        assert response.status_code == 200
+        assert "Expires=" in _session_cookie(response)
+    clock.advance(hours=12, seconds=1)
+    response = client.get("/my/account", headers=headers)
+    if htmx:
+        assert response.status_code == 204
+        assert response.headers["HX-Redirect"] == "/login?next=/my/account"
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/login?next=/my/account"
+    # Logging in again works.
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": "someone@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert client.get("/my/account").status_code == 200
+
+
+def test_static_files_neither_renew_a_session_nor_carry_its_cookie(app, make_user, clock):
+    make_user("someone@example.com")
+    client = login(app, "someone@example.com")
+    clock.advance(hours=11)
+    static = client.get("/static/scope.js")
+    static.close()
+    assert static.status_code == 200 and "Set-Cookie" not in static.headers
+    clock.advance(hours=1, seconds=1)
+    assert client.get("/my/account").status_code == 302
+
+
+def test_the_idle_hours_are_configurable(monkeypatch):
+    monkeypatch.setenv("SCOPE_SESSION_IDLE_HOURS", "0.5")
+    other = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert other.permanent_session_lifetime == timedelta(minutes=30)
+
+
 # ------------------------------------------------------------------------ rate limits
 
 
