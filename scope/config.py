@@ -29,6 +29,9 @@ DEFAULTS = {
     "PAGE_SIZE": 25,
     # Invitations one sponsor may send in 24 hours (a stolen staff session cannot spam).
     "INVITATIONS_PER_SPONSOR_PER_DAY": 500,
+    # How many reverse proxies in front set X-Forwarded-For (and -Proto); 0 trusts no header,
+    # so a client cannot pick the address its rate limits are counted under.
+    "TRUSTED_PROXIES": 0,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     # A session ends after this many hours without a request (the cookie's signed timestamp
@@ -71,6 +74,12 @@ class ConfigurationError(RuntimeError):
 def check_config(app: Flask) -> None:
     """Refuse to start a production process that could not work as configured."""
     config = app.config
+    proxies = config["TRUSTED_PROXIES"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigurationError(
+            f"SCOPE_TRUSTED_PROXIES must be a whole number (0 or more), not {proxies!r}: how "
+            "many reverse proxies in front of Scope set X-Forwarded-For."
+        )
     if config["MAIL_SERVER"] is None and not (app.debug or app.testing or config["DEV_MAILBOX"]):
         raise ConfigurationError(
             "No mail server is configured, so invitations and password links could not be "

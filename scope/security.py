@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Flask, Request, abort, redirect, request, session, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db, login_manager
 from .models import User, UserStatus
@@ -97,6 +98,11 @@ class ScopeRequest(Request):
 
 def register(app: Flask) -> None:
     app.request_class = ScopeRequest
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # The client's address is the one the outermost trusted proxy saw: the N-th entry
+        # of X-Forwarded-For from the right. The Host header is never taken from a proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
 
     @app.after_request
     def renew_session(response):

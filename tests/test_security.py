@@ -15,8 +15,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from scope import create_app
+from scope.config import ConfigurationError
 from scope.extensions import db, limiter
 from scope.models import (
     AccountToken,
@@ -784,6 +786,73 @@ def test_login_is_limited_per_client_with_a_readable_answer(app, client, htmx):
     assert ("<html" in body) is not htmx
     if htmx:
         assert limited.headers["HX-Retarget"] == "#alerts"
+
+
+@pytest.fixture
+def make_app(app):
+    """Another app on the test database with its own settings; the shared limiter is bound
+    to fresh memory storage again afterwards."""
+    made = []
+
+    def make(**config):
+        other = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": app.config["SECRET_KEY"],
+                "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                "MAIL_DELIVER_IN_PROCESS": False,
+                "DEV_MAILBOX": True,
+                **config,
+            }
+        )
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+    create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def _failed_logins(client, count: int, forwarded_for=lambda n: None) -> list[int]:
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    codes = []
+    for n in range(count):
+        address = forwarded_for(n)
+        response = client.post(
+            "/login",
+            data={"email": f"p{n}@example.com", "password": "x", "csrf_token": token},
+            headers={"X-Forwarded-For": address} if address else {},
+        )
+        codes.append(response.status_code)
+    return codes
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_changes_nothing(app, client):
+    assert app.config["TRUSTED_PROXIES"] == 0
+    codes = _failed_logins(client, 31, lambda n: f"198.51.100.{n}")
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+
+
+def test_behind_a_trusted_proxy_clients_are_told_apart_by_the_address_it_saw(make_app):
+    proxied = make_app(TRUSTED_PROXIES=1)
+    assert isinstance(proxied.wsgi_app, ProxyFix)
+    assert (proxied.wsgi_app.x_for, proxied.wsgi_app.x_proto, proxied.wsgi_app.x_host) == (1, 1, 0)
+    client = proxied.test_client()
+    codes = _failed_logins(client, 31, lambda n: "203.0.113.7")
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+    # Whatever the client writes in front, the proxy appends the address it saw.
+    assert _failed_logins(client, 1, lambda n: "198.51.100.1, 203.0.113.7") == [429]
+    # Another client behind the same proxy is not lumped in.
+    assert _failed_logins(client, 1, lambda n: "203.0.113.8") == [422]
+
+
+@pytest.mark.parametrize("value", ["yes", "-1", "true", "1.5"])
+def test_trusted_proxies_must_be_a_whole_number(monkeypatch, value):
+    monkeypatch.setenv("SCOPE_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigurationError, match="SCOPE_TRUSTED_PROXIES must be a whole number"):
+        create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
 def test_token_guessing_is_limited(app, client):
