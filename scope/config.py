@@ -26,6 +26,8 @@ DEFAULTS = {
     "INVITATION_DAYS": 14,
     "SET_PASSWORD_DAYS": 7,
     "RECOVERY_MINUTES": 60,
+    # Recovery emails one account receives in an hour, however many are asked for.
+    "RECOVERY_EMAILS_PER_HOUR": 3,
     "PAGE_SIZE": 25,
     # Invitations one sponsor may send in 24 hours (a stolen staff session cannot spam).
     "INVITATIONS_PER_SPONSOR_PER_DAY": 500,

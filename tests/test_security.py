@@ -762,6 +762,88 @@ def test_login_is_limited_per_address_across_clients(app, make_user):
     assert codes[:10] == [422] * 10 and codes[10:] == [429, 429]
 
 
+def _client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _log_in(client, email: str, password: str = PASSWORD) -> int:
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    return _post_login(client, email, token, password).status_code
+
+
+def _strangers_fail_at(app, email: str, count: int) -> list[int]:
+    return [
+        _log_in(_client_at(app, f"198.51.100.{n}"), email, "wrong password entirely")
+        for n in range(count)
+    ]
+
+
+def test_strangers_failing_at_an_account_cannot_lock_its_owner_out(app, make_user):
+    make_user("owner@example.com")
+    owner = _client_at(app, "192.0.2.10")
+    assert _log_in(owner, "owner@example.com") == 302
+    owner.post("/logout", headers={"X-CSRFToken": csrf_token(owner)})
+
+    codes = _strangers_fail_at(app, "owner@example.com", 15)
+    assert codes[:10] == [422] * 10 and set(codes[10:]) == {429}
+    # Another browser, even at the owner's address, is a stranger to the account.
+    assert _log_in(_client_at(app, "192.0.2.10"), "owner@example.com") == 429
+
+    # The owner's own browser is still answered: a mistake, then the right password.
+    assert _log_in(owner, "owner@example.com", "a slip of the finger") == 422
+    assert _log_in(owner, "owner@example.com") == 302
+
+
+def test_only_a_browser_that_logged_in_to_that_account_gets_past_its_limit(app, make_user):
+    make_user("owner@example.com")
+    make_user("colleague@example.com")
+    shared = _client_at(app, "192.0.2.20")
+    assert _log_in(shared, "colleague@example.com") == 302
+    shared.post("/logout", headers={"X-CSRFToken": csrf_token(shared)})
+    _strangers_fail_at(app, "owner@example.com", 10)
+
+    assert _log_in(shared, "owner@example.com") == 429
+    forged = _client_at(app, "192.0.2.21")
+    forged.set_cookie("scope_device", "W10.forged.signature", path="/login")
+    assert _log_in(forged, "owner@example.com") == 429
+
+
+def test_the_device_cookie_is_http_only_and_names_no_address(app, make_user):
+    make_user("owner@example.com")
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = _post_login(client, "owner@example.com", token, PASSWORD)
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("scope_d")]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/login" in cookie
+    assert "owner" not in cookie and "example" not in cookie
+
+
+def test_an_htmx_login_keeps_its_cookies_on_the_hx_redirect(app, make_user, client):
+    make_user("owner@example.com")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login",
+        data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/partners/employers"
+    cookies = " ".join(response.headers.getlist("Set-Cookie"))
+    assert "scope_device=" in cookies and "session=" in cookies
+
+
+def test_one_client_gets_ten_attempts_a_minute_at_an_account_it_knows(app, make_user):
+    make_user("owner@example.com")
+    owner = _client_at(app, "192.0.2.30")
+    assert _log_in(owner, "owner@example.com") == 302
+    owner.post("/logout", headers={"X-CSRFToken": csrf_token(owner)})
+    codes = [_log_in(owner, "owner@example.com", "wrong password entirely") for _ in range(10)]
+    assert codes[:9] == [422] * 9 and codes[9] == 429
+    # Other clients are not affected by this one's attempts.
+    assert _log_in(_client_at(app, "192.0.2.31"), "owner@example.com") == 302
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_login_is_limited_per_client_with_a_readable_answer(app, client, htmx):
     token = csrf_token_from(client.get("/login").get_data(as_text=True))

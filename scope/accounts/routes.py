@@ -7,14 +7,13 @@ from flask import (
     flash,
     make_response,
     redirect,
-    request,
     session,
     url_for,
 )
 from flask_login import current_user, login_required, login_user
 
 from ..auth.passwords import MIN_LENGTH
-from ..auth.services import normalize_email
+from ..auth.throttle import address_and_client_key
 from ..extensions import db, limiter
 from ..htmx import is_htmx, render
 from ..models import AccountTokenPurpose, OrganizationKind
@@ -41,13 +40,12 @@ def password_rules():
 # --- password recovery ----------------------------------------------------------------------
 
 
-def _recovery_email_key() -> str:
-    return "recover:" + normalize_email(request.form.get("email", ""))[:254]
-
-
+# Per address and client, not per address: a stranger must not be able to get the owner
+# refused. How many emails an address receives is capped where they are queued
+# (services.request_recovery), behind the same answer.
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
-@limiter.limit("5 per hour", methods=["POST"], key_func=_recovery_email_key)
+@limiter.limit("5 per hour", methods=["POST"], key_func=address_and_client_key("recover"))
 def forgot_password():
     form = ForgotPasswordForm()
     sent = False

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..audit import record
 from ..auth.passwords import hash_password, password_problem, verify_password
@@ -273,7 +273,7 @@ def request_recovery(email: str) -> MailMessage | None:
     user = db.session.scalar(
         select(User).where(User.email == address, User.status.in_(RECOVERABLE))
     )
-    if user is None:
+    if user is None or not _may_send_recovery(user):
         token = secrets.token_urlsafe(32)
         hash_token(token)
         _render_recovery(
@@ -290,6 +290,19 @@ def request_recovery(email: str) -> MailMessage | None:
         user_id=user.id,
         **_recovery_context(user, link.url, link.expires_at),
     )
+
+
+def _may_send_recovery(user: User) -> bool:
+    """At most RECOVERY_EMAILS_PER_HOUR per account, whoever asks: a stranger cannot flood
+    the owner's mailbox, and the newest link sent stays the one that works."""
+    sent = db.session.scalar(
+        select(func.count(MailMessage.id)).where(
+            MailMessage.user_id == user.id,
+            MailMessage.kind == "recovery",
+            MailMessage.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    return sent < int(current_app.config["RECOVERY_EMAILS_PER_HOUR"])
 
 
 def _recovery_context(user: User | None, link: str, expires_at: datetime) -> dict:
