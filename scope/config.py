@@ -1,6 +1,8 @@
 """Configuration: defaults, then SCOPE_-prefixed environment variables, then test overrides."""
 
+import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +37,9 @@ DEFAULTS = {
     # so a client cannot pick the address its rate limits are counted under.
     "TRUSTED_PROXIES": 0,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # memory:// counts in each process: several gunicorn workers would each allow the whole
+    # limit. Refused at start unless this says it is meant (gunicorn_hooks.on_starting).
+    "RATELIMIT_ALLOW_MEMORY_WITH_WORKERS": False,
     "RATELIMIT_HEADERS_ENABLED": True,
     # A session ends after this many hours without a request (the cookie's signed timestamp
     # is renewed by every request, and checked on the next one).
@@ -88,6 +93,29 @@ def check_config(app: Flask) -> None:
             "sent. Set SCOPE_MAIL_SERVER (and SCOPE_MAIL_PORT, SCOPE_MAIL_USERNAME, ... as "
             "needed). On a development machine, SCOPE_DEV_MAILBOX=true keeps mail in the "
             "app's Development mailbox instead."
+        )
+    # gunicorn's arbiter sets SERVER_SOFTWARE; its config file imports the hooks module.
+    under_gunicorn = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
+    if under_gunicorn and "scope.gunicorn_hooks" not in sys.modules:
+        raise ConfigurationError(
+            "gunicorn started without Scope's gunicorn.conf.py, whose hooks check the "
+            "deployment before any worker starts. Start gunicorn in the directory that holds "
+            "it, or pass -c /path/to/scope/gunicorn.conf.py (a config file of your own can "
+            "`from scope.gunicorn_hooks import on_starting`)."
+        )
+
+
+def check_workers(config, workers: int) -> None:
+    """Rate limits counted in each process's memory would each admit the whole limit."""
+    in_memory = str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+    if workers > 1 and in_memory and not config["RATELIMIT_ALLOW_MEMORY_WITH_WORKERS"]:
+        raise ConfigurationError(
+            f"gunicorn would start {workers} workers that each count rate limits in their own "
+            f"memory (SCOPE_RATELIMIT_STORAGE_URI is memory://), so every limit, logging in "
+            f"included, would admit {workers} times as many attempts. Set "
+            "SCOPE_RATELIMIT_STORAGE_URI=redis://host:6379/0, or run one worker (-w 1, with "
+            "--threads for concurrency), or set SCOPE_RATELIMIT_ALLOW_MEMORY_WITH_WORKERS=true "
+            "to accept it."
         )
 
 

@@ -1006,7 +1006,7 @@ def _redis_reachable() -> bool:
 )
 def test_two_app_instances_share_limits_kept_in_redis(app, make_user):
     make_user("target@example.com")
-    prefix = f"scope_test_{uuid.uuid4().hex}"
+    prefix = f"{os.environ.get('SCOPE_TEST_REDIS_PREFIX', 'scope_test')}_{uuid.uuid4().hex}"
     instances = [
         create_app(
             {

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from scope.models import Invitation, PartnerOrganization
 from tests.conftest import PASSWORD
 from tests.reliability.conftest import needs_postgres, postgres_url
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = int(os.environ.get("SCOPE_LOAD_CLIENTS", "20"))
 SECONDS = float(os.environ.get("SCOPE_LOAD_SECONDS", "60"))
 
@@ -39,8 +41,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def gunicorn(app):
+def gunicorn(app, redis_limits):
     port = _free_port()
+    storage, prefix = redis_limits
     env = {
         **os.environ,
         "SCOPE_SQLALCHEMY_DATABASE_URI": postgres_url(),
@@ -50,7 +53,8 @@ def gunicorn(app):
         # No mail server here: the invitations' mail is kept, as on a development machine.
         "SCOPE_DEV_MAILBOX": "true",
     }
-    env.pop("SCOPE_RATELIMIT_STORAGE_URI", None)
+    # Three workers count limits together, as several machines would.
+    env.update(SCOPE_RATELIMIT_STORAGE_URI=storage, SCOPE_RATELIMIT_KEY_PREFIX=prefix)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -68,6 +72,7 @@ def gunicorn(app):
             "60",
             "scope:create_app()",
         ],
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
