@@ -41,6 +41,12 @@ DEFAULTS = {
     # limit. Refused at start unless this says it is meant (gunicorn_hooks.on_starting).
     "RATELIMIT_ALLOW_MEMORY_WITH_WORKERS": False,
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis unreachable: every limit is kept in each process's memory until it is back
+    # (docs/RELIABILITY.md says why this rather than refusing logins), and an error the
+    # fallback cannot catch (Redis failing between a request's check and its count) is
+    # logged rather than turned into a 500.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     # A session ends after this many hours without a request (the cookie's signed timestamp
     # is renewed by every request, and checked on the next one).
     "SESSION_IDLE_HOURS": 12,
@@ -68,6 +74,13 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=float(app.config["SESSION_IDLE_HOURS"])
     )
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # Without timeouts, a Redis that stops answering would hang every limited request.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+            **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+        }
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
         # psycopg 3 is the driver we ship.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -935,6 +936,40 @@ def test_trusted_proxies_must_be_a_whole_number(monkeypatch, value):
     monkeypatch.setenv("SCOPE_TRUSTED_PROXIES", value)
     with pytest.raises(ConfigurationError, match="SCOPE_TRUSTED_PROXIES must be a whole number"):
         create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_with_redis_unreachable_limits_hold_in_each_process_and_nothing_fails(make_app, make_user):
+    down = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_closed_port()}/0")
+    make_user("owner@example.com")
+    make_user("colleague@example.com")
+    codes = _failed_logins(down.test_client(), 31)
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+    strangers = []
+    for n in range(11):
+        stranger = down.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = f"198.51.100.{n}"
+        strangers.append(_log_in(stranger, "owner@example.com", "wrong password entirely"))
+    assert strangers[:10] == [422] * 10 and strangers[10] == 429
+
+    person = down.test_client()
+    person.environ_base["REMOTE_ADDR"] = "192.0.2.40"
+    assert _log_in(person, "colleague@example.com") == 302
+    token = csrf_token(person)
+    headers = {"X-CSRFToken": token, "HX-Request": "true"}
+    assert person.post("/invite/teammates/rows", data={"email": "new@example.com"}, headers=headers)
+    sent = person.post("/invite/teammates/send", headers=headers)
+    assert sent.status_code == 200 and "1 invitation sent." in sent.get_data(as_text=True)
+    assert person.get("/join/guess").status_code == 404
+    forgot = down.test_client()
+    token = csrf_token_from(forgot.get("/forgot-password").get_data(as_text=True))
+    response = forgot.post("/forgot-password", data={"email": "x@example.com", "csrf_token": token})
+    assert response.status_code == 200
 
 
 def test_token_guessing_is_limited(app, client):
