@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
-from flask import Flask, make_response
+from flask import Flask, g, has_request_context, make_response, stream_with_context
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 from sqlalchemy import exc as sa
+from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
@@ -60,6 +63,23 @@ def error_response(code: int, message: str | None = None):
     return response
 
 
+def streamed(chunks: Iterator[str]) -> Iterator[str]:
+    """A response body made a chunk at a time, its first chunk made now, in the view.
+
+    A failure before anything is sent (the database unavailable) then reaches the error
+    handlers and is answered as such; one after the first chunk can only end the transfer
+    unfinished, which the client sees as a failed download rather than a short one.
+    """
+    first = next(chunks, None)
+
+    def body() -> Iterator[str]:
+        if first is not None:
+            yield first
+        yield from chunks
+
+    return stream_with_context(body())
+
+
 def cannot_write(error: sa.DBAPIError) -> bool:
     """The database is there but refuses writes (codes, never the message's words)."""
     original = error.orig
@@ -79,6 +99,15 @@ def database_unavailable(error: BaseException) -> bool:
     return cannot_write(error)
 
 
+def _note_lost_database(context) -> None:
+    """Remember that this request lost the database, even when the error was swallowed
+    (Flask-Limiter swallows one raised by a limit's cost function): the next statement then
+    fails with PendingRollbackError, which says nothing of why."""
+    error = context.sqlalchemy_exception
+    if error is not None and has_request_context() and database_unavailable(error):
+        g.scope_database_lost = True
+
+
 def _discard_transaction() -> None:
     try:
         db.session.rollback()
@@ -88,6 +117,25 @@ def _discard_transaction() -> None:
 
 
 def register(app: Flask) -> None:
+    @app.teardown_appcontext
+    def close_session(error: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's session.remove() (teardowns run in reverse). Closing
+        # rolls back the open transaction, which fails on a connection the database dropped
+        # meanwhile (a restart); that must not turn an answer already made into a 500, nor
+        # leave the dead connection checked out. close() and not rollback(): a streamed
+        # response still reads the objects it loaded, which rollback() would expire.
+        if not db.session.registry.has():
+            return
+        session = db.session()
+        connection = session.connection() if session.in_transaction() else None
+        try:
+            session.close()
+        except sa.SQLAlchemyError:
+            log.warning("database connection lost; discarded without a rollback")
+            if connection is not None:
+                connection.invalidate()
+                connection.close()
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return error_response(
@@ -100,9 +148,13 @@ def register(app: Flask) -> None:
             return error
         return error_response(error.code)
 
+    if not event.contains(Engine, "handle_error", _note_lost_database):
+        event.listen(Engine, "handle_error", _note_lost_database)
+
     @app.errorhandler(sa.SQLAlchemyError)
     def database_error(error: sa.SQLAlchemyError):
-        if not database_unavailable(error):
+        after_loss = isinstance(error, sa.PendingRollbackError) and g.get("scope_database_lost")
+        if not (database_unavailable(error) or after_loss):
             return server_error(error)
         _discard_transaction()
         # The page is drawn as for an anonymous visitor: the account and its sponsor would

@@ -82,6 +82,11 @@ def _clean_database(app):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
     limiter.reset()
+    # A test may leave the shared limiter counting in its in-memory fallback (its storage
+    # unreachable, or an error inside a limit): the next test starts on the storage again.
+    if limiter._storage_dead:
+        limiter._fallback_storage.reset()
+        limiter._storage_dead = False
 
 
 @pytest.fixture
@@ -93,17 +98,29 @@ def ctx(app):
 
 @pytest.fixture
 def database_down(app, monkeypatch):
-    """Call it to make every statement fail as a lost or refused connection does."""
+    """Call it to make statements fail as a lost or refused connection does: every one, or
+    those `when(statement)` picks; with lost=True the driver also reports the connection as
+    gone, so SQLAlchemy invalidates it."""
     with app.app_context():
         dialect = db.engine.dialect
     refused = dialect.loaded_dbapi.OperationalError
+    execute, execute_no_params = dialect.do_execute, dialect.do_execute_no_params
 
-    def fail(*args, **kwargs):
-        raise refused("server closed the connection unexpectedly")
+    def down(when=lambda statement: True, lost: bool = False) -> None:
+        def do_execute(cursor, statement, *args, **kwargs):
+            if when(statement):
+                raise refused("server closed the connection unexpectedly")
+            return execute(cursor, statement, *args, **kwargs)
 
-    def down() -> None:
-        monkeypatch.setattr(dialect, "do_execute", fail)
-        monkeypatch.setattr(dialect, "do_execute_no_params", fail)
+        def do_execute_no_params(cursor, statement, *args, **kwargs):
+            if when(statement):
+                raise refused("server closed the connection unexpectedly")
+            return execute_no_params(cursor, statement, *args, **kwargs)
+
+        monkeypatch.setattr(dialect, "do_execute", do_execute)
+        monkeypatch.setattr(dialect, "do_execute_no_params", do_execute_no_params)
+        if lost:
+            monkeypatch.setattr(dialect, "is_disconnect", lambda error, *args: True)
 
     yield down
     monkeypatch.undo()

@@ -63,11 +63,32 @@ def test_logging_in_during_an_outage_is_a_503_not_a_server_error(auth, make_user
     assert "Service unavailable" in response.get_data(as_text=True)
 
 
+def test_a_lost_connection_that_something_swallowed_is_still_a_503(staff, database_down):
+    # SEND's rate limit counts the draft's rows; Flask-Limiter swallows the error of that
+    # query, and the view then meets a transaction whose connection was invalidated.
+    assert staff.post("/invite/teammates/rows", {"email": "p@example.com"}).status_code == 200
+    database_down(when=lambda statement: "wizard_draft" in statement, lost=True)
+    response = staff.post("/invite/teammates/send", htmx=True)
+    assert response.status_code == 503
+    assert "Service unavailable" in response.get_data(as_text=True)
+
+
 def test_static_files_are_served_to_a_logged_in_person_during_an_outage(staff, database_down):
     database_down()
     response = staff.get("/static/scope.js")
     response.close()
     assert response.status_code == 200
+
+
+def test_a_download_whose_query_fails_before_its_first_byte_is_a_503(staff, monkeypatch):
+    def export_csv(listing):
+        raise sa.OperationalError("SELECT ...", {}, sqlite3.OperationalError("gone"))
+        yield ""
+
+    monkeypatch.setattr("scope.manage.services.export_csv", export_csv)
+    response = staff.get("/manage/users.csv")
+    assert response.status_code == 503
+    assert "Service unavailable" in response.get_data(as_text=True)
 
 
 def test_disk_full_and_read_only_are_told_apart_by_their_codes_not_their_words():

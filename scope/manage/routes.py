@@ -7,11 +7,11 @@ from flask import (
     make_response,
     redirect,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
 
+from ..errors import streamed
 from ..extensions import db
 from ..htmx import is_htmx, render, retarget, trigger
 from ..listing import PAGE_SIZES, Listing
@@ -51,7 +51,7 @@ def users():
 @staff_required
 def users_csv():
     chunks = services.export_csv(_listing())
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response = Response(streamed(chunks), mimetype="text/csv")
     filename = f"scope-users-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
