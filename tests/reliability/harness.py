@@ -88,6 +88,12 @@ class Service:
         self.signal_group(signal.SIGKILL)
         if self.process is not None:
             self.process.wait(timeout=30)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def stop(self, timeout: float = 30) -> None:
         if self.process is None:
@@ -99,9 +105,7 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.signal_group(signal.SIGKILL)  # anything the group left behind
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._close_log()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
