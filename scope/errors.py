@@ -160,13 +160,14 @@ def register(app: Flask) -> None:
         # The page is drawn as for an anonymous visitor: the account and its sponsor would
         # have to be read from the database that just failed.
         login_manager._update_request_context_with_user()
+        is_storage = isinstance(error, sa.DBAPIError) and cannot_write(error)
         # The driver's words without the statement and its parameters, once per request.
         log.warning(
-            "database unavailable: %s: %s",
+            "database %s: %s: %s",
+            "refuses writes" if is_storage else "unavailable",
             type(error).__name__,
             str(getattr(error, "orig", None) or error).strip(),
         )
-        is_storage = isinstance(error, sa.DBAPIError) and cannot_write(error)
         response = error_response(503, CANNOT_WRITE if is_storage else None)
         response.headers["Retry-After"] = "5"
         response.headers["Cache-Control"] = "no-store"
