@@ -127,7 +127,10 @@ def register(app: Flask) -> None:
         if not db.session.registry.has():
             return
         session = db.session()
-        connection = session.connection() if session.in_transaction() else None
+        try:
+            connection = session.connection() if session.in_transaction() else None
+        except sa.SQLAlchemyError:
+            connection = None  # already invalidated: closing needs no rollback then
         try:
             session.close()
         except sa.SQLAlchemyError:

@@ -73,6 +73,25 @@ def test_a_lost_connection_that_something_swallowed_is_still_a_503(staff, databa
     assert "Service unavailable" in response.get_data(as_text=True)
 
 
+def test_a_connection_cut_after_the_answer_was_made_does_not_undo_it(app, staff, monkeypatch):
+    """A restart between the last query and the teardown: closing the session rolls back on
+    a dead connection. The answer stands, and the next request gets a working connection."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    refused = dialect.loaded_dbapi.OperationalError
+    rollbacks = []
+
+    def rollback(dbapi_connection):
+        rollbacks.append(dbapi_connection)
+        raise refused("terminating connection due to administrator command")
+
+    monkeypatch.setattr(dialect, "do_rollback", rollback)
+    response = staff.get("/partners/employers")
+    monkeypatch.undo()
+    assert response.status_code == 200 and rollbacks
+    assert staff.get("/partners/employers").status_code == 200
+
+
 def test_static_files_are_served_to_a_logged_in_person_during_an_outage(staff, database_down):
     database_down()
     response = staff.get("/static/scope.js")
