@@ -52,10 +52,16 @@ def env_for(url: str, smtp_port: int | None = None) -> dict:
         SCOPE_SECRET_KEY=SECRET,
         SCOPE_PUBLIC_URL="http://127.0.0.1",
         SCOPE_EMAILS_PER_SPONSOR_PER_DAY="1000000",
+        # Two workers without Redis: each counts limits alone, which one logged-in client
+        # measuring pages never reaches.
+        SCOPE_RATELIMIT_ALLOW_MEMORY_WITH_WORKERS="true",
         PYTHONPATH=str(ROOT),
     )
     if smtp_port:
         env.update(SCOPE_MAIL_SERVER="127.0.0.1", SCOPE_MAIL_PORT=str(smtp_port))
+    else:
+        # Seeding and the in-process measurements send no mail: a development setup.
+        env.update(SCOPE_DEV_MAILBOX="true")
     return env
 
 

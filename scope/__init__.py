@@ -8,12 +8,13 @@ from flask import Flask
 
 from . import extensions as ext
 from . import search
-from .config import load_config
+from .config import check_config, load_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
+    check_config(app)
 
     # Extensions are reached through their module: the scope.mail package shadows a bare `mail`.
     ext.db.init_app(app)

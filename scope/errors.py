@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
-from flask import Flask, make_response
+from flask import Flask, g, has_request_context, make_response, stream_with_context
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy import exc as sa
+from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 from .htmx import is_htmx, render, retarget
 
 log = logging.getLogger(__name__)
@@ -22,7 +26,22 @@ MESSAGES = {
     413: ("Too large", "What you sent is too large. Try a smaller file."),
     429: ("Too many attempts", "Too many requests in a short time. Wait a minute and try again."),
     500: ("Something went wrong", "The change was not saved. Try again in a moment."),
+    503: (
+        "Service unavailable",
+        "Scope cannot reach its database right now. Nothing was saved; try again in a moment.",
+    ),
 }
+CANNOT_WRITE = (
+    "Scope cannot write to its database: the disk is full or the database is read-only. "
+    "Nothing was saved; tell whoever runs Scope."
+)
+# Errors of the database being away rather than of the request: refused or dropped
+# connections, a server shutting down, a pool with no connection to give within its timeout.
+DATABASE_UNAVAILABLE = (sa.OperationalError, sa.InterfaceError)
+# Result codes that mean "cannot write": SQLite's primary codes (the low byte of an extended
+# code) SQLITE_READONLY and SQLITE_FULL; PostgreSQL's disk_full and read_only_sql_transaction.
+_SQLITE_CANNOT_WRITE = {8, 13}
+_POSTGRESQL_CANNOT_WRITE = {"53100", "25006"}
 
 
 def error_response(code: int, message: str | None = None):
@@ -44,7 +63,82 @@ def error_response(code: int, message: str | None = None):
     return response
 
 
+def streamed(chunks: Iterator[str]) -> Iterator[str]:
+    """A response body made a chunk at a time, its first chunk made now, in the view.
+
+    A failure before anything is sent (the database unavailable) then reaches the error
+    handlers and is answered as such; one after the first chunk can only end the transfer
+    unfinished, which the client sees as a failed download rather than a short one.
+    """
+    first = next(chunks, None)
+
+    def body() -> Iterator[str]:
+        if first is not None:
+            yield first
+        yield from chunks
+
+    return stream_with_context(body())
+
+
+def cannot_write(error: sa.DBAPIError) -> bool:
+    """The database is there but refuses writes (codes, never the message's words)."""
+    original = error.orig
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_CANNOT_WRITE
+    return getattr(original, "sqlstate", None) in _POSTGRESQL_CANNOT_WRITE
+
+
+def database_unavailable(error: BaseException) -> bool:
+    if isinstance(error, sa.DisconnectionError | sa.TimeoutError):
+        return True
+    if not isinstance(error, sa.DBAPIError):
+        return False
+    if isinstance(error, DATABASE_UNAVAILABLE) or error.connection_invalidated:
+        return True
+    return cannot_write(error)
+
+
+def _note_lost_database(context) -> None:
+    """Remember that this request lost the database, even when the error was swallowed
+    (Flask-Limiter swallows one raised by a limit's cost function): the next statement then
+    fails with PendingRollbackError, which says nothing of why."""
+    error = context.sqlalchemy_exception
+    if error is not None and has_request_context() and database_unavailable(error):
+        g.scope_database_lost = True
+
+
+def _discard_transaction() -> None:
+    try:
+        db.session.rollback()
+    except sa.SQLAlchemyError:
+        # The connection is gone as well; the pool checks the next one before use.
+        log.debug("rollback after a database error failed", exc_info=True)
+
+
 def register(app: Flask) -> None:
+    @app.teardown_appcontext
+    def close_session(error: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's session.remove() (teardowns run in reverse). Closing
+        # rolls back the open transaction, which fails on a connection the database dropped
+        # meanwhile (a restart); that must not turn an answer already made into a 500, nor
+        # leave the dead connection checked out. close() and not rollback(): a streamed
+        # response still reads the objects it loaded, which rollback() would expire.
+        if not db.session.registry.has():
+            return
+        session = db.session()
+        try:
+            connection = session.connection() if session.in_transaction() else None
+        except sa.SQLAlchemyError:
+            connection = None  # already invalidated: closing needs no rollback then
+        try:
+            session.close()
+        except sa.SQLAlchemyError:
+            log.warning("database connection lost; discarded without a rollback")
+            if connection is not None:
+                connection.invalidate()
+                connection.close()
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return error_response(
@@ -57,8 +151,33 @@ def register(app: Flask) -> None:
             return error
         return error_response(error.code)
 
+    if not event.contains(Engine, "handle_error", _note_lost_database):
+        event.listen(Engine, "handle_error", _note_lost_database)
+
+    @app.errorhandler(sa.SQLAlchemyError)
+    def database_error(error: sa.SQLAlchemyError):
+        after_loss = isinstance(error, sa.PendingRollbackError) and g.get("scope_database_lost")
+        if not (database_unavailable(error) or after_loss):
+            return server_error(error)
+        _discard_transaction()
+        # The page is drawn as for an anonymous visitor: the account and its sponsor would
+        # have to be read from the database that just failed.
+        login_manager._update_request_context_with_user()
+        is_storage = isinstance(error, sa.DBAPIError) and cannot_write(error)
+        # The driver's words without the statement and its parameters, once per request.
+        log.warning(
+            "database %s: %s: %s",
+            "refuses writes" if is_storage else "unavailable",
+            type(error).__name__,
+            str(getattr(error, "orig", None) or error).strip(),
+        )
+        response = error_response(503, CANNOT_WRITE if is_storage else None)
+        response.headers["Retry-After"] = "5"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     @app.errorhandler(Exception)
     def server_error(error: Exception):
-        db.session.rollback()
+        _discard_transaction()
         log.exception("unhandled error")
         return error_response(500)

@@ -32,8 +32,10 @@ def retarget(response: Response, target: str, swap: str = "outerHTML") -> Respon
 def after_request(response: Response) -> Response:
     """A redirect answering htmx becomes HX-Redirect: never a login page inside a table cell."""
     if is_htmx() and response.status_code in (301, 302, 303, 307, 308):
-        location = response.headers["Location"]
-        response = redirect_response(location)
+        redirected = redirect_response(response.headers["Location"])
+        for cookie in response.headers.getlist("Set-Cookie"):
+            redirected.headers.add("Set-Cookie", cookie)
+        response = redirected
     response.vary.add("HX-Request")
     return response
 

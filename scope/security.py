@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Flask, Request, abort, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth.services import record_login
 from .extensions import db, login_manager
@@ -113,6 +114,21 @@ class ScopeRequest(Request):
 
 def register(app: Flask) -> None:
     app.request_class = ScopeRequest
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # The client's address is the one the outermost trusted proxy saw: the N-th entry
+        # of X-Forwarded-For from the right. The Host header is never taken from a proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
+
+    @app.after_request
+    def renew_session(response):
+        # Flask refuses a session cookie signed longer ago than PERMANENT_SESSION_LIFETIME
+        # (SESSION_IDLE_HOURS): signing it again on each request makes that an idle timeout.
+        # Static files are left out: they are cached, and must not carry a cookie.
+        if "_user_id" in session and request.endpoint != "static":
+            session.permanent = True
+            session.modified = True
+        return response
 
     @app.after_request
     def security_headers(response):
@@ -120,6 +136,8 @@ def register(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # The session's claim, not the account: loading it here would reach the database
+        # even for a static file, and fail with it.
+        if "_user_id" in session:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -25,7 +25,6 @@ from flask import current_app
 from flask_migrate import upgrade
 from sqlalchemy import event, literal, select, text, union_all
 from sqlalchemy.engine import Engine, make_url
-from werkzeug.security import generate_password_hash
 
 from scope import create_app, search
 from scope.extensions import db, limiter
@@ -39,12 +38,14 @@ from scope.models import (
 )
 from scope.sponsors import get_or_create_sponsor
 from scope.text import name_key
-from tests.helpers import PASSWORD, SECRET, Auth, StaffSession, add_draft_row, make_tenant
-
-# Fixture users only: a hash that takes half a millisecond to check instead of scrypt's 100 ms,
-# so logging them in is cheap. Scope's own hashing and checking are unchanged (werkzeug checks
-# either kind); passwords set through Scope in a test are still hashed with scrypt.
-_PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+from tests.helpers import (
+    PASSWORD_HASH,
+    SECRET,
+    Auth,
+    StaffSession,
+    add_draft_row,
+    make_tenant,
+)
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +82,8 @@ def app(tmp_path_factory, _database_url):
             "SQLALCHEMY_DATABASE_URI": _database_url,
             "PUBLIC_URL": "http://scope.test",
             "MAIL_DELIVER_IN_PROCESS": False,
+            # Tests read the mail the app keeps when no SMTP server is configured.
+            "DEV_MAILBOX": True,
             "SERVER_NAME": None,
         }
     )
@@ -127,6 +130,11 @@ def _isolated_database(request, app):
                 "this test needs @pytest.mark.real_commits: " + "; ".join(problems), pytrace=False
             )
     limiter.reset()
+    # A test may leave the shared limiter counting in its in-memory fallback (its storage
+    # unreachable, or an error inside a limit): the next test starts on the storage again.
+    if limiter._storage_dead:
+        limiter._fallback_storage.reset()
+        limiter._storage_dead = False
 
 
 def _delete_every_row() -> None:
@@ -207,6 +215,36 @@ def ctx(app):
 
 
 @pytest.fixture
+def database_down(app, monkeypatch):
+    """Call it to make statements fail as a lost or refused connection does: every one, or
+    those `when(statement)` picks; with lost=True the driver also reports the connection as
+    gone, so SQLAlchemy invalidates it."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    refused = dialect.loaded_dbapi.OperationalError
+    execute, execute_no_params = dialect.do_execute, dialect.do_execute_no_params
+
+    def down(when=lambda statement: True, lost: bool = False) -> None:
+        def do_execute(cursor, statement, *args, **kwargs):
+            if when(statement):
+                raise refused("server closed the connection unexpectedly")
+            return execute(cursor, statement, *args, **kwargs)
+
+        def do_execute_no_params(cursor, statement, *args, **kwargs):
+            if when(statement):
+                raise refused("server closed the connection unexpectedly")
+            return execute_no_params(cursor, statement, *args, **kwargs)
+
+        monkeypatch.setattr(dialect, "do_execute", do_execute)
+        monkeypatch.setattr(dialect, "do_execute_no_params", do_execute_no_params)
+        if lost:
+            monkeypatch.setattr(dialect, "is_disconnect", lambda error, *args: True)
+
+    yield down
+    monkeypatch.undo()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -258,7 +296,7 @@ def make_user(app, make_sponsor):
                 status=status,
                 partner_organization_id=organization_id,
                 occupation_id=occupation_id,
-                password_hash=_PASSWORD_HASH if with_password else None,
+                password_hash=PASSWORD_HASH if with_password else None,
             )
             db.session.add(user)
             db.session.flush()

@@ -632,7 +632,7 @@ def test_recovery_takes_as_long_for_unknown_addresses_as_for_real_ones(app, make
     assert mail_count(app, "recovery") == 1
 
 
-def test_recovery_is_rate_limited_per_address(app, make_user, no_answer_floor):
+def test_recovery_is_rate_limited_per_address_and_client(app, make_user, no_answer_floor):
     make_user("target@example.com")
     client = app.test_client()
     for _ in range(5):
@@ -643,9 +643,51 @@ def test_recovery_is_rate_limited_per_address(app, make_user, no_answer_floor):
     response = post_form(client, "/forgot-password", {"email": " Target@example.com"})
     assert response.status_code == 429
     assert "Too many" in text(response)
-    assert mail_count(app, "recovery") == 5
+    # Five answers, but no more emails than an account receives in an hour.
+    assert mail_count(app, "recovery") == app.config["RECOVERY_EMAILS_PER_HOUR"] == 3
     # Another address from the same client is still answered.
     assert post_form(client, "/forgot-password", {"email": "else@example.com"}).status_code == 200
+
+
+def client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_a_stranger_can_neither_exhaust_recovery_nor_flood_the_owners_mailbox(
+    app, make_user, no_answer_floor
+):
+    make_user("victim@example.com")
+    for n in range(12):
+        stranger = client_at(app, f"198.51.100.{n}")
+        response = post_form(stranger, "/forgot-password", {"email": "victim@example.com"})
+        assert response.status_code == 200 and SAME_ANSWER in text(response)
+    assert mail_count(app, "recovery") == 3
+    newest = link_in(last_mail(app, "recovery").body_text)
+
+    # Past the cap the answer is the one an unknown address gets.
+    answers = []
+    for address in ("victim@example.com", "nobody@example.com"):
+        response = post_form(client_at(app, "192.0.2.1"), "/forgot-password", {"email": address})
+        assert response.status_code == 200
+        answers.append(re.sub(r'"X-CSRFToken": "[^"]+"', "", text(response)))
+    assert answers[0] == answers[1]
+    assert mail_count(app, "recovery") == 3
+
+    # The owner was not refused, and the newest link in their mailbox still works.
+    owner = client_at(app, "192.0.2.1")
+    assert owner.get(newest).status_code == 200
+    assert set_password(owner, newest).status_code == 302
+
+    # An hour on, the account receives recovery emails again.
+    with app.app_context():
+        db.session.execute(
+            db.update(MailMessage).values(created_at=utcnow() - timedelta(minutes=61))
+        )
+        db.session.commit()
+    post_form(client_at(app, "192.0.2.2"), "/forgot-password", {"email": "victim@example.com"})
+    assert mail_count(app, "recovery") == 4
 
 
 def test_recovery_is_rate_limited_per_client(app, no_answer_floor):

@@ -1,5 +1,10 @@
 """The application shell: configuration, login, logout, errors, htmx redirects."""
 
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -7,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from scope import create_app, search
+from scope.config import ConfigurationError, check_workers
 from scope.extensions import db
 from scope.models import User
 from tests.helpers import csrf_token, is_whole_page, texts
@@ -26,7 +32,7 @@ def test_models_and_migrations_do_not_drift(app):
 
 def test_secret_key_is_generated_once_per_instance_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("SCOPE_SECRET_KEY", raising=False)
-    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "DEV_MAILBOX": True})
     first.instance_path = str(tmp_path)
     from scope.config import _instance_secret_key
 
@@ -40,11 +46,131 @@ def test_config_comes_from_prefixed_environment(monkeypatch):
     monkeypatch.setenv("SCOPE_PUBLIC_URL", "https://scope.example.org/")
     monkeypatch.setenv("SCOPE_MAIL_PORT", "2525")
     monkeypatch.setenv("SCOPE_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("SCOPE_MAIL_SERVER", "smtp.example.org")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["PUBLIC_URL"] == "https://scope.example.org"
+    assert app.config["MAIL_SERVER"] == "smtp.example.org"
     assert app.config["MAIL_PORT"] == 2525
     assert app.config["SECRET_KEY"] == "from-the-environment"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def _production_environment(monkeypatch) -> None:
+    for name in ("SCOPE_MAIL_SERVER", "SCOPE_DEV_MAILBOX", "FLASK_DEBUG", "SCOPE_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCOPE_SECRET_KEY", "from-the-environment")
+
+
+def test_a_production_start_without_a_mail_server_is_refused_saying_what_to_set(monkeypatch):
+    _production_environment(monkeypatch)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert "Set SCOPE_MAIL_SERVER" in str(refused.value)
+    assert "SCOPE_DEV_MAILBOX=true" in str(refused.value)
+
+    monkeypatch.setenv("SCOPE_DEV_MAILBOX", "true")
+    development = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert development.config["DEV_MAILBOX"] is True
+    monkeypatch.delenv("SCOPE_DEV_MAILBOX")
+    monkeypatch.setenv("SCOPE_MAIL_SERVER", "smtp.example.org")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["DEV_MAILBOX"] is False
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _gunicorn(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    """gunicorn started as in production; these settings make it exit before serving."""
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", *args, "scope:create_app()"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_gunicorn_exits_saying_what_to_set_when_no_mail_server_is_configured(monkeypatch):
+    _production_environment(monkeypatch)
+    monkeypatch.setenv("SCOPE_SQLALCHEMY_DATABASE_URI", "sqlite://")
+    result = _gunicorn()
+    assert result.returncode == 1
+    assert "Error: No mail server is configured" in result.stderr
+    assert "Set SCOPE_MAIL_SERVER" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option, environment, workers",
+    [
+        (["-w", "2"], {}, 2),
+        ([], {"WEB_CONCURRENCY": "3"}, 3),
+        ([], {"GUNICORN_CMD_ARGS": "--workers 4"}, 4),
+    ],
+)
+def test_several_gunicorn_workers_counting_limits_in_memory_are_refused(
+    monkeypatch, option, environment, workers
+):
+    _production_environment(monkeypatch)
+    monkeypatch.setenv("SCOPE_SQLALCHEMY_DATABASE_URI", "sqlite://")
+    monkeypatch.setenv("SCOPE_DEV_MAILBOX", "true")
+    monkeypatch.delenv("SCOPE_RATELIMIT_STORAGE_URI", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = _gunicorn(*option)
+    assert result.returncode == 1
+    assert f"Error: gunicorn would start {workers} workers" in result.stderr
+    assert "SCOPE_RATELIMIT_STORAGE_URI=redis://" in result.stderr
+    assert "SCOPE_RATELIMIT_ALLOW_MEMORY_WITH_WORKERS=true" in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_gunicorn_without_scopes_config_file_is_refused(monkeypatch, tmp_path):
+    _production_environment(monkeypatch)
+    monkeypatch.setenv("SCOPE_SQLALCHEMY_DATABASE_URI", "sqlite://")
+    monkeypatch.setenv("SCOPE_DEV_MAILBOX", "true")
+    result = _gunicorn("-w", "1", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "gunicorn started without Scope's gunicorn.conf.py" in result.stderr
+
+
+def test_several_workers_start_with_shared_limits_or_the_explicit_override():
+    memory = {"RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_ALLOW_MEMORY_WITH_WORKERS": False}
+    check_workers(memory, 1)
+    with pytest.raises(ConfigurationError):
+        check_workers(memory, 2)
+    check_workers({**memory, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}, 8)
+    check_workers({**memory, "RATELIMIT_ALLOW_MEMORY_WITH_WORKERS": True}, 8)
+
+
+def test_gunicorn_with_the_override_starts_its_workers(monkeypatch):
+    _production_environment(monkeypatch)
+    monkeypatch.setenv("SCOPE_SQLALCHEMY_DATABASE_URI", "sqlite://")
+    monkeypatch.setenv("SCOPE_DEV_MAILBOX", "true")
+    monkeypatch.setenv("SCOPE_RATELIMIT_ALLOW_MEMORY_WITH_WORKERS", "true")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--bind", f"127.0.0.1:{port}"]
+        + ["scope:create_app()"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 30
+        while status is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200, server.poll()
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
 
 
 def test_login_page_has_labelled_fields(client):

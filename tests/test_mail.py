@@ -391,6 +391,35 @@ def test_stop_finishes_the_current_message_and_hands_back_the_rest(mail_app, smt
     assert deliver_due(mail_app).delivered == 2
 
 
+def test_an_outcome_the_database_cannot_take_is_recorded_once_it_is_back(
+    mail_app, smtp, outbox, monkeypatch
+):
+    """A database restart while a batch is on the wire: no repeat, and no 5-minute wait."""
+    ids = outbox("ana@example.com", "ben@example.com", "cy@example.com")
+    with mail_app.app_context():
+        dialect = db.engine.dialect
+    execute = dialect.do_execute
+    refusals = []
+
+    def refuse_twice(cursor, statement, parameters, context=None):
+        recording = statement.startswith("UPDATE mail_message") and "delivered_at" in statement
+        if recording and len(refusals) < 2:
+            refusals.append(statement)
+            raise dialect.loaded_dbapi.OperationalError("the database system is starting up")
+        return execute(cursor, statement, parameters, context)
+
+    waits = []
+    monkeypatch.setattr(dialect, "do_execute", refuse_twice)
+    monkeypatch.setattr("scope.mail.delivery.time.sleep", waits.append)
+
+    counts = deliver_due(mail_app)
+
+    assert len(refusals) == 2 and waits == [0.25, 0.5]
+    assert (counts.delivered, counts.retrying, counts.failed) == (3, 0, 0)
+    assert sorted(smtp.recipients) == ["ana@example.com", "ben@example.com", "cy@example.com"]
+    assert {m.state for m in _messages(mail_app, ids)} == {MailState.DELIVERED}
+
+
 def test_without_a_mail_server_mail_stays_in_the_development_mailbox(app, outbox):
     ids = outbox("newcomer@example.com")
 

@@ -9,7 +9,12 @@ from flask_login import login_user
 
 from scope import create_app
 from scope.extensions import db
-from scope.mail.services import latest_delivery_for_invitations, linkify
+from scope.mail.delivery import deliver_due
+from scope.mail.services import (
+    development_mailbox_enabled,
+    latest_delivery_for_invitations,
+    linkify,
+)
 from scope.models import (
     Invitation,
     InvitationState,
@@ -156,6 +161,34 @@ def test_the_mailbox_does_not_exist_with_a_real_mail_server(app):
     finally:
         with with_smtp.app_context():
             db.engine.dispose()
+
+
+def test_without_the_development_flag_there_is_no_mailbox_and_mail_stays_queued(
+    app, staff, mail, monkeypatch
+):
+    monkeypatch.setitem(app.config, "DEV_MAILBOX", False)
+    message_id = mail(staff.sponsor_id, "colleague@example.com", kind="recovery")
+
+    assert staff.get("/mail/mailbox").status_code == 404
+    assert staff.get(f"/mail/mailbox/{message_id}").status_code == 404
+    assert staff.get("/mail/mailbox", htmx=True).status_code == 404
+    assert "Development mailbox" not in staff.get("/partners/employers").get_data(as_text=True)
+    assert deliver_due(app).delivered == 0
+    with app.app_context():
+        message = db.session.get(MailMessage, message_id)
+        assert message.state is MailState.QUEUED and message.delivered_at is None
+
+    monkeypatch.setitem(app.config, "DEV_MAILBOX", True)
+    assert "Development mailbox" in staff.get("/partners/employers").get_data(as_text=True)
+    assert "colleague@example.com" in staff.get("/mail/mailbox").get_data(as_text=True)
+
+
+def test_the_mailbox_is_on_in_flask_debug_and_off_with_a_mail_server():
+    assert development_mailbox_enabled({"MAIL_SERVER": None, "DEV_MAILBOX": True})
+    assert development_mailbox_enabled({"MAIL_SERVER": None, "DEBUG": True})
+    assert not development_mailbox_enabled({"MAIL_SERVER": None, "DEV_MAILBOX": False})
+    assert not development_mailbox_enabled({"MAIL_SERVER": "smtp.example.org", "DEBUG": True})
+    assert not development_mailbox_enabled({"MAIL_SERVER": "smtp.example.org", "DEV_MAILBOX": True})
 
 
 def test_linkify_escapes_everything_but_the_links():

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from scope import create_app
+from scope.config import ConfigurationError
 from scope.extensions import db
 from scope.models import (
     AccountToken,
@@ -39,6 +43,7 @@ from tests.helpers import (
     login,
     methods,
     parse,
+    redis_url,
     rules,
 )
 
@@ -160,6 +165,24 @@ def test_a_deactivated_users_session_ends_everywhere(app, world):
         for htmx in (False, True):
             response = request(client, method, url, token=token, htmx=htmx)
             assert _is_login_redirect(response, htmx), (method, url, response.status_code)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_no_rule_answers_a_server_error_while_the_database_is_down(app, world, htmx, database_down):
+    home, _ = world
+    staff = login(app, "staff@home.example.com")
+    token = csrf_token(staff)
+    clients = {"staff": staff, "anonymous": app.test_client()}
+    database_down()
+    seen = set()
+    for who, client in clients.items():
+        for endpoint, method, url in sweep(app, home.ids()):
+            response = request(client, method, url, token=token, htmx=htmx)
+            response.close()
+            status = response.status_code
+            assert status < 500 or status == 503, (who, endpoint, method, url, status)
+            seen.add(status)
+    assert 503 in seen
 
 
 # ------------------------------------------------------------------------ tenant isolation
@@ -489,6 +512,72 @@ def test_logout_ends_a_copied_cookie_too(app, make_user):
     assert stolen.get("/my/account").status_code == 302
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves the time session cookies are signed and checked with; nobody sleeps."""
+    from itsdangerous.timed import TimestampSigner
+
+    real = TimestampSigner.get_timestamp
+    offset = {"seconds": 0}
+
+    def shifted(self) -> int:
+        return real(self) + offset["seconds"]
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", shifted)
+
+    class Clock:
+        def advance(self, **delta) -> None:
+            offset["seconds"] += int(timedelta(**delta).total_seconds())
+
+    return Clock()
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_session_ends_after_the_idle_hours_without_a_request(app, make_user, clock, htmx):
+    assert app.config["SESSION_IDLE_HOURS"] == 12
+    make_user("someone@example.com")
+    client = login(app, "someone@example.com")
+    headers = {"HX-Request": "true"} if htmx else {}
+    # Each request renews the session: a whole day of use with pauses under 12 hours.
+    for _ in range(3):
+        clock.advance(hours=11, minutes=59)
+        response = client.get("/my/account", headers=headers)
+        assert response.status_code == 200
+        assert "Expires=" in _session_cookie(response)
+    clock.advance(hours=12, seconds=1)
+    response = client.get("/my/account", headers=headers)
+    if htmx:
+        assert response.status_code == 204
+        assert response.headers["HX-Redirect"] == "/login?next=/my/account"
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/login?next=/my/account"
+    # Logging in again works.
+    token = csrf_token(client.get("/login"))
+    response = client.post(
+        "/login", data={"email": "someone@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert client.get("/my/account").status_code == 200
+
+
+def test_static_files_neither_renew_a_session_nor_carry_its_cookie(app, make_user, clock):
+    make_user("someone@example.com")
+    client = login(app, "someone@example.com")
+    clock.advance(hours=11)
+    static = client.get("/static/scope.js")
+    static.close()
+    assert static.status_code == 200 and "Set-Cookie" not in static.headers
+    clock.advance(hours=1, seconds=1)
+    assert client.get("/my/account").status_code == 302
+
+
+def test_the_idle_hours_are_configurable(monkeypatch):
+    monkeypatch.setenv("SCOPE_SESSION_IDLE_HOURS", "0.5")
+    other = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert other.permanent_session_lifetime == timedelta(minutes=30)
+
+
 # ------------------------------------------------------------------------ rate limits
 
 
@@ -509,6 +598,88 @@ def test_login_is_limited_per_address_across_clients(app, make_user):
         )
         codes.append(response.status_code)
     assert codes[:10] == [422] * 10 and codes[10:] == [429, 429]
+
+
+def _client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _log_in(client, email: str, password: str = PASSWORD) -> int:
+    token = csrf_token(client.get("/login"))
+    return _post_login(client, email, token, password).status_code
+
+
+def _strangers_fail_at(app, email: str, count: int) -> list[int]:
+    return [
+        _log_in(_client_at(app, f"198.51.100.{n}"), email, "wrong password entirely")
+        for n in range(count)
+    ]
+
+
+def test_strangers_failing_at_an_account_cannot_lock_its_owner_out(app, make_user):
+    make_user("owner@example.com")
+    owner = _client_at(app, "192.0.2.10")
+    assert _log_in(owner, "owner@example.com") == 302
+    owner.post("/logout", headers={"X-CSRFToken": csrf_token(owner)})
+
+    codes = _strangers_fail_at(app, "owner@example.com", 15)
+    assert codes[:10] == [422] * 10 and set(codes[10:]) == {429}
+    # Another browser, even at the owner's address, is a stranger to the account.
+    assert _log_in(_client_at(app, "192.0.2.10"), "owner@example.com") == 429
+
+    # The owner's own browser is still answered: a mistake, then the right password.
+    assert _log_in(owner, "owner@example.com", "a slip of the finger") == 422
+    assert _log_in(owner, "owner@example.com") == 302
+
+
+def test_only_a_browser_that_logged_in_to_that_account_gets_past_its_limit(app, make_user):
+    make_user("owner@example.com")
+    make_user("colleague@example.com")
+    shared = _client_at(app, "192.0.2.20")
+    assert _log_in(shared, "colleague@example.com") == 302
+    shared.post("/logout", headers={"X-CSRFToken": csrf_token(shared)})
+    _strangers_fail_at(app, "owner@example.com", 10)
+
+    assert _log_in(shared, "owner@example.com") == 429
+    forged = _client_at(app, "192.0.2.21")
+    forged.set_cookie("scope_device", "W10.forged.signature", path="/login")
+    assert _log_in(forged, "owner@example.com") == 429
+
+
+def test_the_device_cookie_is_http_only_and_names_no_address(app, make_user):
+    make_user("owner@example.com")
+    client = app.test_client()
+    token = csrf_token(client.get("/login"))
+    response = _post_login(client, "owner@example.com", token, PASSWORD)
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("scope_d")]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/login" in cookie
+    assert "owner" not in cookie and "example" not in cookie
+
+
+def test_an_htmx_login_keeps_its_cookies_on_the_hx_redirect(app, make_user, client):
+    make_user("owner@example.com")
+    token = csrf_token(client.get("/login"))
+    response = client.post(
+        "/login",
+        data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/partners/employers"
+    cookies = " ".join(response.headers.getlist("Set-Cookie"))
+    assert "scope_device=" in cookies and "session=" in cookies
+
+
+def test_one_client_gets_ten_attempts_a_minute_at_an_account_it_knows(app, make_user):
+    make_user("owner@example.com")
+    owner = _client_at(app, "192.0.2.30")
+    assert _log_in(owner, "owner@example.com") == 302
+    owner.post("/logout", headers={"X-CSRFToken": csrf_token(owner)})
+    codes = [_log_in(owner, "owner@example.com", "wrong password entirely") for _ in range(10)]
+    assert codes[:9] == [422] * 9 and codes[9] == 429
+    # Other clients are not affected by this one's attempts.
+    assert _log_in(_client_at(app, "192.0.2.31"), "owner@example.com") == 302
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -535,6 +706,109 @@ def test_login_is_limited_per_client_with_a_readable_answer(app, client, htmx):
     assert is_whole_page(body) is not htmx
     if htmx:
         assert limited.headers["HX-Retarget"] == "#alerts"
+
+
+@pytest.fixture
+def make_app(app):
+    """Another app on the test database with its own settings; the shared limiter is bound
+    to fresh memory storage again afterwards."""
+    made = []
+
+    def make(**config):
+        other = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": app.config["SECRET_KEY"],
+                "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                "MAIL_DELIVER_IN_PROCESS": False,
+                "DEV_MAILBOX": True,
+                **config,
+            }
+        )
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+    create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def _failed_logins(client, count: int, forwarded_for=lambda n: None) -> list[int]:
+    token = csrf_token(client.get("/login"))
+    codes = []
+    for n in range(count):
+        address = forwarded_for(n)
+        response = client.post(
+            "/login",
+            data={"email": f"p{n}@example.com", "password": "x", "csrf_token": token},
+            headers={"X-Forwarded-For": address} if address else {},
+        )
+        codes.append(response.status_code)
+    return codes
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_changes_nothing(app, client):
+    assert app.config["TRUSTED_PROXIES"] == 0
+    codes = _failed_logins(client, 31, lambda n: f"198.51.100.{n}")
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+
+
+@pytest.mark.real_commits  # a second app instance, with connections of its own
+def test_behind_a_trusted_proxy_clients_are_told_apart_by_the_address_it_saw(make_app):
+    proxied = make_app(TRUSTED_PROXIES=1)
+    assert isinstance(proxied.wsgi_app, ProxyFix)
+    assert (proxied.wsgi_app.x_for, proxied.wsgi_app.x_proto, proxied.wsgi_app.x_host) == (1, 1, 0)
+    client = proxied.test_client()
+    codes = _failed_logins(client, 31, lambda n: "203.0.113.7")
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+    # Whatever the client writes in front, the proxy appends the address it saw.
+    assert _failed_logins(client, 1, lambda n: "198.51.100.1, 203.0.113.7") == [429]
+    # Another client behind the same proxy is not lumped in.
+    assert _failed_logins(client, 1, lambda n: "203.0.113.8") == [422]
+
+
+@pytest.mark.parametrize("value", ["yes", "-1", "true", "1.5"])
+def test_trusted_proxies_must_be_a_whole_number(monkeypatch, value):
+    monkeypatch.setenv("SCOPE_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigurationError, match="SCOPE_TRUSTED_PROXIES must be a whole number"):
+        create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.real_commits  # a second app instance reads the users made here
+def test_with_redis_unreachable_limits_hold_in_each_process_and_nothing_fails(make_app, make_user):
+    down = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_closed_port()}/0")
+    make_user("owner@example.com")
+    make_user("colleague@example.com")
+    codes = _failed_logins(down.test_client(), 31)
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+    strangers = []
+    for n in range(11):
+        stranger = down.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = f"198.51.100.{n}"
+        strangers.append(_log_in(stranger, "owner@example.com", "wrong password entirely"))
+    assert strangers[:10] == [422] * 10 and strangers[10] == 429
+
+    person = down.test_client()
+    person.environ_base["REMOTE_ADDR"] = "192.0.2.40"
+    assert _log_in(person, "colleague@example.com") == 302
+    token = csrf_token(person)
+    headers = {"X-CSRFToken": token, "HX-Request": "true"}
+    assert person.post("/invite/teammates/rows", data={"email": "new@example.com"}, headers=headers)
+    sent = person.post("/invite/teammates/send", headers=headers)
+    assert sent.status_code == 200 and "1 invitation sent." in sent.get_data(as_text=True)
+    assert person.get("/join/guess").status_code == 404
+    forgot = down.test_client()
+    token = csrf_token(forgot.get("/forgot-password"))
+    response = forgot.post("/forgot-password", data={"email": "x@example.com", "csrf_token": token})
+    assert response.status_code == 200
 
 
 def test_token_guessing_is_limited(app, client):
@@ -586,15 +860,11 @@ def test_resend_is_limited_per_invitation(app, world):
     assert "500" not in str(codes)
 
 
-def _redis_url() -> str:
-    return os.environ.get("SCOPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
 def _redis_reachable() -> bool:
     try:
         import redis
 
-        redis.Redis.from_url(_redis_url(), socket_connect_timeout=1).ping()
+        redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping()
         return True
     except Exception:
         return False
@@ -607,14 +877,14 @@ def _redis_reachable() -> bool:
 )
 def test_two_app_instances_share_limits_kept_in_redis(app, make_user):
     make_user("target@example.com")
-    prefix = f"scope_tests_{uuid.uuid4().hex}"
+    prefix = f"{os.environ.get('SCOPE_TEST_REDIS_PREFIX', 'scope_tests')}_{uuid.uuid4().hex}"
     instances = [
         create_app(
             {
                 "TESTING": True,
                 "SECRET_KEY": app.config["SECRET_KEY"],
                 "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                "RATELIMIT_STORAGE_URI": _redis_url(),
+                "RATELIMIT_STORAGE_URI": redis_url(),
                 "RATELIMIT_KEY_PREFIX": prefix,
                 "MAIL_DELIVER_IN_PROCESS": False,
             }
@@ -637,7 +907,7 @@ def test_two_app_instances_share_limits_kept_in_redis(app, make_user):
     finally:
         import redis
 
-        connection = redis.Redis.from_url(_redis_url())
+        connection = redis.Redis.from_url(redis_url())
         for key in connection.scan_iter(f"*{prefix}*"):
             connection.delete(key)
         for instance in instances:

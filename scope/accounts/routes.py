@@ -1,9 +1,9 @@
 import time
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..emails import lookup_key
+from ..auth.throttle import address_and_client_key
 from ..extensions import db, limiter
 from ..forms import ScopeForm
 from ..htmx import fragment_or_redirect, render
@@ -27,13 +27,12 @@ bp = Blueprint("accounts", __name__)
 # --- password recovery ----------------------------------------------------------------------
 
 
-def _recovery_email_key() -> str:
-    return "recover:" + lookup_key(request.form.get("email", ""))[:254]
-
-
+# Per address and client, not per address: a stranger must not be able to get the owner
+# refused. How many emails an address receives is capped where they are queued
+# (services.request_recovery), behind the same answer.
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
-@limiter.limit("5 per hour", methods=["POST"], key_func=_recovery_email_key)
+@limiter.limit("5 per hour", methods=["POST"], key_func=address_and_client_key("recover"))
 def forgot_password():
     form = ForgotPasswordForm()
     sent = False

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
@@ -155,7 +155,7 @@ def request_recovery(email: str) -> list[MailMessage]:
     The caller shows the same answer either way. Both paths do comparable work (a token,
     its hash, the email rendered), so the time taken does not tell whether an account exists.
     """
-    accounts = recoverable_accounts(lookup_key(email))
+    accounts = [a for a in recoverable_accounts(lookup_key(email)) if _may_send_recovery(a)]
     if not accounts:
         token = secrets.token_urlsafe(32)
         hash_token(token)
@@ -178,6 +178,19 @@ def request_recovery(email: str) -> list[MailMessage]:
 
 def _recovery_context(link: str, expires_at: datetime) -> dict:
     return {"link": link, "expires_at": expires_at, "lifetime": recovery_lifetime_text()}
+
+
+def _may_send_recovery(user: User) -> bool:
+    """At most RECOVERY_EMAILS_PER_HOUR per account, whoever asks: a stranger cannot flood
+    the owner's mailbox, and the newest link sent stays the one that works."""
+    sent = db.session.scalar(
+        select(func.count(MailMessage.id)).where(
+            MailMessage.user_id == user.id,
+            MailMessage.kind == "recovery",
+            MailMessage.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    return sent < int(current_app.config["RECOVERY_EMAILS_PER_HOUR"])
 
 
 def _render_recovery(user: User | None, link: str, expires_at: datetime) -> None:

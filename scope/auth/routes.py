@@ -3,18 +3,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from ..emails import lookup_key
 from ..extensions import db, limiter
 from ..htmx import render
 from ..security import home_url_for, log_in
+from . import throttle
 from .forms import LoginForm
 from .services import LoginRefused, authenticate, end_all_sessions
 
 bp = Blueprint("auth", __name__)
-
-
-def _login_email_key() -> str:
-    return "login:" + lookup_key(request.form.get("email", ""))[:254]
 
 
 @bp.get("/")
@@ -26,7 +22,16 @@ def home():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
-@limiter.limit("10 per minute", methods=["POST"], key_func=_login_email_key)
+@limiter.limit("10 per minute", methods=["POST"], key_func=throttle.address_and_client_key("login"))
+# Refusals per account from browsers that never logged in to it: a guessing botnet is
+# slowed, and the owner's own browser (throttle.known_device) is never locked out by it.
+@limiter.limit(
+    "10 per minute;50 per hour",
+    methods=["POST"],
+    key_func=throttle.address_key("login"),
+    exempt_when=throttle.known_device,
+    deduct_when=throttle.refused,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
@@ -38,7 +43,8 @@ def login():
             form.refuse(refused)
         else:
             log_in(user)
-            return redirect(_safe_next(request.args.get("next")) or home_url_for(user))
+            response = redirect(_safe_next(request.args.get("next")) or home_url_for(user))
+            return throttle.remember_device(response, user.email)
     return render("auth/login.html", status=form.status, form=form)
 
 

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..audit import record
 from ..extensions import db
 from ..models import Invitation, MailMessage, MailState, utcnow
+from .services import development_mailbox_enabled
 from .smtp import Outcome, TimedConnection, build_message, classify
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,9 @@ BACKOFF = (
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
 CLAIM = timedelta(minutes=5)
+# An outcome is not recorded this close to its claim's end: another worker may take it then.
+CLAIM_MARGIN = timedelta(seconds=30)
+T = TypeVar("T")
 
 
 @dataclass
@@ -99,13 +107,16 @@ def deliver_due(
 ) -> DeliveryCounts:
     """Claim up to batch_size due messages and deliver them over one SMTP connection.
 
-    With no MAIL_SERVER configured, due messages go to the development mailbox instead:
-    they are marked delivered and never leave the database. `stop` ends the batch after
-    the message being sent; the rest are handed back.
+    With no MAIL_SERVER, due messages go to the development mailbox when it is enabled (they
+    are marked delivered and never leave the database); otherwise they stay queued until a
+    server is configured. `stop` ends the batch after the message being sent; the rest are
+    handed back.
     """
     with app.app_context():
         if app.config.get("MAIL_SERVER") is None:
-            return _deliver_to_development_mailbox()
+            if development_mailbox_enabled(app.config):
+                return _deliver_to_development_mailbox()
+            return DeliveryCounts()
         claim_until, batch = _claim(batch_size)
         counts = DeliveryCounts(claimed=len(batch))
         if batch:
@@ -232,16 +243,38 @@ def _owned(message: _Claimed, claim_until: datetime):
     )
 
 
+def _committed(write: Callable[[], T], claim_until: datetime) -> T:
+    """write() and commit; while the database is unreachable, try again as long as the claim
+    lasts. An outcome that is never recorded is a message sent again once its claim expires
+    (and, until then, five minutes of delay for the rest of the batch): a database restart
+    of a few seconds must cause neither."""
+    wait = 0.25
+    while True:
+        try:
+            result = write()
+            db.session.commit()
+            return result
+        except (OperationalError, InterfaceError) as error:
+            db.session.rollback()
+            if utcnow() + timedelta(seconds=wait) + CLAIM_MARGIN >= claim_until:
+                raise
+            log.warning("mail: database unavailable, outcome kept for %.2g s: %s", wait, error.orig)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+
+
 def _record_delivery(message: _Claimed, claim_until: datetime, counts: DeliveryCounts) -> None:
-    result = db.session.execute(
-        _owned(message, claim_until).values(
-            state=MailState.DELIVERED,
-            delivered_at=utcnow(),
-            claimed_until=None,
-            last_error=None,
-        )
+    result = _committed(
+        lambda: db.session.execute(
+            _owned(message, claim_until).values(
+                state=MailState.DELIVERED,
+                delivered_at=utcnow(),
+                claimed_until=None,
+                last_error=None,
+            )
+        ),
+        claim_until,
     )
-    db.session.commit()
     counts.delivered += 1
     if result.rowcount != 1:
         log.warning("mail: message %s was sent after its claim had expired", message.id)
@@ -255,22 +288,27 @@ def _record_failure(
         values = {"state": MailState.FAILED}
     else:
         values = {"state": MailState.QUEUED, "next_attempt_at": utcnow() + wait}
-    result = db.session.execute(
-        _owned(message, claim_until).values(claimed_until=None, last_error=outcome.error, **values)
-    )
-    if result.rowcount == 1 and wait is None and message.invitation_id is not None:
-        invitation = db.session.get(Invitation, message.invitation_id)
-        if invitation is not None:
-            record(
-                "delivery_failed",
-                invitation,
-                sponsor_id=invitation.sponsor_id,
-                actor_id=None,
-                mail_message_id=message.id,
-                recipient=message.recipient,
-                error=outcome.error,
+
+    def write() -> None:
+        result = db.session.execute(
+            _owned(message, claim_until).values(
+                claimed_until=None, last_error=outcome.error, **values
             )
-    db.session.commit()
+        )
+        if result.rowcount == 1 and wait is None and message.invitation_id is not None:
+            invitation = db.session.get(Invitation, message.invitation_id)
+            if invitation is not None:
+                record(
+                    "delivery_failed",
+                    invitation,
+                    sponsor_id=invitation.sponsor_id,
+                    actor_id=None,
+                    mail_message_id=message.id,
+                    recipient=message.recipient,
+                    error=outcome.error,
+                )
+
+    _committed(write, claim_until)
     if wait is None:
         counts.failed += 1
         log.warning("mail: message %s failed: %s", message.id, outcome.error)
@@ -283,21 +321,23 @@ def _release(messages: list[_Claimed], claim_until: datetime, counts: DeliveryCo
     """Hand untried messages back as they were, without counting an attempt."""
     if not messages:
         return
-    db.session.execute(
-        update(MailMessage)
-        .where(
-            MailMessage.id.in_([m.id for m in messages]),
-            MailMessage.state == MailState.SENDING,
-            MailMessage.claimed_until == claim_until,
-        )
-        .values(
-            state=MailState.QUEUED,
-            claimed_until=None,
-            attempts=MailMessage.attempts - 1,
-        )
-        .execution_options(synchronize_session=False)
+    _committed(
+        lambda: db.session.execute(
+            update(MailMessage)
+            .where(
+                MailMessage.id.in_([m.id for m in messages]),
+                MailMessage.state == MailState.SENDING,
+                MailMessage.claimed_until == claim_until,
+            )
+            .values(
+                state=MailState.QUEUED,
+                claimed_until=None,
+                attempts=MailMessage.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+        claim_until,
     )
-    db.session.commit()
     counts.released += len(messages)
 
 

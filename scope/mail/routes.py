@@ -1,4 +1,4 @@
-"""The development mailbox: with no SMTP server configured, staff read the mail here."""
+"""The development mailbox: with no SMTP server and SCOPE_DEV_MAILBOX, staff read the mail here."""
 
 from flask import Blueprint, abort, current_app
 
@@ -6,16 +6,22 @@ from ..htmx import render
 from ..models import MailMessage
 from ..security import staff_required
 from ..tenancy import get_or_404
-from .services import linkify, mailbox_listing
+from .services import development_mailbox_enabled, linkify, mailbox_listing
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")
 
 
 @bp.before_request
-def only_without_smtp():
-    # With a real mail server, mail leaves Scope and this page does not exist.
-    if current_app.config.get("MAIL_SERVER") is not None:
+def only_when_enabled():
+    # Outside development (or with a real mail server) this page does not exist: whoever
+    # could read it could follow a colleague's recovery link.
+    if not development_mailbox_enabled(current_app.config):
         abort(404)
+
+
+@bp.app_context_processor
+def mailbox_link():
+    return {"development_mailbox": development_mailbox_enabled(current_app.config)}
 
 
 @bp.get("/mailbox")

@@ -15,6 +15,13 @@ from ..models import MailMessage, MailState
 from ..tenancy import scoped
 
 
+def development_mailbox_enabled(config) -> bool:
+    """Mail stays in the app for staff to read: no SMTP server, and development asked for it."""
+    return config.get("MAIL_SERVER") is None and bool(
+        config.get("DEV_MAILBOX") or config.get("DEBUG")
+    )
+
+
 def queue_mail(
     kind: str,
     recipient: str,

@@ -3,9 +3,10 @@
 from datetime import date
 from functools import partial
 
-from flask import Response, make_response, request, stream_with_context, url_for
+from flask import Response, make_response, request, url_for
 from flask_login import current_user
 
+from ..errors import streamed
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import PAGE_SIZES, Listing
@@ -45,7 +46,7 @@ def users_page():
 @staff_required
 def users_csv():
     chunks = users.export_csv(_listing())
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response = Response(streamed(chunks), mimetype="text/csv")
     filename = f"scope-users-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -27,21 +28,26 @@ from tests.helpers import PASSWORD, csrf_token, free_port, needs_postgres, postg
 
 pytestmark = pytest.mark.real_commits  # gunicorn reads what the test writes
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = int(os.environ.get("SCOPE_LOAD_CLIENTS", "20"))
 SECONDS = float(os.environ.get("SCOPE_LOAD_SECONDS", "60"))
 
 
 @pytest.fixture
-def gunicorn(app):
+def gunicorn(app, redis_limits):
     port = free_port()
+    storage, prefix = redis_limits
     env = {
         **os.environ,
         "SCOPE_SQLALCHEMY_DATABASE_URI": postgres_url(),
         "SCOPE_SECRET_KEY": "load-test-secret-key",
         "SCOPE_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SCOPE_MAIL_DELIVER_IN_PROCESS": "false",
+        # No mail server here: the invitations' mail is kept, as on a development machine.
+        "SCOPE_DEV_MAILBOX": "true",
     }
-    env.pop("SCOPE_RATELIMIT_STORAGE_URI", None)
+    # Three workers count limits together, as several machines would.
+    env.update(SCOPE_RATELIMIT_STORAGE_URI=storage, SCOPE_RATELIMIT_KEY_PREFIX=prefix)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -59,6 +65,7 @@ def gunicorn(app):
             "60",
             "scope:create_app()",
         ],
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
