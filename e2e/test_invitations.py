@@ -344,18 +344,23 @@ def test_copy_resend_and_revoke_an_invitation(
     expect(someone.get_by_label("Email")).to_have_value(invited)
     shot(someone, "copied-link-opens-sign-up")
 
-    # Resend: a second email, with the same working link.
+    # Resend: a second email, with a new link; the first one says a newer email was sent.
     row_action(page, invited, "Resend")
     expect(invitation_row(page, invited)).to_contain_text(f"Invitation to {invited} sent again.")
     shot(page, "resent")
     second = mail.wait_for(lambda m: invited in m.recipients, count=2)
-    assert second[-1].links() == [emailed_link]
+    (resent_link,) = second[-1].links()
+    assert resent_link != emailed_link
+    someone.goto(emailed_link)
+    expect(someone.get_by_role("heading", name="A newer invitation was sent")).to_be_visible()
+    shot(someone, "replaced-link")
+    emailed_link = resent_link
     reload_until_shown(page, cell(page, invited, DELIVERY), "Delivered")
 
     # Inviting a pending address again is refused on the row, with Resend offered instead.
     start_external_wizard(page, organization, shot)
     add_row(page, invited, "Supervisor")
-    refusal = page.get_by_text("An invitation to this address is already pending")
+    refusal = page.get_by_text(f"Already invited to {organization} as Administrator")
     expect(refusal).to_be_visible()
     expect(people_to_invite(page)).to_have_count(0)
     expect(page.get_by_role("button", name="Send Invitations")).to_be_disabled()

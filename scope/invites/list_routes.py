@@ -87,7 +87,8 @@ def typed(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
     form = row_form(kind, draft)
-    drafts.save_typed(draft, form.data)
+    if not drafts.is_listed(draft, form.data):  # not a late echo of a person just added
+        drafts.save_typed(draft, form.data)
     _keep_message(draft, form)
     db.session.commit()
     return "", 204

@@ -32,9 +32,11 @@ def invitation_for_token(token: str) -> Invitation:
     invitation = db.session.get(Invitation, parsed[0]) if parsed else None
     if invitation is None or not token_matches(invitation, parsed[1]):
         previous = invitation is not None and invitation.previous_nonce
-        if previous and token_matches(invitation, parsed[1], previous):
+        if not (previous and token_matches(invitation, parsed[1], previous)):
+            raise LinkUnavailable("invalid")
+        if invitation.state is InvitationState.PENDING:
             raise LinkUnavailable("replaced", invitation)
-        raise LinkUnavailable("invalid")
+        # An earlier link of an invitation since used or revoked says what happened to it.
     if invitation.state is InvitationState.ACCEPTED:
         raise LinkUnavailable("used", invitation)
     if invitation.state is InvitationState.REVOKED:
