@@ -222,6 +222,7 @@ def test_a_personal_message_with_html_arrives_escaped(staff_page: Page, mail, ne
     address = email("welcome")
     page.get_by_label("Email").fill(address)
     page.get_by_role("button", name="Add+").click()
+    expect(people(page).filter(has_text=address)).to_be_visible()
     message = "Welcome <b>aboard</b> & <script>alert(1)</script>\nSee you Monday."
     page.get_by_label("Personal message (optional)").fill(message)
     shot(page, "personal-message")
