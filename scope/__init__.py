@@ -44,8 +44,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mail.routes import bp as mail_bp
     from .manage import bp as manage_bp
     from .partners.routes import bp as partners_bp
+    from .settings import bp as settings_bp
 
-    for blueprint in (auth_bp, partners_bp, invites_bp, join_bp, manage_bp, accounts_bp, mail_bp):
+    blueprints = (
+        auth_bp,
+        partners_bp,
+        invites_bp,
+        join_bp,
+        manage_bp,
+        accounts_bp,
+        mail_bp,
+        settings_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     transactions.register(app)

@@ -7,23 +7,34 @@ from datetime import datetime
 from functools import cache
 
 from flask import Flask, current_app
-from jinja2 import Environment, Template
+from jinja2 import Environment, Template, pass_context
 
-from . import htmx
+from . import htmx, zones
 
 _EXTENDS = re.compile(r"""\{%-?\s*extends\s+["']([^"']+)["']""")
 
 _DATE = {False: "%b %-d, %Y", True: "%B %-d, %Y"}
 
 
-def format_date(value: datetime, long: bool = False) -> str:
-    """ "Nov 30, 2026"; long (emails): "November 30, 2026"."""
-    return value.strftime(_DATE[long])
+def format_date(value: datetime, long: bool = False, zone: str | None = None) -> str:
+    """ "Nov 30, 2026" in the reader's zone; long (emails): "November 30, 2026"."""
+    return zones.local(value, zone).strftime(_DATE[long])
 
 
-def format_datetime(value: datetime, long: bool = False) -> str:
-    """ "Nov 30, 2026 at 14:05 UTC"."""
-    return f"{format_date(value, long)} at {value:%H:%M} UTC"
+def format_datetime(value: datetime, long: bool = False, zone: str | None = None) -> str:
+    """ "Nov 30, 2026 at 09:05 EST": in the reader's zone, which it names."""
+    moment = zones.local(value, zone)
+    return f"{moment.strftime(_DATE[long])} at {moment:%H:%M} {moment.tzname()}"
+
+
+@pass_context
+def _date_filter(context, value: datetime, long: bool = False) -> str:
+    return format_date(value, long, context.get("time_zone"))
+
+
+@pass_context
+def _datetime_filter(context, value: datetime, long: bool = False) -> str:
+    return format_datetime(value, long, context.get("time_zone"))
 
 
 def pluralize(count: int, singular: str, plural: str | None = None) -> str:
@@ -65,8 +76,12 @@ def _parent_name(env: Environment, name: str) -> str | None:
 
 
 def register(app: Flask) -> None:
-    app.add_template_filter(format_date, "date")
-    app.add_template_filter(format_datetime, "datetime")
+    # A page is read in its viewer's zone; an email sets time_zone (its sponsor's) in its context.
+    app.add_template_filter(_date_filter, "date")
+    app.add_template_filter(_datetime_filter, "datetime")
     app.add_template_filter(pluralize, "pluralize")
+    app.add_template_global(zones.label, "zone_label")
+    app.add_template_global(zones.clock, "zone_clock")
+    app.add_template_global(zones.of, "zone_of")
     # Templates ask the htmx module, never the request's headers.
     app.add_template_global(htmx.is_htmx)

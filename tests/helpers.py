@@ -263,6 +263,7 @@ ANY_ACCOUNT = {
     "auth.logout",
     "accounts.my_account",
     "accounts.edit_name",
+    "accounts.edit_time_zone",
     "accounts.change_password",
 }
 PARTNER_ONLY = {"accounts.my_organization", "accounts.edit_my_organization"}

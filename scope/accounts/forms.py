@@ -1,8 +1,10 @@
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from .. import zones
 from ..forms import NewPasswordForm, ScopeForm, at_most, name_fields, valid_email
 from ..partners.forms import EmployerForm, OrganizationForm
+from ..settings.forms import time_zone_field, zone_choices
 from .services import password_hints
 
 
@@ -40,6 +42,16 @@ class ChangePasswordForm(_AccountPasswordForm):
 
 class NameForm(ScopeForm):
     first_name, last_name = name_fields("your")
+
+
+class OwnTimeZoneForm(ScopeForm):
+    """A person's own zone; blank follows their sponsor's."""
+
+    time_zone = time_zone_field()
+
+    def __init__(self, *args, sponsor_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = zone_choices(f"Your sponsor's: {zones.label(sponsor_zone)}")
 
 
 class PartnerOrganizationForm(OrganizationForm):

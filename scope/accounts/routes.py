@@ -16,6 +16,7 @@ from .forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     NameForm,
+    OwnTimeZoneForm,
     PartnerEmployerForm,
     PartnerOrganizationForm,
     SetPasswordForm,
@@ -167,13 +168,16 @@ def _password_change_key() -> str:
     return f"password-change:{current_user.id if current_user.is_authenticated else ''}"
 
 
-def _account_page(block: str, *, name_form=None, password_form=None, status=200, **context):
+def _account_page(
+    block: str, *, name_form=None, zone_form=None, password_form=None, status=200, **context
+):
     return render(
         "accounts/my_account.html",
         block,
         status=status,
         nav="account",
         name_form=name_form,
+        zone_form=zone_form,
         password_form=password_form or ChangePasswordForm(formdata=None),
         **context,
     )
@@ -196,6 +200,23 @@ def edit_name():
         db.session.commit()
         return fragment_or_redirect(url_for("accounts.my_account"), lambda: _account_page("name"))
     return _account_page("name", name_form=form, status=form.status)
+
+
+@bp.route("/my/account/time-zone", methods=["GET", "POST"])
+@login_required
+def edit_time_zone():
+    form = OwnTimeZoneForm(obj=current_user, sponsor_zone=current_user.sponsor.time_zone)
+    if form.validate_on_submit():
+        try:
+            services.set_time_zone(current_user._get_current_object(), form.time_zone.data)
+        except Refused as refused:
+            form.refuse(refused)
+        else:
+            db.session.commit()
+            return fragment_or_redirect(
+                url_for("accounts.my_account"), lambda: _account_page("time_zone")
+            )
+    return _account_page("time_zone", zone_form=form, status=form.status)
 
 
 @bp.post("/my/account/password")

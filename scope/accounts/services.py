@@ -9,6 +9,7 @@ from flask import current_app, render_template
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import zones
 from ..audit import record
 from ..auth.passwords import hash_password, password_problem, verify_password
 from ..auth.services import end_all_sessions, login_account
@@ -364,6 +365,11 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def update_name(user: User, first_name: str, last_name: str) -> None:
     user.first_name = first_name
     user.last_name = last_name
+
+
+def set_time_zone(user: User, name: str | None) -> None:
+    """The zone this person reads times in; blank follows their sponsor's."""
+    user.time_zone = zones.check(name)
 
 
 # --- what a partner user may see of their organization --------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import func
 
 from ..extensions import db
 from ..listing import Listing
-from ..models import MailMessage, MailState
+from ..models import MailMessage, MailState, Sponsor
 from ..tenancy import scoped
 
 
@@ -37,6 +37,8 @@ def queue_mail(
     The kind names its two templates, scope/templates/mail/<kind>.txt and .html, which
     extend the mail layout; `context` is what they show.
     """
+    # Times in an email read in its sponsor's zone (the reader's is not known).
+    context.setdefault("time_zone", _sponsor_zone(sponsor_id))
     message = MailMessage(
         sponsor_id=sponsor_id,
         kind=kind,
@@ -51,6 +53,11 @@ def queue_mail(
     )
     db.session.add(message)
     return message
+
+
+def _sponsor_zone(sponsor_id: int | None) -> str:
+    sponsor = db.session.get(Sponsor, sponsor_id) if sponsor_id else None
+    return sponsor.time_zone if sponsor else "UTC"
 
 
 def latest_delivery_for_invitations(invitation_ids: Iterable[int]) -> dict[int, MailMessage]:

@@ -97,6 +97,8 @@ class Sponsor(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The zone its people read times in unless they chose their own (IANA name).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -198,6 +200,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Bumped by logout, password change and deactivation: ends every session at once.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The zone this person reads times in; None: their sponsor's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     authentication_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,15 @@
+"""Rules for a sponsor's settings (its staff change them: settings.routes)."""
+
+from __future__ import annotations
+
+from .. import zones
+from ..models import Sponsor
+from ..refusals import Refused
+
+
+def set_time_zone(sponsor: Sponsor, name: str | None) -> None:
+    """The zone the sponsor's people read times in unless they chose their own."""
+    chosen = zones.check(name)
+    if chosen is None:
+        raise Refused("Choose a time zone.", "time_zone")
+    sponsor.time_zone = chosen
