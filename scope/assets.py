@@ -6,7 +6,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, request, url_for
+from flask import Flask, redirect, request, url_for
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -31,3 +31,8 @@ def register(app: Flask) -> None:
 
     app.get_send_file_max_age = max_age
     app.add_template_global(static_url)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        # Pages name their icon; this answers browsers (and tools) that ask the old way.
+        return redirect(static_url("favicon.svg"), 301)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 
@@ -54,9 +56,20 @@ def register_cli(app: Flask) -> None:
     @click.option("--orgs", default=12, show_default=True, type=click.IntRange(0, 100_000))
     @click.option("--staff-email", default="staff@scope.example.com", show_default=True)
     @click.option("--staff-password", default=None, help="Generated when not given.")
-    def seed_demo(sponsor_name, users, invitations, orgs, staff_email, staff_password):
+    @click.option(
+        "--keep-password",
+        is_flag=True,
+        help="Use the password the last run generated (kept in the instance folder, readable "
+        "only by you), so a browser's saved password keeps working.",
+    )
+    def seed_demo(
+        sponsor_name, users, invitations, orgs, staff_email, staff_password, keep_password
+    ):
         """Fill a demo sponsor with organizations, users and invitations."""
-        from .demo import seed
+        from .demo import kept_password, seed
+
+        if keep_password and not staff_password:
+            staff_password = kept_password(Path(app.instance_path) / "demo-password")
 
         summary = seed(
             sponsor_name=sponsor_name,

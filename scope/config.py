@@ -8,8 +8,13 @@ from pathlib import Path
 
 from flask import Flask
 
+# Where the development server listens unless told otherwise (scripts/run passes its port).
+DEVELOPMENT_URL = "http://127.0.0.1:5000"
+
 DEFAULTS = {
-    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # The address the links in emails point at: required in production; on a development
+    # machine DEVELOPMENT_URL (scripts/run sets it from the port it starts on).
+    "PUBLIC_URL": None,
     "MAIL_SERVER": None,
     # Mail kept in the app for staff to read: anyone could follow a colleague's recovery link,
     # so only on a machine someone set up for development (scripts/run does).
@@ -70,7 +75,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
-    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    if not app.config["PUBLIC_URL"] and is_development(app):
+        app.config["PUBLIC_URL"] = DEVELOPMENT_URL
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"] or "").rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=float(app.config["SESSION_IDLE_HOURS"])
@@ -88,6 +95,12 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
 
 
+def is_development(app: Flask) -> bool:
+    """A machine someone set up for development (scripts/run sets SCOPE_DEV_MAILBOX), a debug
+    server, or the tests: what production must not do without is defaulted there."""
+    return bool(app.debug or app.testing or app.config["DEV_MAILBOX"])
+
+
 class ConfigurationError(RuntimeError):
     """A setting that would make Scope unsafe or broken; the message says what to set."""
 
@@ -101,7 +114,12 @@ def check_config(app: Flask) -> None:
             f"SCOPE_TRUSTED_PROXIES must be a whole number (0 or more), not {proxies!r}: how "
             "many reverse proxies in front of Scope set X-Forwarded-For."
         )
-    if config["MAIL_SERVER"] is None and not (app.debug or app.testing or config["DEV_MAILBOX"]):
+    if not config["PUBLIC_URL"]:
+        raise ConfigurationError(
+            "SCOPE_PUBLIC_URL is not set: the address the links in emails point at, such as "
+            "https://scope.example.org (it is never taken from a request's Host header)."
+        )
+    if config["MAIL_SERVER"] is None and not is_development(app):
         raise ConfigurationError(
             "No mail server is configured, so invitations and password links could not be "
             "sent. Set SCOPE_MAIL_SERVER (and SCOPE_MAIL_PORT, SCOPE_MAIL_USERNAME, ... as "

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import os
 import random
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
@@ -164,6 +166,20 @@ CITIES = [
 def _passphrase(rng: random.SystemRandom) -> str:
     words = "amber canyon falcon harbor lantern meadow orbit pepper quartz saddle timber velvet"
     return "-".join(rng.choice(words.split()) for _ in range(4)) + str(rng.randint(10, 99))
+
+
+def kept_password(path: Path) -> str:
+    """The demo password kept at `path`, made (readable only by its owner) on the first run."""
+    if path.exists():
+        kept = path.read_text("utf-8").strip()
+        if kept:
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = _passphrase(random.SystemRandom())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(password + "\n")
+    return password
 
 
 def seed(

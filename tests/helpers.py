@@ -250,6 +250,7 @@ class StaffSession:
 # later is staff-only until someone says otherwise here, and the sweep checks it is.
 PUBLIC = {
     "static",
+    "favicon",
     "auth.home",
     "auth.login",
     "accounts.forgot_password",

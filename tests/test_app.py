@@ -15,7 +15,7 @@ from scope import create_app, search
 from scope.config import ConfigurationError, check_workers
 from scope.extensions import db
 from scope.models import User
-from tests.helpers import csrf_token, is_whole_page, texts
+from tests.helpers import csrf_token, element, is_whole_page, texts
 
 
 @pytest.mark.real_commits  # reads the schema on a connection of its own
@@ -59,6 +59,20 @@ def _production_environment(monkeypatch) -> None:
     for name in ("SCOPE_MAIL_SERVER", "SCOPE_DEV_MAILBOX", "FLASK_DEBUG", "SCOPE_DEBUG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SCOPE_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("SCOPE_PUBLIC_URL", "https://scope.example.org")
+
+
+def test_a_production_start_without_a_public_url_is_refused_saying_what_to_set(monkeypatch):
+    _production_environment(monkeypatch)
+    monkeypatch.setenv("SCOPE_MAIL_SERVER", "smtp.example.org")
+    monkeypatch.delenv("SCOPE_PUBLIC_URL")
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert "SCOPE_PUBLIC_URL is not set" in str(refused.value)
+    # On a development machine links point at the development server.
+    monkeypatch.setenv("SCOPE_DEV_MAILBOX", "true")
+    development = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert development.config["PUBLIC_URL"] == "http://127.0.0.1:5000"
 
 
 def test_a_production_start_without_a_mail_server_is_refused_saying_what_to_set(monkeypatch):
@@ -344,3 +358,103 @@ def test_the_demo_login_can_recover_its_password(app, runner):
     with app.app_context():
         sent = db.session.scalars(db.select(MailMessage.recipient)).all()
     assert email in sent
+
+
+@pytest.mark.real_commits  # seed-demo analyzes on a connection of its own
+def test_a_second_demo_run_keeps_the_password_the_first_printed(app, runner, auth, tmp_path):
+    def login_line() -> str:
+        result = runner.invoke(
+            args=[
+                "seed-demo",
+                "--users",
+                "2",
+                "--invitations",
+                "0",
+                "--orgs",
+                "1",
+                "--keep-password",
+            ]
+        )
+        assert result.exit_code == 0, result.output
+        return result.output.split("Staff login: ", 1)[1].strip()
+
+    original = app.instance_path
+    app.instance_path = str(tmp_path)
+    try:
+        first = login_line()
+        assert login_line() == first
+    finally:
+        app.instance_path = original
+    kept = tmp_path / "demo-password"
+    assert kept.read_text().strip() == first.split(" / ")[1]
+    assert kept.stat().st_mode & 0o077 == 0
+    email, password = first.split(" / ")
+    assert auth.login(email, password).status_code == 302
+
+
+def _scripts_run(tmp_path, *args, **environment) -> dict:
+    """scripts/run with `python` and `flask` replaced by stand-ins that record what they were
+    asked and with which SCOPE_PUBLIC_URL: its own logic, without installing or serving."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "calls"
+    for name in ("python", "flask"):
+        stand_in = bin_dir / name
+        stand_in.write_text(
+            f'#!/bin/sh\necho "{name} $* | $SCOPE_PUBLIC_URL | $SCOPE_DEV_MAILBOX" >> "{log}"\n'
+        )
+        stand_in.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "VIRTUAL_ENV": str(tmp_path),  # "the active virtualenv": none is created
+        **environment,
+    }
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "run"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    serve = [call for call in calls if call.startswith("flask --app scope run")][-1]
+    return {"calls": calls, "serve": serve, "output": result.stdout}
+
+
+@pytest.mark.parametrize(
+    "args, environment, url",
+    [
+        ((), {}, "http://127.0.0.1:5000"),
+        (("--port", "5312"), {}, "http://127.0.0.1:5312"),
+        (("--port=5313",), {}, "http://127.0.0.1:5313"),
+        (("-p", "5314", "--debug"), {}, "http://127.0.0.1:5314"),
+        (("--host", "0.0.0.0", "--port", "8080"), {}, "http://127.0.0.1:8080"),
+        (("--host=localhost",), {"FLASK_RUN_PORT": "5400"}, "http://localhost:5400"),
+        (
+            ("--port", "5312"),
+            {"SCOPE_PUBLIC_URL": "https://demo.example.org"},
+            "https://demo.example.org",
+        ),
+    ],
+)
+def test_scripts_run_points_emailed_links_at_the_port_it_serves(tmp_path, args, environment, url):
+    ran = _scripts_run(tmp_path, *args, **environment)
+    assert ran["serve"] == f"flask --app scope run {' '.join(args)} | {url} | true".replace(
+        "run  |", "run |"
+    )
+    assert f"Emailed links point at {url}" in ran["output"]
+    assert any(
+        call.startswith("flask --app scope seed-demo --keep-password") for call in ran["calls"]
+    )
+
+
+def test_every_page_names_its_icon_and_the_old_address_leads_to_it(client):
+    page = client.get("/login").get_data(as_text=True)
+    icon = element(page, 'link[rel="icon"]')
+    assert icon.get("type") == "image/svg+xml"
+    served = client.get(icon.get("href"))
+    served.close()
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    old = client.get("/favicon.ico")
+    assert old.status_code == 301 and old.headers["Location"] == icon.get("href")

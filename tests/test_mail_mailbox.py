@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -67,9 +68,13 @@ def test_staff_see_their_sponsors_mail_newest_first(staff, mail, make_sponsor):
     assert "Development mailbox" in texts(html, "h1")
     assert html.index("newer@example.com") < html.index("older@example.com")
     assert "You are invited, newer@example.com" in html
-    assert "set_password" in html
-    assert "Delivered" in texts(html, "span.badge.delivered")
+    # Kinds in words; nothing was sent anywhere, so nothing says "Delivered".
+    assert texts(html, "tbody td:nth-child(3)") == ["Set password", "Invitation"]
+    assert "set_password" not in html and "Delivered" not in html
+    assert "In this mailbox" in texts(html, "span.badge.delivered")
     assert "Queued" in texts(html, "span.badge.queued")
+    # The app's date format, in a <time>.
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4} at \d\d:\d\d UTC", texts(html, "td time")[0])
     assert "elsewhere@example.com" not in html
 
 
@@ -107,18 +112,46 @@ def test_a_message_shows_its_text_with_clickable_links_and_its_html_sandboxed(st
     # The link is clickable, the full stop after it is not part of it.
     link = element(html, 'a[href="http://scope.test/join/t0k3n"]')
     assert link.text_content() == "http://scope.test/join/t0k3n" and link.tail.startswith(".")
-    # The HTML part is the document of a sandboxed frame (no allowances), never the page's.
+    # The HTML part is the document of a sandboxed frame, never the page's: no scripts in it,
+    # its links may only open the whole window when clicked.
     frame = element(html, "iframe")
-    assert frame.get("sandbox") == ""
-    assert frame.get("srcdoc") == '<p onclick="x()">Hello "friend"</p><script>alert(1)</script>'
+    assert set(frame.get("sandbox").split()) == {
+        "allow-popups",
+        "allow-popups-to-escape-sandbox",
+        "allow-top-navigation-by-user-activation",
+    }
+    assert frame.get("src") == f"/mail/mailbox/{message_id}/html"
     assert not [s for s in elements(html, "script") if "alert(1)" in s.text_content()]
+    assert "alert(1)" not in html
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    # Not delivered to a server: no count of attempts, no "Delivered".
+    assert "Attempts" not in html and "Delivered" not in html
+
+
+def test_the_html_part_is_served_with_a_policy_that_lets_its_styles_and_nothing_else(staff, mail):
+    message_id = mail(
+        staff.sponsor_id,
+        body_html='<html><body style="color: #1d2939"><p>Hi</p><script>alert(1)</script></body>',
+    )
+    part = staff.get(f"/mail/mailbox/{message_id}/html")
+    assert part.status_code == 200 and part.mimetype == "text/html"
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in part.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'" and policy["style-src"] == "'unsafe-inline'"
+    assert policy["frame-ancestors"] == "'self'" and "script-src" not in policy
+    assert part.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert part.headers["Cache-Control"] == "no-store"
+    body = part.get_data(as_text=True)
+    assert '<base target="_top"><body style="color: #1d2939">' in body
 
 
 def test_another_sponsors_message_is_not_found(staff, mail, make_sponsor):
     message_id = mail(make_sponsor(), "elsewhere@example.com")
 
     assert staff.get(f"/mail/mailbox/{message_id}").status_code == 404
+    assert staff.get(f"/mail/mailbox/{message_id}/html").status_code == 404
     assert staff.get("/mail/mailbox/999999").status_code == 404
 
 
@@ -137,6 +170,7 @@ def test_partner_users_may_not_read_the_mailbox(
 
     assert client.get("/mail/mailbox").status_code == 403
     assert client.get(f"/mail/mailbox/{message_id}").status_code == 403
+    assert client.get(f"/mail/mailbox/{message_id}/html").status_code == 403
 
 
 def test_anonymous_people_are_sent_to_log_in(client):
@@ -171,6 +205,7 @@ def test_without_the_development_flag_there_is_no_mailbox_and_mail_stays_queued(
 
     assert staff.get("/mail/mailbox").status_code == 404
     assert staff.get(f"/mail/mailbox/{message_id}").status_code == 404
+    assert staff.get(f"/mail/mailbox/{message_id}/html").status_code == 404
     assert staff.get("/mail/mailbox", htmx=True).status_code == 404
     assert "Development mailbox" not in staff.get("/partners/employers").get_data(as_text=True)
     assert deliver_due(app).delivered == 0

@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from scope import create_app
 from scope.config import ConfigurationError
 from scope.extensions import db
+from scope.mail.routes import HTML_PART_POLICY
 from scope.models import (
     AccountToken,
     Invitation,
@@ -61,6 +62,14 @@ def request(client, method: str, url: str, *, token: str | None, htmx: bool, dat
 
 def check_headers(response) -> None:
     csp = response.headers.get("Content-Security-Policy", "")
+    if response.status_code == 200 and re.fullmatch(
+        r"/mail/mailbox/\d+/html", response.request.path
+    ):
+        # An email's HTML part, framed by the mailbox: its inline styles and nothing else.
+        assert csp == HTML_PART_POLICY and "script" not in csp
+        assert response.headers.get("X-Frame-Options") == "SAMEORIGIN"
+        assert response.headers.get("X-Content-Type-Options") == "nosniff"
+        return
     assert "frame-ancestors 'none'" in csp, response.request.path
     assert "script-src 'self'" in csp and "unsafe" not in csp
     assert response.headers.get("Referrer-Policy") == "no-referrer"

@@ -22,6 +22,29 @@ def development_mailbox_enabled(config) -> bool:
     )
 
 
+# What each kind of email is, in words (the development mailbox lists them).
+KINDS = {
+    "invitation": "Invitation",
+    "set_password": "Set password",
+    "recovery": "Password recovery",
+    "confirm_email": "Confirm a new email address",
+    "email_in_use": "Email address in use",
+    "email_changed": "Email address changed",
+    "password_changed": "Password changed",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KINDS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+def mailbox_state(message: MailMessage) -> str:
+    """A message's state as the development mailbox has it: nothing was sent anywhere."""
+    if message.state is MailState.DELIVERED:
+        return "In this mailbox"
+    return message.state.label
+
+
 def queue_mail(
     kind: str,
     recipient: str,
