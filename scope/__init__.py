@@ -44,6 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mail.routes import bp as mail_bp
     from .manage import bp as manage_bp
     from .partners.routes import bp as partners_bp
+    from .public_links import bp as public_links_bp
+    from .public_links.signup_routes import bp as signup_bp
     from .settings import bp as settings_bp
 
     blueprints = (
@@ -55,6 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         accounts_bp,
         mail_bp,
         settings_bp,
+        public_links_bp,
+        signup_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -34,6 +34,9 @@ from scope.models import (
     MailMessage,
     MailState,
     Occupation,
+    PublicLink,
+    PublicSignup,
+    SignupState,
     User,
     UserStatus,
     UserType,
@@ -259,6 +262,8 @@ PUBLIC = {
     "accounts.confirm_email",
     "join.sign_up",
     "join.reviewed",
+    "signup.sign_up",
+    "signup.confirm",
 }
 ANY_ACCOUNT = {
     "auth.logout",
@@ -303,6 +308,8 @@ class Tenant:
     invitation_id: int = 0
     message_id: int = 0
     row_id: int = 0
+    link_id: int = 0
+    signup_id: int = 0
 
     def ids(self) -> dict:
         return {
@@ -311,6 +318,8 @@ class Tenant:
             "invitation_id": self.invitation_id,
             "message_id": self.message_id,
             "row_id": self.row_id,
+            "link_id": self.link_id,
+            "signup_id": self.signup_id,
             "token": "x" * 43,
             "filename": "scope.js",
         }
@@ -382,8 +391,35 @@ def make_tenant(app, make_sponsor, make_user, make_org, label: str) -> Tenant:
                 details={"note": label},
             )
         )
+        link = PublicLink(
+            sponsor_id=sponsor_id,
+            partner_organization_id=organization_id,
+            user_type=UserType.SUPERVISOR,
+            nonce=uuid.uuid4().hex,
+            signup_count=1,
+            allowed_domains=f"{label}.example.com",
+            require_approval=True,
+            created_by_id=staff_id,
+        )
+        db.session.add(link)
+        db.session.flush()
+        signup = PublicSignup(
+            sponsor_id=sponsor_id,
+            public_link_id=link.id,
+            email=f"waiting@{label}.example.com",
+            pending_email=f"waiting@{label}.example.com",
+            first_name="Waiting",
+            last_name=label,
+            password_hash=PASSWORD_HASH,
+            state=SignupState.AWAITING_APPROVAL,
+            token_hash=uuid.uuid4().hex,
+            expires_at=utcnow() + timedelta(days=3),
+            confirmed_at=utcnow(),
+        )
+        db.session.add(signup)
         db.session.commit()
         tenant.invitation_id, tenant.message_id = invitation.id, message.id
+        tenant.link_id, tenant.signup_id = link.id, signup.id
     return tenant
 
 

@@ -1,4 +1,4 @@
-"""Invitation links: derived from the secret key and a per-invitation nonce.
+"""Invitation and public links: derived from the secret key and a per-record nonce.
 
 The database alone cannot rebuild a link (it lacks the key), yet Copy Invitation Link can
 show the same link again. A new nonce ends every earlier link of that invitation.
@@ -13,7 +13,7 @@ import secrets
 
 from flask import current_app
 
-from ..models import Invitation
+from ..models import Invitation, PublicLink
 from ..tenancy import parse_id
 
 
@@ -21,9 +21,10 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _mac(invitation_id: int, nonce: str) -> str:
+def _mac(record_id: int, nonce: str, purpose: str = "invitation") -> str:
+    # The purpose is part of the MAC: an invitation's token never opens a public link.
     key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, f"invitation:{invitation_id}:{nonce}".encode(), hashlib.sha256)
+    digest = hmac.new(key, f"{purpose}:{record_id}:{nonce}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
@@ -50,3 +51,13 @@ def token_matches(invitation: Invitation, mac: str, nonce: str | None = None) ->
     """Whether the MAC is the invitation's link (or the link of an earlier `nonce`)."""
     nonce = nonce or invitation.nonce
     return hmac.compare_digest(_mac(invitation.id, nonce), mac)
+
+
+def public_link_token(link: PublicLink, nonce: str | None = None) -> str:
+    return f"{link.id}.{_mac(link.id, nonce or link.nonce, 'public-link')}"
+
+
+def public_link_matches(link: PublicLink, mac: str, nonce: str | None = None) -> bool:
+    """Whether the MAC is the public link's (or the link it had with an earlier `nonce`)."""
+    expected = _mac(link.id, nonce or link.nonce, "public-link")
+    return hmac.compare_digest(expected, mac)

@@ -31,6 +31,10 @@ KINDS = {
     "email_in_use": "Email address in use",
     "email_changed": "Email address changed",
     "password_changed": "Password changed",
+    "public_signup_confirm": "Confirm a public-link sign-up",
+    "public_signup_known": "Public-link sign-up of a known address",
+    "public_signup_approved": "Sign-up approved",
+    "public_signup_declined": "Sign-up declined",
 }
 
 

@@ -13,6 +13,7 @@ from .people import (
     UserType,
     full_name,
 )
+from .public_links import PublicLink, PublicSignup, SignupState
 from .records import AccountToken, AccountTokenPurpose, AuditEvent, MailMessage, MailState
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "Occupation",
     "OrganizationKind",
     "PartnerOrganization",
+    "PublicLink",
+    "PublicSignup",
+    "SignupState",
     "Sponsor",
     "UTCDateTime",
     "User",

@@ -7,6 +7,7 @@ from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import Listing
 from ..models import OrganizationKind, PartnerOrganization
+from ..public_links import services as public_links
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import current_sponsor_id, get_or_404
@@ -98,6 +99,7 @@ def _organization_page(organization: PartnerOrganization, block: str, **context)
         nav="partners",
         organization=organization,
         users=services.organization_users(organization),
+        public_links=public_links.sponsor_links(organization.id),
         **context,
     )
 

@@ -1,0 +1,66 @@
+from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..forms import (
+    NewPasswordForm,
+    ScopeForm,
+    at_most,
+    coerce_id,
+    name_fields,
+    optional,
+    valid_email,
+)
+from ..invites.forms import USER_TYPE_CHOICES
+
+
+class PublicLinkForm(ScopeForm):
+    organization = SelectField(
+        "Organization", coerce=coerce_id, validators=[Optional()], validate_choice=False
+    )
+    user_type = SelectField("User type", choices=USER_TYPE_CHOICES, validate_choice=False)
+    occupation = SelectField(
+        "Occupation",
+        coerce=coerce_id,
+        validators=[Optional()],
+        validate_choice=False,
+        description="Mentors only.",
+    )
+    expires_on = DateField(
+        "Expires on",
+        validators=[Optional()],
+        description="Optional. The last day people can sign up.",
+    )
+    max_signups = IntegerField(
+        "Maximum sign-ups",
+        validators=[Optional()],
+        description="Optional. The link closes after this many accounts.",
+    )
+    allowed_domains = optional(
+        "Allowed email domains",
+        at_most(1000),
+        description="Optional. For example acmerobotics.com; separate several with spaces.",
+    )
+    require_approval = BooleanField("Require approval")
+
+    def fill(self, organizations, occupations):
+        """Employers and providers as option groups; the sponsor's occupations."""
+        self.organization.choices = [SelectChoice("", "Choose…")] + [
+            SelectChoice(org.id, org.name, optgroup=org.kind.plural) for org in organizations
+        ]
+        self.occupation.choices = [SelectChoice("", "Choose…")] + [
+            SelectChoice(o.id, o.name) for o in occupations
+        ]
+        return self
+
+
+class PublicSignUpForm(NewPasswordForm):
+    first_name, last_name = name_fields("your")
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Length(max=1000), valid_email],
+        description="We email you a link to confirm it before your account is made.",
+    )
+
+    def password_hints(self) -> list[str]:
+        return [self.email.data or "", self.first_name.data or "", self.last_name.data or ""]

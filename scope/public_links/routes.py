@@ -1,0 +1,185 @@
+"""INVITE → Public links: the list, a new link, its QR code and flyer, Disable and Rotate."""
+
+import segno
+from flask import request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..htmx import fragment_or_redirect, render
+from ..invites import drafts
+from ..models import PublicLink, PublicSignup, UserType
+from ..refusals import Refused
+from ..security import staff_required
+from ..tenancy import get_or_404, parse_id
+from . import bp, services
+from .forms import PublicLinkForm
+
+
+def _index(**context):
+    return render(
+        "public_links/index.html",
+        "links",
+        nav="invite",
+        tab="authenticated",
+        links=services.sponsor_links(),
+        **context,
+    )
+
+
+@bp.get("/invite/public-links")
+@staff_required
+def index():
+    return _index()
+
+
+@bp.route("/invite/public-links/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    form = PublicLinkForm(
+        data={"organization": parse_id(request.args.get("organization", ""))}
+        if request.method == "GET"
+        else None
+    ).fill(drafts.organization_choices(), drafts.occupation_choices())
+    if form.validate_on_submit():
+        data = services.LinkInput(
+            organization_id=form.organization.data,
+            user_type=UserType(form.user_type.data)
+            if form.user_type.data in UserType._value2member_map_
+            else None,
+            occupation_id=form.occupation.data,
+            expires_on=form.expires_on.data,
+            max_signups=form.max_signups.data,
+            allowed_domains=form.allowed_domains.data,
+            require_approval=form.require_approval.data,
+        )
+        try:
+            link = services.create_link(data, current_user)
+        except Refused as refused:
+            db.session.rollback()
+            form.refuse(refused)
+        else:
+            db.session.commit()
+            return fragment_or_redirect(
+                url_for("public_links.index"),
+                None,
+                f"Public link created for {link.partner_organization.name}.",
+            )
+    return render(
+        "public_links/new.html",
+        "link_form",
+        status=form.status,
+        nav="invite",
+        tab="authenticated",
+        form=form,
+    )
+
+
+def _qr_data_uri(link: PublicLink, scale: int) -> str:
+    # Drawn here from the URL (segno, pure Python): no QR service ever sees the link.
+    return segno.make(services.link_url(link), error="m").svg_data_uri(scale=scale, border=2)
+
+
+@bp.get("/invite/public-links/<int:link_id>/qr")
+@staff_required
+def qr_code(link_id):
+    link = get_or_404(PublicLink, link_id)
+    return render(
+        "public_links/qr.html",
+        nav="invite",
+        tab="authenticated",
+        link=link,
+        url=services.link_url(link),
+        qr=_qr_data_uri(link, 8),
+        closed=services.closed_reason(link),
+    )
+
+
+@bp.get("/invite/public-links/<int:link_id>/flyer")
+@staff_required
+def flyer(link_id):
+    link = get_or_404(PublicLink, link_id)
+    return render(
+        "public_links/flyer.html",
+        link=link,
+        sponsor=current_user.sponsor,
+        url=services.link_url(link),
+        qr=_qr_data_uri(link, 10),
+    )
+
+
+def _change(link_id: int, change, done: str):
+    link = get_or_404(PublicLink, link_id, lock=True)
+    try:
+        change(link, current_user)
+    except Refused as refused:
+        db.session.rollback()
+        message = refused.message
+        return fragment_or_redirect(
+            url_for("public_links.index"),
+            lambda: _index(message=message, ok=False),
+            message,
+            ok=False,
+        )
+    db.session.commit()
+    message = done.format(organization=link.partner_organization.name)
+    return fragment_or_redirect(
+        url_for("public_links.index"), lambda: _index(message=message, ok=True), message
+    )
+
+
+@bp.post("/invite/public-links/<int:link_id>/disable")
+@staff_required
+def disable(link_id):
+    return _change(
+        link_id, services.disable_link, "The public link for {organization} is disabled."
+    )
+
+
+@bp.post("/invite/public-links/<int:link_id>/rotate")
+@staff_required
+def rotate(link_id):
+    return _change(
+        link_id,
+        services.rotate_link,
+        "The public link for {organization} has a new address; the old one no longer works.",
+    )
+
+
+# MANAGE → Users: the sign-ups awaiting approval ---------------------------------------------
+
+
+def _decide(signup_id: int, decide, done: str):
+    signup = get_or_404(PublicSignup, signup_id, lock=True)
+    name = signup.full_name
+    try:
+        decide(signup, current_user)
+    except Refused as refused:
+        db.session.rollback()
+        message, ok = refused.message, False
+    else:
+        db.session.commit()
+        message, ok = done.format(name=name), True
+    return fragment_or_redirect(
+        url_for("manage.users"),
+        lambda: render(
+            "public_links/_awaiting.html",
+            "awaiting",
+            awaiting=services.awaiting_approval(),
+            message=message,
+            ok=ok,
+        ),
+        message,
+        ok,
+    )
+
+
+@bp.post("/manage/signups/<int:signup_id>/approve")
+@staff_required
+def approve(signup_id):
+    return _decide(signup_id, services.approve_signup, "{name} approved; they can log in now.")
+
+
+@bp.post("/manage/signups/<int:signup_id>/decline")
+@staff_required
+def decline(signup_id):
+    return _decide(signup_id, services.decline_signup, "{name}'s sign-up declined.")
