@@ -24,6 +24,7 @@ import scope.auth.forms
 import scope.invites.forms
 import scope.manage.forms
 import scope.partners.forms
+import scope.public_links.forms
 from scope.extensions import db, limiter
 from scope.models import User, UserType
 from tests.helpers import (
@@ -61,6 +62,7 @@ def _field_names() -> list[str]:
         scope.invites.forms,
         scope.manage.forms,
         scope.partners.forms,
+        scope.public_links.forms,
     ):
         for value in vars(module).values():
             if isinstance(value, type):

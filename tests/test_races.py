@@ -225,3 +225,73 @@ def test_set_password_against_deactivate_ends_deactivated(app, make_sponsor, mak
         assert db.session.get(User, user_id).status is UserStatus.DEACTIVATED
     # Whoever won, the person has no session: the next page sends them to log in.
     assert person.get("/my/account").status_code == 302
+
+
+def _public_link(app, sponsor_id: int, *, require_approval: bool) -> str:
+    from scope.invites.tokens import new_nonce, public_link_token
+    from scope.models import PartnerOrganization, PublicLink
+    from scope.public_links.services import SIGN_UP_PATH
+    from scope.text import name_key
+
+    with app.app_context():
+        org = PartnerOrganization(
+            sponsor_id=sponsor_id, kind="employer", name="Acme", name_key=name_key("Acme")
+        )
+        db.session.add(org)
+        db.session.flush()
+        link = PublicLink(
+            sponsor_id=sponsor_id,
+            partner_organization_id=org.id,
+            user_type=UserType.SUPERVISOR,
+            nonce=new_nonce(),
+            signup_count=0,
+            require_approval=require_approval,
+        )
+        db.session.add(link)
+        db.session.commit()
+        return SIGN_UP_PATH + public_link_token(link)
+
+
+def _sign_up(app, path: str, email: str):
+    client = app.test_client()
+    token = csrf_token(client.get(path).get_data(as_text=True))
+    data = {
+        "first_name": "Dana",
+        "last_name": "Reyes",
+        "email": email,
+        "password": STRONG,
+        "confirm_password": STRONG,
+        "csrf_token": token,
+    }
+    return client.post(path, data=data)
+
+
+def _confirm(app, path: str):
+    client = app.test_client()
+    token = csrf_token(client.get(path).get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token})
+
+
+@pytest.mark.parametrize("require_approval", [False, True])
+def test_twenty_sign_ups_of_one_address_through_one_link_make_one_account(
+    app, make_sponsor, require_approval
+):
+    from scope.models import PublicSignup
+
+    sponsor_id = make_sponsor()
+    path = _public_link(app, sponsor_id, require_approval=require_approval)
+    answers = _together([lambda: _sign_up(app, path, "dana@example.com") for _ in range(20)])
+    assert {a.status_code for a in answers} == {200}
+    with app.app_context():
+        bodies = db.session.scalars(
+            select(MailMessage.body_text).where(MailMessage.kind == "public_signup_confirm")
+        ).all()
+    paths = ["/p/confirm/" + re.search(r"/p/confirm/(\S+)", b).group(1) for b in bodies]
+    assert len(paths) == 20
+    # Every emailed link confirmed at once: one account (or one waiting sign-up), no 500.
+    confirmed = _together([lambda p=p: _confirm(app, p) for p in paths])
+    codes = Counter(a.status_code for a in confirmed)
+    assert set(codes) <= {200, 302, 410}, codes
+    assert _count(app, User, User.email == "dana@example.com") == (0 if require_approval else 1)
+    waiting = _count(app, PublicSignup, PublicSignup.pending_email == "dana@example.com")
+    assert waiting == (1 if require_approval else 0)
