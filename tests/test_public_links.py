@@ -362,7 +362,10 @@ def waiting_signup(app, staff, employer, email="dana@example.com"):
 def test_with_approval_the_confirmed_sign_up_waits_and_staff_approve_it(app, staff, employer):
     signup_id = waiting_signup(app, staff, employer)
     assert count(app, User, User.email == "dana@example.com") == 0
-    users = staff.get("/manage/users")
+    # MANAGE → Users fetches its queue once drawn (the page keeps its statement budget).
+    placeholder = element(staff.get("/manage/users"), "#awaiting-approval")
+    assert placeholder.get("hx-get") == "/manage/signups"
+    users = staff.get("/manage/signups", htmx=True)
     row = text_of(users, f"#signup-{signup_id}")
     assert "Dana Reyes" in row and "Awaiting approval" in row
     assert texts(users, f"#signup-{signup_id} button") == ["Approve", "Decline"]
@@ -393,7 +396,8 @@ def test_with_approval_the_confirmed_sign_up_waits_and_staff_approve_it(app, sta
     assert "already decided" in text_of(again)
     assert count(app, User, User.email == "dana@example.com") == 1
     history = text_of(staff.get(f"/manage/users/{user.id}"))
-    assert "Approved by Sam" in history
+    assert "Sign-up approved by Sam" in history
+    assert "Signed up through a public link" in history
 
 
 def test_staff_decline_a_sign_up_and_the_person_is_told(app, staff, employer):

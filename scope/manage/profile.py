@@ -156,6 +156,8 @@ _PHRASES = {
     ("user_account", "profile_updated"): ("Profile edited", "actor"),
     ("user_account", "email_change_requested"): ("New login address requested", "actor"),
     ("user_account", "email_changed"): ("New login address confirmed", None),
+    ("user_account", "signed_up"): ("Signed up through a public link", None),
+    ("user_account", "approved"): ("Sign-up approved", "actor"),
     ("invitation", "invited"): ("Invited", "actor"),
     ("invitation", "resent"): ("Invitation resent", "actor"),
     ("invitation", "reviewed"): ("Invitation opened", None),

@@ -11,7 +11,6 @@ from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import PAGE_SIZES, Listing
 from ..models import User, UserStatus, UserType
-from ..public_links import services as public_links
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404
@@ -40,7 +39,6 @@ def users_page():
         user_types=list(UserType),
         statuses=list(UserStatus),
         page_sizes=PAGE_SIZES,
-        **({} if is_htmx() else {"awaiting": public_links.awaiting_approval()}),
     )
 
 

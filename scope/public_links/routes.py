@@ -148,6 +148,12 @@ def rotate(link_id):
 # MANAGE → Users: the sign-ups awaiting approval ---------------------------------------------
 
 
+@bp.get("/manage/signups")
+@staff_required
+def awaiting():
+    return render("public_links/_awaiting.html", "awaiting", awaiting=services.awaiting_approval())
+
+
 def _decide(signup_id: int, decide, done: str):
     signup = get_or_404(PublicSignup, signup_id, lock=True)
     name = signup.full_name

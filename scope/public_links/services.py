@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import audit, zones
 from ..accounts.links import hash_token
@@ -164,7 +165,15 @@ def create_link(data: LinkInput, actor: User) -> PublicLink:
 
 def sponsor_links(organization_id: int | None = None) -> list[PublicLink]:
     """The current sponsor's public links, newest first; those of one organization if given."""
-    stmt = scoped(PublicLink).order_by(PublicLink.created_at.desc(), PublicLink.id.desc())
+    stmt = (
+        scoped(PublicLink)
+        .order_by(PublicLink.created_at.desc(), PublicLink.id.desc())
+        .options(
+            joinedload(PublicLink.partner_organization),
+            joinedload(PublicLink.occupation),
+            joinedload(PublicLink.created_by),
+        )
+    )
     if organization_id is not None:
         stmt = stmt.where(PublicLink.partner_organization_id == organization_id)
     return list(db.session.scalars(stmt))
@@ -422,6 +431,10 @@ def awaiting_approval() -> list[PublicSignup]:
         scoped(PublicSignup)
         .where(PublicSignup.state == SignupState.AWAITING_APPROVAL)
         .order_by(PublicSignup.confirmed_at, PublicSignup.id)
+        .options(
+            joinedload(PublicSignup.public_link).joinedload(PublicLink.partner_organization),
+            joinedload(PublicSignup.public_link).joinedload(PublicLink.occupation),
+        )
     )
     return list(db.session.scalars(stmt))
 
