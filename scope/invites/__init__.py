@@ -4,5 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("invites", __name__)
 
+
+@bp.app_context_processor
+def _partner_inviter():
+    # The navigation offers INVITE and MANAGE to partner administrators allowed to invite.
+    from .partner_admins import is_partner_inviter
+
+    return {"partner_inviter": is_partner_inviter}
+
+
 # The route modules register their views on bp.
 from . import list_routes, routes  # noqa: E402, F401

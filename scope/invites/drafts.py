@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -24,6 +25,7 @@ from ..models import (
 )
 from ..refusals import AllRefused
 from ..tenancy import scoped
+from . import partner_admins
 from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
 
 # What the row form keeps from one person to the next: a batch is usually of one kind.
@@ -58,13 +60,12 @@ def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
 
 
 def organization_choices() -> list[PartnerOrganization]:
-    return list(
-        db.session.scalars(
-            scoped(PartnerOrganization).order_by(
-                PartnerOrganization.kind, PartnerOrganization.name_key
-            )
-        )
+    stmt = scoped(PartnerOrganization).order_by(
+        PartnerOrganization.kind, PartnerOrganization.name_key
     )
+    if not current_user.is_staff:  # a partner administrator: their own organization only
+        stmt = stmt.where(PartnerOrganization.id == current_user.partner_organization_id)
+    return list(db.session.scalars(stmt))
 
 
 def occupation_choices() -> list[Occupation]:
@@ -77,6 +78,11 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
     )
     if organization is None:
         raise RowRefused("Choose an organization from the list.", "organization")
+    refusal = partner_admins.organization_refusal(
+        db.session.get(User, draft.staff_user_id), organization
+    )
+    if refusal:
+        raise refusal
     if draft.partner_organization_id != organization.id:
         draft.partner_organization = organization
     return organization

@@ -8,9 +8,9 @@ from ..extensions import db
 from ..mail.allowance import MailCapReached
 from ..models import UserType, WizardKind
 from ..refusals import Refused
-from ..security import staff_required
 from . import bp, csv_rows, drafts, sending
 from .forms import CsvUploadForm
+from .partner_admins import inviter_required
 from .routes import FIRST_STEPS, row_form, wizard
 from .rows import RowInput
 
@@ -59,7 +59,7 @@ def _add(kind: WizardKind, draft, form) -> bool:
 
 
 @bp.post(f"/invite/{SLUGS}/rows")
-@staff_required
+@inviter_required
 def add_row(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
@@ -73,7 +73,7 @@ def add_row(slug):
 
 
 @bp.post(f"/invite/{SLUGS}/rows/<int:row_id>/delete")
-@staff_required
+@inviter_required
 def remove_row(slug, row_id):
     kind = WIZARD_KINDS[slug]
     drafts.remove_row(drafts.get_draft(current_user, kind), row_id)
@@ -82,7 +82,7 @@ def remove_row(slug, row_id):
 
 
 @bp.post(f"/invite/{SLUGS}/typed")
-@staff_required
+@inviter_required
 def typed(slug):
     """The row form as typed so far (sent as the person types): a reload shows it again."""
     kind = WIZARD_KINDS[slug]
@@ -96,7 +96,7 @@ def typed(slug):
 
 
 @bp.post("/invite/<any(teammates, external):slug>/addresses")
-@staff_required
+@inviter_required
 def add_addresses(slug):
     """One row per address of a pasted list; the ones refused stay in the field, named."""
     kind = WIZARD_KINDS[slug]
@@ -125,7 +125,7 @@ def add_addresses(slug):
 
 
 @bp.post(f"/invite/{SLUGS}/send")
-@staff_required
+@inviter_required
 def send(slug):
     """Send the open list. A person typed in the row form and not added is added first,
     after the same checks as ADD+; if refused, nothing is sent and the form says why."""
@@ -152,7 +152,7 @@ def send(slug):
 
 
 @bp.get("/invite/<any(external, managed):slug>/template.csv")
-@staff_required
+@inviter_required
 def csv_template(slug):
     return Response(
         csv_rows.template_csv(WIZARD_KINDS[slug]),
@@ -162,7 +162,7 @@ def csv_template(slug):
 
 
 @bp.post("/invite/<any(external, managed):slug>/upload")
-@staff_required
+@inviter_required
 def upload(slug):
     """Check a file: a clean one is added; one with problems shows them, and keeps its good
     rows for "Add the N valid rows"."""
@@ -186,7 +186,7 @@ def upload(slug):
 
 
 @bp.post("/invite/<any(external, managed):slug>/upload/valid")
-@staff_required
+@inviter_required
 def add_valid_rows(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)

@@ -11,7 +11,7 @@ from ..htmx import fragment_or_redirect, push_url, render
 from ..models import WizardKind
 from ..refusals import Refused
 from ..security import staff_required
-from . import bp, drafts
+from . import bp, drafts, partner_admins
 from .forms import (
     CsvUploadForm,
     ExternalRowForm,
@@ -19,6 +19,7 @@ from .forms import (
     OrganizationChoiceForm,
     TeammateRowForm,
 )
+from .partner_admins import inviter_required
 
 WIZARD_KINDS = {kind.value: kind for kind in WizardKind}
 ROW_FORMS = {
@@ -42,8 +43,10 @@ def _waiting(kind: WizardKind | None = None) -> list[drafts.WaitingList]:
 
 
 @bp.get("/invite/")
-@staff_required
+@inviter_required
 def index():
+    if not current_user.is_staff:  # a partner administrator: the wizard for their organization
+        return redirect(url_for("invites.external_users"))
     return render("invites/index.html", nav="invite", tab="authenticated", waiting=_waiting())
 
 
@@ -64,6 +67,11 @@ def row_form(kind: WizardKind, draft, formdata=True):
         form = form_class(formdata=None, data={**(draft.typed or {}), "message": draft.message})
     if kind is not WizardKind.TEAMMATES:
         form.fill(drafts.occupation_choices())
+    if not current_user.is_staff:
+        allowed = partner_admins.invitable_types(current_user, draft.partner_organization)
+        form.user_type.choices = [
+            choice for choice in form.user_type.choices if choice.value in ("", *allowed)
+        ]
     return form
 
 
@@ -125,8 +133,13 @@ def _choose_organization(kind: WizardKind, next_endpoint: str):
 
 
 @bp.route("/invite/external", methods=["GET", "POST"])
-@staff_required
+@inviter_required
 def external():
+    if not current_user.is_staff:  # their own organization, always
+        draft = drafts.get_draft(current_user, WizardKind.EXTERNAL)
+        drafts.choose_organization(draft, current_user.partner_organization_id)
+        db.session.commit()
+        return redirect(url_for("invites.external_users"))
     return _choose_organization(WizardKind.EXTERNAL, "invites.external_users")
 
 
@@ -145,7 +158,7 @@ def _users_step(kind: WizardKind):
 
 
 @bp.get("/invite/external/users")
-@staff_required
+@inviter_required
 def external_users():
     return _users_step(WizardKind.EXTERNAL)
 

@@ -28,6 +28,7 @@ from ..people import name_refusals, occupation_refusal, partner_type_refusal
 from ..refusals import Refused
 from ..templating import format_date
 from ..text import name_key
+from . import partner_admins
 
 MAX_ROWS = 5000
 
@@ -106,6 +107,7 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
     One query for occupations and two per 500 addresses, however many people there are.
     """
     checked = [CheckedRow(person) for person in people]
+    owner = db.session.get(User, draft.staff_user_id)
     occupations = _Occupations.of_sponsor(draft.sponsor_id) if _any_mentor(people) else None
     batch_ids = {person.row_id for person in people if person.row_id is not None}
     # Every list of the draft: one person is invited to one organization at a time.
@@ -118,6 +120,9 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
                 row.refuse("Teammates get staff access.", "user_type")
         else:
             row.add(partner_type_refusal(person.user_type))
+            row.add(
+                partner_admins.type_refusal(owner, draft.partner_organization, person.user_type)
+            )
         if draft.kind is WizardKind.MANAGED:
             row.add(*name_refusals(person.first_name, person.last_name))
         if person.user_type is UserType.MENTOR:
@@ -138,7 +143,14 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
     conflicts = email_conflicts(draft.sponsor_id, seen)
     for row in checked:
         if row.email in conflicts:
-            row.problems.append(conflicts[row.email])
+            conflict = conflicts[row.email]
+            if not owner.is_staff:
+                # A partner administrator learns nothing of other organizations' people.
+                conflict = RowRefused(
+                    "This address already has an account or an invitation. "
+                    "Ask your sponsor's staff if the person cannot log in."
+                )
+            row.problems.append(conflict)
     return checked
 
 

@@ -5,19 +5,17 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, render, trigger
+from ..invites.partner_admins import inviter_required
 from ..listing import Listing
 from ..mail.services import latest_delivery_for_invitations
-from ..models import Invitation
 from ..refusals import Refused
-from ..security import staff_required
-from ..tenancy import get_or_404
 from . import bp
 from . import invitations as service
 from .invitations import invitation_status
 
 
 @bp.get("/invitations")
-@staff_required
+@inviter_required
 def invitations():
     listing = Listing.from_request(tuple(service.INVITATION_SORTS), "sent", filters=("status",))
     if "sort" not in request.args:
@@ -48,7 +46,7 @@ def _refused(refused: Refused):
 
 def _act(invitation_id: int, action, answer):
     """Do an action to one of this sponsor's invitations and answer with what it changed."""
-    invitation = get_or_404(Invitation, invitation_id)
+    invitation = service.invitation_or_404(invitation_id)
     try:
         action(invitation, current_user)
     except Refused as refused:
@@ -59,7 +57,7 @@ def _act(invitation_id: int, action, answer):
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
-@staff_required
+@inviter_required
 def revoke_invitation(invitation_id):
     def removed(invitation):
         message = f"Invitation to {invitation.email} revoked. Its link no longer works."
@@ -70,7 +68,7 @@ def revoke_invitation(invitation_id):
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
-@staff_required
+@inviter_required
 def resend_invitation(invitation_id):
     def resent(invitation):
         message = f"Invitation to {invitation.email} sent again."
@@ -93,16 +91,16 @@ def _invitation_row(invitation, message=None):
 
 
 @bp.get("/invitations/<int:invitation_id>/revoke")
-@staff_required
+@inviter_required
 def confirm_revoke(invitation_id):
-    invitation = get_or_404(Invitation, invitation_id)
+    invitation = service.invitation_or_404(invitation_id)
     return render("manage/confirm_revoke.html", "dialog", nav="manage", invitation=invitation)
 
 
 @bp.get("/invitations/<int:invitation_id>/link")
-@staff_required
+@inviter_required
 def invitation_link(invitation_id):
-    invitation = get_or_404(Invitation, invitation_id)
+    invitation = service.invitation_or_404(invitation_id)
     try:
         link = service.copy_link(invitation)
     except Refused as refused:

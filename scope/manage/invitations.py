@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import abort
+from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
@@ -15,7 +17,7 @@ from ..listing import Listing
 from ..mail import allowance
 from ..models import Invitation, InvitationState, MailMessage, PartnerOrganization, User, utcnow
 from ..refusals import Refused
-from ..tenancy import scoped
+from ..tenancy import parse_id, scoped
 
 INVITATION_SORTS = {
     "email": (Invitation.email,),
@@ -38,10 +40,32 @@ def invitation_status(invitation: Invitation, now: datetime | None = None) -> st
     return "sent"
 
 
+def visible_invitations():
+    """The invitations the current person manages: their sponsor's; a partner administrator's
+    own organization's only."""
+    stmt = scoped(Invitation)
+    if not current_user.is_staff:
+        stmt = stmt.where(
+            Invitation.partner_organization_id == current_user.partner_organization_id
+        )
+    return stmt
+
+
+def invitation_or_404(invitation_id) -> Invitation:
+    """One invitation the current person manages; any other is as absent as a missing one."""
+    ident = parse_id(invitation_id)
+    invitation = (
+        db.session.scalar(visible_invitations().where(Invitation.id == ident)) if ident else None
+    )
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
 def list_invitations(listing: Listing) -> Listing:
     now = utcnow()
     stmt = (
-        scoped(Invitation)
+        visible_invitations()
         .where(Invitation.state == InvitationState.PENDING)
         .outerjoin(
             PartnerOrganization, Invitation.partner_organization_id == PartnerOrganization.id

@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
@@ -99,6 +109,14 @@ class Sponsor(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # The zone its people read times in unless they chose their own (IANA name).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Partner administrators may invite people to their own organization (off by default),
+    # and, with the second switch, other administrators too.
+    partner_admins_invite: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    partner_admins_invite_admins: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

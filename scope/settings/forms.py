@@ -1,4 +1,4 @@
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from .. import zones
@@ -20,3 +20,10 @@ def time_zone_field(label: str = "Time zone", **kwargs) -> SelectField:
 
 class SponsorTimeZoneForm(ScopeForm):
     time_zone = time_zone_field()
+
+
+class PartnerInvitesForm(ScopeForm):
+    partner_admins_invite = BooleanField(
+        "Partner administrators may invite people to their own organization"
+    )
+    partner_admins_invite_admins = BooleanField("They may also invite other administrators")

@@ -1,4 +1,4 @@
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -6,23 +6,26 @@ from ..htmx import fragment_or_redirect, render
 from ..refusals import Refused
 from ..security import staff_required
 from . import bp, services
-from .forms import SponsorTimeZoneForm
+from .forms import PartnerInvitesForm, SponsorTimeZoneForm
 
 
-def _page(block: str, *, form=None, status: int = 200):
+def _page(block: str, *, form=None, partner_form=None, status: int = 200):
     return render(
         "settings/index.html",
         block,
         status=status,
         sponsor=current_user.sponsor,
         form=form,
+        partner_form=partner_form,
     )
 
 
 @bp.get("/settings")
 @staff_required
 def index():
-    return _page("time_zone")
+    # Cancel on a card asks for that card again (htmx), by name.
+    card = "partner_invites" if request.args.get("card") == "partner-invites" else "time_zone"
+    return _page(card)
 
 
 @bp.route("/settings/time-zone", methods=["GET", "POST"])
@@ -39,3 +42,20 @@ def time_zone():
             db.session.commit()
             return fragment_or_redirect(url_for("settings.index"), lambda: _page("time_zone"))
     return _page("time_zone", form=form, status=form.status)
+
+
+@bp.route("/settings/partner-invites", methods=["GET", "POST"])
+@staff_required
+def partner_invites():
+    sponsor = current_user.sponsor
+    form = PartnerInvitesForm(obj=sponsor)
+    if form.validate_on_submit():
+        services.set_partner_invites(
+            sponsor,
+            form.partner_admins_invite.data,
+            form.partner_admins_invite_admins.data,
+            current_user,
+        )
+        db.session.commit()
+        return fragment_or_redirect(url_for("settings.index"), lambda: _page("partner_invites"))
+    return _page("partner_invites", partner_form=form, status=form.status)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .. import zones
-from ..models import Sponsor
+from .. import audit, zones
+from ..models import Sponsor, User
 from ..refusals import Refused
 
 
@@ -13,3 +13,24 @@ def set_time_zone(sponsor: Sponsor, name: str | None) -> None:
     if chosen is None:
         raise Refused("Choose a time zone.", "time_zone")
     sponsor.time_zone = chosen
+
+
+def set_partner_invites(sponsor: Sponsor, allow: bool, allow_admins: bool, actor: User) -> None:
+    """Whether partner administrators invite people to their own organization (and other
+    administrators too); the second switch means nothing without the first."""
+    allow_admins = bool(allow and allow_admins)
+    if (sponsor.partner_admins_invite, sponsor.partner_admins_invite_admins) == (
+        bool(allow),
+        allow_admins,
+    ):
+        return
+    sponsor.partner_admins_invite = bool(allow)
+    sponsor.partner_admins_invite_admins = allow_admins
+    audit.record(
+        "partner_invites_changed",
+        sponsor,
+        sponsor_id=sponsor.id,
+        actor_id=actor.id,
+        allow=bool(allow),
+        allow_admins=allow_admins,
+    )
