@@ -273,6 +273,26 @@ ANY_ACCOUNT = {
     "accounts.change_password",
 }
 PARTNER_ONLY = {"accounts.my_organization", "accounts.edit_my_organization"}
+# Staff pages a partner administrator reaches too when their sponsor lets them invite: the
+# external wizard (never Teammates or Managed) and MANAGE → Invitations.
+PARTNER_INVITER = {
+    "invites.index",
+    "invites.external",
+    "invites.external_users",
+    "invites.add_row",
+    "invites.remove_row",
+    "invites.typed",
+    "invites.add_addresses",
+    "invites.send",
+    "invites.csv_template",
+    "invites.upload",
+    "invites.add_valid_rows",
+    "manage.invitations",
+    "manage.revoke_invitation",
+    "manage.resend_invitation",
+    "manage.confirm_revoke",
+    "manage.invitation_link",
+}
 ADMINISTRATOR_ONLY = {"accounts.edit_my_organization"}
 PARTNER_TYPES = [UserType.ADMINISTRATOR, UserType.SUPERVISOR, UserType.MENTOR, UserType.PROVIDER]
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -24,6 +24,7 @@ from scope.mail.routes import HTML_PART_POLICY
 from scope.models import (
     AccountToken,
     Invitation,
+    Sponsor,
     User,
     UserStatus,
     UserType,
@@ -32,6 +33,7 @@ from tests.helpers import (
     ADMINISTRATOR_ONLY,
     ANY_ACCOUNT,
     CHANGING,
+    PARTNER_INVITER,
     PARTNER_ONLY,
     PARTNER_TYPES,
     PASSWORD,
@@ -140,6 +142,40 @@ def test_partner_users_get_403_on_every_staff_page(app, world, user_type):
         else:
             assert response.status_code < 500, (method, url)
             assert response.status_code != 403, (user_type, method, url)
+
+
+@pytest.mark.parametrize("user_type", PARTNER_TYPES, ids=lambda t: t.value)
+def test_with_partner_invites_on_administrators_reach_the_external_wizard_only(
+    app, world, user_type
+):
+    home, other = world
+    with app.app_context():
+        sponsor = db.session.get(Sponsor, home.sponsor_id)
+        sponsor.partner_admins_invite = sponsor.partner_admins_invite_admins = True
+        db.session.commit()
+    client = login(app, f"{user_type.value}@home.example.com")
+    token = csrf_token(client)
+    for ids, theirs in ((home.ids(), False), (other.ids(), True)):
+        for endpoint, method, url in sweep(app, ids):
+            if not is_staff_page(endpoint):
+                continue
+            response = request(client, method, url, token=token, htmx=False)
+            check_headers(response)
+            inviter = (
+                user_type is UserType.ADMINISTRATOR
+                and endpoint in PARTNER_INVITER
+                and "/teammates" not in url
+                and "/managed" not in url
+            )
+            if not inviter:
+                assert response.status_code == 403, (user_type, method, url)
+            elif theirs and endpoint.startswith("manage.") and endpoint != "manage.invitations":
+                # Another sponsor's invitation, by a guessed id: as absent as a missing one.
+                assert response.status_code == 404, (method, url)
+            else:
+                assert response.status_code < 500, (method, url)
+                assert response.status_code != 403, (method, url)
+                assert SECRET not in response.get_data(as_text=True), (method, url)
 
 
 def test_staff_reach_every_staff_page_and_partner_pages_refuse_them(app, world):
