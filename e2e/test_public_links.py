@@ -6,7 +6,7 @@ import secrets
 import subprocess
 import sys
 
-from helpers import create_employer, nav, new_password, unique_email
+from helpers import OCCUPATION, create_employer, nav, new_password, unique_email
 from playwright.sync_api import Page, expect
 
 DOMAIN = "acmerobotics.example.com"
@@ -185,3 +185,85 @@ def test_rotated_full_and_expired_links_each_get_their_page(
     shot(stranger, "link-expired")
     page.reload()
     expect(page.get_by_role("listitem").filter(has_text=organization)).to_contain_text("Expired")
+
+
+# --- Partner administrators ------------------------------------------------------------------
+
+
+def test_a_partner_administrator_invites_a_mentor_who_signs_up(
+    page: Page, create_staff, login, mail, new_context, shot
+):
+    staff = create_staff(first_name="Morgan", last_name="Lee")
+    login(page, staff.email, staff.password)
+    organization = f"Keystone Electric {secrets.token_hex(2)}"
+    create_employer(page, organization, shot)
+
+    # Sponsor settings: partner administrators may invite (off by default).
+    page.get_by_role("button", name="Morgan Lee").click()
+    page.get_by_role("menuitem", name="Sponsor settings").click()
+    card = page.get_by_role("region", name="Partner administrators")
+    expect(card).to_contain_text("Partner administrators cannot")
+    card.get_by_role("link", name="Edit").click()
+    page.get_by_label("Partner administrators may invite people to their own organization").check()
+    shot(page, "sponsor-settings-partner-invites")
+    page.get_by_role("button", name="Save").click()
+    expect(card).to_contain_text("Partner administrators invite people to their own organization.")
+
+    # Staff invite the employer's administrator, who signs up.
+    admin_email = unique_email("admin")
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite External Users").click()
+    page.get_by_label("Employer").select_option(label=organization)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("User type").select_option(label="Administrator")
+    page.get_by_label("Email").fill(admin_email)
+    page.get_by_role("button", name="Add+").click()
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("1 invitation sent.")).to_be_visible()
+    admin = new_context().new_page()
+    [link] = mail.wait_for_mail_to(admin_email).links()
+    admin.goto(link)
+    admin_password = new_password()
+    admin.get_by_label("First name").fill("Avery")
+    admin.get_by_label("Last name").fill("Admin")
+    admin.get_by_label("Password", exact=True).fill(admin_password)
+    admin.get_by_label("Confirm password").fill(admin_password)
+    admin.get_by_role("button", name="Create account").click()
+
+    # The administrator's INVITE: the external wizard, fixed to their own organization.
+    nav(admin).get_by_role("link", name="Invite").click()
+    wizard = admin.get_by_role("region", name="Invite External Users")
+    expect(wizard).to_contain_text(f"Organization: {organization}")
+    user_type = admin.get_by_label("User type")
+    expect(user_type.get_by_role("option")).to_have_text(["Choose…", "Supervisor", "Mentor"])
+    mentor_email = unique_email("mentor")
+    user_type.select_option(label="Mentor")
+    admin.get_by_label("Occupation").select_option(label=OCCUPATION)
+    admin.get_by_label("Email").fill(mentor_email)
+    admin.get_by_role("button", name="Add+").click()
+    shot(admin, "partner-admin-invites")
+    admin.get_by_role("button", name="Send Invitations").click()
+    expect(admin.get_by_text("1 invitation sent.")).to_be_visible()
+    nav(admin).get_by_role("link", name="Manage").click()
+    invitations = admin.get_by_role("table", name="Pending invitations")
+    expect(invitations.get_by_role("row").filter(has_text=mentor_email)).to_contain_text(
+        "Avery Admin"
+    )
+    expect(invitations).not_to_contain_text(admin_email)  # accepted: gone from the list
+    shot(admin, "partner-admin-invitations")
+
+    # The mentor signs up from the email.
+    message = mail.wait_for_mail_to(mentor_email)
+    assert "Avery Admin invited you" in " ".join(message.text.split())
+    mentor = new_context().new_page()
+    [link] = message.links()
+    mentor.goto(link)
+    mentor_password = new_password()
+    mentor.get_by_label("First name").fill("Mina")
+    mentor.get_by_label("Last name").fill("Mentor")
+    mentor.get_by_label("Password", exact=True).fill(mentor_password)
+    mentor.get_by_label("Confirm password").fill(mentor_password)
+    mentor.get_by_role("button", name="Create account").click()
+    expect(nav(mentor).get_by_role("link", name="My organization")).to_be_visible()
+    expect(nav(mentor).get_by_role("link", name="Invite")).to_have_count(0)
+    shot(mentor, "partner-invited-mentor-signed-up")
