@@ -94,6 +94,14 @@ README_SCREENSHOTS = {
         "users-managed.png",
     ),
     "screenshot-sign-up-375.png": ("test_invite_external_users_who_sign_up", "sign-up-375.png"),
+    "screenshot-public-links.png": (
+        "test_a_person_signs_up_through_a_public_link_and_staff_approve_them",
+        "public-links.png",
+    ),
+    "screenshot-flyer.png": (
+        "test_a_person_signs_up_through_a_public_link_and_staff_approve_them",
+        "flyer.png",
+    ),
 }
 
 
