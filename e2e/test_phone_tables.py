@@ -66,8 +66,30 @@ def assert_fits_the_phone(page: Page, table: Locator, labels: list[str]) -> None
                 assert box is not None, f"{where}: no such cell"
                 assert box["visible"] and box["text"], f"{where}: not shown ({box})"
                 assert box["left"] >= 0 and box["right"] <= PHONE["width"], f"{where}: {box}"
+        assert_read_as_a_table(page, len(labels))
     finally:
         page.set_viewport_size(DESKTOP)
+
+
+def assert_read_as_a_table(page: Page, labels: int) -> None:
+    """Chromium's own accessibility tree (what a screen reader is given) still holds a table of
+    rows, column headers and cells, and a cell's name is its value, not its drawn label too."""
+    session = page.context.new_cdp_session(page)
+    try:
+        nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        session.detach()
+    roles: dict[str, list[str]] = {}
+    for node in nodes:
+        if not node.get("ignored"):
+            name = node.get("name", {}).get("value", "")
+            roles.setdefault(node["role"]["value"], []).append(name)
+    assert roles.get("table"), "no table in the accessibility tree"
+    assert len(roles.get("row", [])) > ROWS, roles.get("row")
+    assert roles.get("columnheader"), "no column headers in the accessibility tree"
+    assert len(roles.get("cell", [])) >= ROWS * labels, len(roles.get("cell", []))
+    drawn = ("Email", "Status", "Occupation", "Problem")
+    assert not [name for name in roles["cell"] if name.startswith(drawn)], roles["cell"][:12]
 
 
 def assert_one_line(page: Page, locator: Locator, what: str) -> None:
