@@ -14,6 +14,7 @@ from helpers import OCCUPATION, create_employer, login, nav
 from playwright.sync_api import Locator, Page, expect
 
 PHONE = {"width": 375, "height": 812}
+TABLET = {"width": 800, "height": 900}
 DESKTOP = {"width": 1280, "height": 900}
 ROWS = 25
 
@@ -128,6 +129,16 @@ def test_users_on_a_phone(page: Page, server, shot):
     assert_fits_the_phone(page, table, ["Name", "Email", "Organization", "Status"])
     assert_one_line(page, table.locator("td.cell-name a"), "names")
     assert_one_line(page, table.locator("td.cell-date time"), "dates")
+
+    # Between a phone and a wide screen the table scrolls in its frame, each row's Actions
+    # held in view at its right edge.
+    page.set_viewport_size(TABLET)
+    rights = table.get_by_role("button", name="Actions").evaluate_all(
+        "buttons => buttons.map(b => b.getBoundingClientRect().right)"
+    )
+    assert len(rights) == ROWS and max(rights) <= TABLET["width"], rights
+    frame = page.locator("#users")
+    assert frame.evaluate("e => e.scrollWidth > e.clientWidth"), "nothing to scroll at 800 px"
 
     # The sort headers and a row's Actions still work on the phone.
     page.set_viewport_size(PHONE)
