@@ -61,6 +61,14 @@ def assert_fits_the_phone(page: Page, table: Locator, labels: list[str]) -> None
                }))""",
             labels,
         )
+        # A drawn label never runs into the next one: an empty cell is still a line high.
+        short = rows.evaluate_all(
+            """rows => rows.flatMap(row => [...row.querySelectorAll("td[data-label]")]
+                   .filter(cell => cell.getBoundingClientRect().height + 0.5 <
+                       parseFloat(getComputedStyle(cell, "::before").lineHeight))
+                   .map(cell => cell.dataset.label))"""
+        )
+        assert not short, f"cells lower than their label: {short}"
         for n, row in enumerate(boxes, 1):
             for label, box in zip(labels, row, strict=True):
                 where = f"row {n}, {label}"
