@@ -155,14 +155,30 @@ def test_users_on_a_phone(page: Page, server, shot):
         "aria-sort", "ascending"
     )
     first = body_rows(table).first
-    first.get_by_role("button", name="Actions").click()
+    actions = first.get_by_role("button", name="Actions")
+    actions.click()
     menu = first.get_by_role("menu")
-    expect(menu.get_by_role("menuitem", name="View profile")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="View profile")).to_be_focused()
     box = menu.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
     shot(page, "users-menu-open")
     page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
+    expect(actions).to_be_focused()
+    # By keyboard: Shift+Tab goes back through the card (its name, its checkbox), ArrowDown
+    # opens the menu again, Enter follows the item.
+    page.keyboard.press("Shift+Tab")
+    expect(first.get_by_role("link")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(first.get_by_role("checkbox")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(actions).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="View profile")).to_be_focused()
+    name = first.get_by_role("link").inner_text()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
 
 
 def test_external_wizard_and_invitations_on_a_phone(page: Page, staff, mail, shot):
