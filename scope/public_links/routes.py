@@ -32,6 +32,11 @@ def index():
     return _index()
 
 
+def _user_type(value: str | None) -> UserType | None:
+    """The chosen type, or None for anything else (the service refuses it with its message)."""
+    return next((t for t in UserType if t.value == value), None)
+
+
 @bp.route("/invite/public-links/new", methods=["GET", "POST"])
 @staff_required
 def new():
@@ -43,9 +48,7 @@ def new():
     if form.validate_on_submit():
         data = services.LinkInput(
             organization_id=form.organization.data,
-            user_type=UserType(form.user_type.data)
-            if form.user_type.data in UserType._value2member_map_
-            else None,
+            user_type=_user_type(form.user_type.data),
             occupation_id=form.occupation.data,
             expires_on=form.expires_on.data,
             max_signups=form.max_signups.data,

@@ -269,6 +269,8 @@ def start_signup(
     refusal = domain_refusal(link, email)
     if refusal:
         raise refusal
+    # Hashed whether or not it is kept: the answer takes as long for a known address.
+    password_hash = hash_password(password)
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     organization = link.partner_organization
     known = _known_address(link.sponsor_id, email)
@@ -305,7 +307,7 @@ def start_signup(
             email=email,
             first_name=first_name,
             last_name=last_name,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             state=SignupState.UNCONFIRMED,
             token_hash=hash_token(token),
             created_at=now,
