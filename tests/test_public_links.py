@@ -228,6 +228,7 @@ def test_an_address_outside_the_allowed_domains_is_refused_and_nothing_is_kept(
 ):
     create_link(staff, employer, allowed_domains="acmerobotics.com")
     path = link_path(staff)
+    assert "Your work address at acmerobotics.com." in text_of(app.test_client().get(path))
     answer = sign_up(app, path, "dana@gmail.com")
     assert answer.status_code == 422
     assert "acmerobotics.com" in field_error(answer, "email")

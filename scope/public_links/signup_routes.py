@@ -57,6 +57,10 @@ def _sign_up(token):
     if current_user.is_authenticated:
         return render("invites/log_out_first.html", status=409)
     form = PublicSignUpForm()
+    if link.domains:
+        form.email.description = (
+            f"Your work address at {', '.join(link.domains)}. {form.email.description}"
+        )
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     if form.validate_on_submit():
         try:
