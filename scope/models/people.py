@@ -99,6 +99,9 @@ class Sponsor(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # The zone its people read times in unless they chose their own (IANA name).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The language of its invitations unless staff pick another, and of its emails to people
+    # who never chose one (scope.i18n).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -202,6 +205,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # The zone this person reads times in; None: their sponsor's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The person's own choice on My account; None follows scope.i18n's precedence.
+    language: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     authentication_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
