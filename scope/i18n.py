@@ -52,14 +52,19 @@ def use_invitation_language(code: str | None) -> None:
 
 
 def accepted_invitation_language(user) -> str | None:
-    """The language of the invitation this account was created from, if any."""
+    """The language of the invitation this partner user's account was created from, if any
+    (staff follow their own choice, else their browser)."""
     from .models import Invitation
 
-    return db.session.scalar(
-        select(Invitation.language)
-        .where(Invitation.accepted_user_id == user.id)
-        .order_by(Invitation.id.desc())
-        .limit(1)
+    if user.is_staff:
+        return None
+    return check(
+        db.session.scalar(
+            select(Invitation.language)
+            .where(Invitation.accepted_user_id == user.id)
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        )
     )
 
 
@@ -73,9 +78,8 @@ def select_locale() -> str:
         return chosen
     if chosen := check(g.get("invitation_language")):
         return chosen
-    if user is not None and not user.is_staff:
-        if chosen := check(accepted_invitation_language(user)):
-            return chosen
+    if user is not None and (chosen := accepted_invitation_language(user)):
+        return chosen
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
 
 
@@ -85,9 +89,8 @@ def recipient_language(user=None, invitation=None, sponsor=None) -> str:
         return user.language
     if invitation is not None and check(invitation.language):
         return invitation.language
-    if user is not None and not user.is_staff:
-        if chosen := check(accepted_invitation_language(user)):
-            return chosen
+    if user is not None and (chosen := accepted_invitation_language(user)):
+        return chosen
     sponsor = sponsor or (user.sponsor if user is not None else None)
     return check(getattr(sponsor, "language", None)) or DEFAULT
 
