@@ -30,6 +30,11 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 babel = Babel()
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalog; it is translated where it is shown (gettext)."""
+    return message
+
+
 def check(code: str | None) -> str | None:
     """A language Scope speaks, or None."""
     return code if code in LANGUAGES else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -196,7 +197,8 @@ def queue_invitation_email(
     return queue_mail(
         kind="invitation",
         recipient=invitation.email,
-        subject=f"{sponsor.name} invites you to Scope",
+        subject=_l("%(sponsor)s invites you to Scope", sponsor=sponsor.name),
+        language=invitation.language,
         sponsor_id=invitation.sponsor_id,
         invitation_id=invitation.id,
         sponsor=sponsor,
