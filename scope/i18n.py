@@ -8,6 +8,8 @@ else the invitation's language, else their sponsor's.
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -18,6 +20,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .extensions import db
+
+log = logging.getLogger(__name__)
 
 # Each language is named in itself, so a person finds their own whatever the page is in.
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -106,7 +110,8 @@ def writing_in(code: str | None):
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
-    """Compile each messages.po whose messages.mo is missing or older (a clean clone)."""
+    """Compile each messages.po whose messages.mo is missing or older (a clean clone, or a
+    catalog just edited): the .mo files are built, never committed."""
     written = []
     for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
         mo_path = po_path.with_suffix(".mo")
@@ -114,10 +119,15 @@ def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file)
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp.replace(mo_path)  # atomic: several workers may start at once
+        # Workers starting together each write their own file; the rename is atomic.
+        tmp = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+        try:
+            with tmp.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+            tmp.replace(mo_path)
+        except OSError:
+            log.warning("cannot write %s: run pybabel compile -d %s", mo_path, directory)
+            continue
         written.append(mo_path)
     return written
 

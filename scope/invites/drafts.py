@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import i18n
 from ..emails import (
     EmailRefused,
     looks_like_several,
@@ -25,6 +27,7 @@ from ..models import (
     Invitation,
     Occupation,
     PartnerOrganization,
+    Sponsor,
     User,
     UserStatus,
     UserType,
@@ -109,6 +112,21 @@ class CheckedRow:
 
 
 # ---------------------------------------------------------------- drafts
+
+
+def set_language(draft: WizardDraft, code: str | None) -> None:
+    """The language of this batch's invitations (their email and sign-up page); blank is
+    the sponsor's."""
+    if code and i18n.check(code) is None:
+        raise Refused(gettext("Choose a language from the list."), "language")
+    draft.language = code or None
+
+
+def batch_language(draft: WizardDraft) -> str:
+    """The language this batch's invitations go out in."""
+    if draft.language:
+        return draft.language
+    return db.session.get(Sponsor, draft.sponsor_id).language
 
 
 def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:

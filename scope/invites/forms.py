@@ -2,6 +2,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import i18n
 from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
 from ..models import PARTNER_USER_TYPES, OrganizationKind
 
@@ -44,6 +45,16 @@ class _InvitationBatch(ScopeForm):
         field=TextAreaField,
         description="Shown in the invitation email and on the sign-up page. Plain text.",
     )
+    # What is chosen is checked by drafts.set_language (scope.i18n.check).
+    language = SelectField(
+        "Language",
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": code})
+            for code, name in i18n.LANGUAGES.items()
+        ],
+        validate_choice=False,
+        description="The invitation email and the sign-up page are written in it.",
+    )
 
 
 class TeammateRowForm(_InvitationBatch):
@@ -79,6 +90,7 @@ class ManagedRowForm(ExternalRowForm):
     # Managed users get no email: no message; many at once come from a CSV file.
     addresses = None
     message = None
+    language = None
     first_name, last_name = name_fields("the")
     email = EmailField(
         "Email",

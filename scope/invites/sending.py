@@ -31,6 +31,7 @@ from .drafts import (
     CheckedRow,
     RowInput,
     RowRefused,
+    batch_language,
     check_rows,
     current_rows,
     email_conflict,
@@ -75,6 +76,7 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
     """
     result = SendResult()
     organization = require_organization(draft)
+    language = batch_language(draft)
     now = utcnow()
     accepted = [
         (
@@ -93,6 +95,7 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
                 expires_at=invitation_expiry(now),
                 resend_count=0,
                 message=draft.message,
+                language=language,
             ),
         )
         for row, checked in _check_draft(draft, result)
@@ -105,7 +108,8 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
         result.sent.append(invitation)
     _remove_rows(draft, [row for row, _ in inserted])
     if inserted:
-        draft.message = None  # it went with this batch
+        draft.message = None  # it went with this batch, and so did its language
+        draft.language = None
     return result
 
 
