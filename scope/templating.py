@@ -28,12 +28,9 @@ def format_date(value: datetime, long: bool = False, zone: str | None = None) ->
 def format_datetime(value: datetime, long: bool = False, zone: str | None = None) -> str:
     """ "Nov 30, 2026 at 09:05 EST": in the reader's zone, which it names."""
     moment = zones.local(value, zone)
-    return gettext(
-        "%(date)s at %(time)s %(zone)s",
-        date=dates.format_date(moment, _DATE[long], locale=i18n.current()),
-        time=f"{moment:%H:%M}",
-        zone=moment.tzname(),
-    )
+    day = dates.format_date(moment, _DATE[long], locale=i18n.current())
+    clock = moment.strftime("%H:%M")
+    return gettext("%(date)s at %(time)s %(zone)s", date=day, time=clock, zone=moment.tzname())
 
 
 @pass_context

@@ -1,5 +1,6 @@
+from flask_babel import gettext
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import i18n
@@ -30,6 +31,11 @@ class OrganizationChoiceForm(ScopeForm):
 MESSAGE_LENGTH = 1000
 
 
+def known_language(form, field) -> None:
+    if field.data and i18n.check(field.data) is None:
+        raise ValidationError(gettext("Choose a language from the list."))
+
+
 class _InvitationBatch(ScopeForm):
     """What goes with a batch of invitations: a list pasted at once, a personal message."""
 
@@ -52,6 +58,7 @@ class _InvitationBatch(ScopeForm):
             SelectChoice(code, name, render_kw={"lang": code})
             for code, name in i18n.LANGUAGES.items()
         ],
+        validators=[known_language],
         validate_choice=False,
         description="The invitation email and the sign-up page are written in it.",
     )
