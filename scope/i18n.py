@@ -1,6 +1,7 @@
 """Languages: which one a page or an email is in, and the catalogs that translate it.
 
-A page follows the person's own choice (My account), else the Language switch of this
+A page follows the person's own choice (My account; a language picked with the switch
+becomes it when they log in or sign up), else, logged out, the Language switch of this
 browser, else the invitation's language (the sign-up page, and a partner user who signed up
 from one), else the browser's Accept-Language. An email follows its recipient: their choice,
 else the invitation's language, else their sponsor's.
@@ -77,13 +78,22 @@ def accepted_invitation_language(user) -> str | None:
     )
 
 
+def keep_switched_language(user) -> None:
+    """Logging in or signing up after picking a language with the switch: that is the
+    person's choice (My account shows it and can change it)."""
+    if user.language is None and (chosen := switched()):
+        user.language = chosen
+
+
 def select_locale() -> str:
     if not has_request_context():
         return DEFAULT
     user = current_user if getattr(current_user, "is_authenticated", False) else None
     if user is not None and check(user.language):
         return user.language
-    if chosen := switched():
+    # The switch is for pages before an account (log in, sign up, links); logging in turns
+    # it into the person's choice (keep_switched_language).
+    if user is None and (chosen := switched()):
         return chosen
     if chosen := check(g.get("invitation_language")):
         return chosen

@@ -414,7 +414,23 @@ def test_the_my_account_language_form_is_labelled(app, staff):
     assert [o.get("lang") for o in options] == [None, "en", "es"]
 
 
-def test_log_in_after_switch_keeps_spanish_for_flash_free_pages(app, staff):
-    auth = Auth(app.test_client(), app)
-    auth.client.get("/language/es")
-    assert text_of(auth.client.get("/forgot-password"), "h1") == "¿Olvidó su contraseña?"
+def test_the_switch_carries_to_the_recovery_page(app):
+    browser = app.test_client()
+    browser.get("/language/es")
+    assert text_of(browser.get("/forgot-password"), "h1") == "¿Olvidó su contraseña?"
+
+
+def test_a_language_switched_to_before_logging_in_becomes_the_persons_choice(app, make_user):
+    make_user("noor@example.org", user_type=UserType.SUPERVISOR)
+    browser = Auth(app.test_client(), app)
+    browser.client.get("/language/es")
+    assert browser.login("noor@example.org").status_code == 302
+    assert text_of(browser.client.get("/my/account", headers=EN), "h1") == "Mi cuenta"
+    with app.app_context():
+        assert (
+            db.session.scalar(db.select(User.language).where(User.email == "noor@example.org"))
+            == "es"
+        )
+    # Logged in, the switch no longer overrides the choice made on My account.
+    browser.client.get("/language/en")
+    assert text_of(browser.client.get("/my/account", headers=EN), "h1") == "Mi cuenta"
