@@ -434,3 +434,12 @@ def test_a_language_switched_to_before_logging_in_becomes_the_persons_choice(app
     # Logged in, the switch no longer overrides the choice made on My account.
     browser.client.get("/language/en")
     assert text_of(browser.client.get("/my/account", headers=EN), "h1") == "Mi cuenta"
+
+
+def test_choosing_a_language_redraws_the_whole_page(app, staff):
+    token = csrf_token(staff.get("/my/account"))
+    response = staff.post(
+        "/my/account/language", {"language": "es", "csrf_token": token}, htmx=True
+    )
+    assert response.headers["HX-Redirect"] == "/my/account"
+    assert text_of(staff.get("/my/account"), "h1") == "Mi cuenta"

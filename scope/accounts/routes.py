@@ -1,7 +1,7 @@
 import time
 
 from flask import Blueprint, abort, current_app, redirect, url_for
-from flask_babel import gettext, refresh
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..auth.throttle import address_and_client_key
@@ -240,10 +240,8 @@ def edit_language():
             form.refuse(refused)
         else:
             db.session.commit()
-            refresh()  # the answer is drawn in the language just chosen
-            return fragment_or_redirect(
-                url_for("accounts.my_account"), lambda: _account_page("language")
-            )
+            # The whole page changes language, not only this card (htmx: HX-Redirect).
+            return redirect(url_for("accounts.my_account"))
     return _account_page("language", language_form=form, status=form.status)
 
 
