@@ -443,3 +443,20 @@ def test_choosing_a_language_redraws_the_whole_page(app, staff):
     )
     assert response.headers["HX-Redirect"] == "/my/account"
     assert text_of(staff.get("/my/account"), "h1") == "Mi cuenta"
+
+
+def test_staff_set_the_sponsors_language_which_invitations_follow(app, staff):
+    page = staff.get("/settings")
+    assert text_of(page, "#sponsor-language p") == "English"
+    form = staff.get("/settings/language", htmx=True)
+    assert texts(form, "#sponsor-language label") == ["Language"]
+    refused = staff.post("/settings/language", {"language": "fr"}, htmx=True)
+    assert refused.status_code == 422
+    assert field_error(refused, "language") == "Choose a language from the list."
+    saved = staff.post("/settings/language", {"language": "es"}, htmx=True)
+    assert saved.status_code == 200 and text_of(saved, "#sponsor-language p") == "Español"
+    _invite(staff, "mateo@example.org")
+    assert _invitation_mail(app, "mateo@example.org").subject.endswith("le invita a Scope")
+    # A batch may still go out in English.
+    _invite(staff, "mia@example.org", "en")
+    assert _invitation_mail(app, "mia@example.org").subject.endswith("invites you to Scope")
