@@ -1,6 +1,6 @@
 """languages: a sponsor's default, a person's own, an invitation's and a batch's
 
-Revision ID: 0016
+Revision ID: 0016l
 Revises: 0015a
 Create Date: 2026-11-30 10:00:00
 
@@ -8,7 +8,7 @@ Create Date: 2026-11-30 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016'
+revision = '0016l'
 down_revision = '0015a'
 branch_labels = None
 depends_on = None
