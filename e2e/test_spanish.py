@@ -82,3 +82,27 @@ def test_a_partner_invited_in_spanish_signs_up_in_spanish(
     person.get_by_role("button", name="Guardar").click()
     expect(person.get_by_role("heading", name="My account", exact=True)).to_be_visible()
     shot(person, "my-account-english")
+
+
+def test_a_spanish_browser_logs_in_and_recovers_in_spanish(new_context, shot):
+    person = new_context(locale="es-MX").new_page()
+    person.goto("/login")
+    expect(person.locator("html")).to_have_attribute("lang", "es")
+    expect(person.get_by_role("heading", name="Iniciar sesión en Scope")).to_be_visible()
+    person.get_by_role("button", name="Iniciar sesión").click()
+    expect(person.get_by_text("Escriba su correo electrónico.")).to_be_visible()
+    shot(person, "login")
+    person.get_by_role("link", name="¿Olvidó su contraseña?").click()
+    expect(person.get_by_role("heading", name="¿Olvidó su contraseña?")).to_be_visible()
+    person.get_by_label("Correo electrónico").fill(unique_email("nadie"))
+    person.get_by_role("button", name="Enviar enlace de recuperación").click()
+    expect(person.get_by_text("Si existe una cuenta con esa dirección")).to_be_visible()
+    expect(person.get_by_text("Funciona durante una hora.")).to_be_visible()
+    shot(person, "recovery-sent")
+    # The switch, without scripts: a link that remembers the choice.
+    person.goto("/login")
+    person.get_by_role("navigation", name="Idioma").get_by_role("link", name="English").click()
+    expect(person.get_by_role("heading", name="Log in to Scope")).to_be_visible()
+    person.reload()
+    expect(person.get_by_role("heading", name="Log in to Scope")).to_be_visible()
+    shot(person, "login-english")
