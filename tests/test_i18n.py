@@ -460,3 +460,18 @@ def test_staff_set_the_sponsors_language_which_invitations_follow(app, staff):
     # A batch may still go out in English.
     _invite(staff, "mia@example.org", "en")
     assert _invitation_mail(app, "mia@example.org").subject.endswith("invites you to Scope")
+
+
+def test_the_batchs_language_survives_a_reload_and_goes_with_its_batch(app, staff):
+    staff.post("/invite/teammates/typed", {"email": "ivy@example.org", "language": "es"})
+    chosen = parse(staff.get("/invite/teammates")).cssselect(
+        "select[name=language] option[selected]"
+    )
+    assert [o.get("value") for o in chosen] == ["es"]
+    _invite(staff, "ivy@example.org", "es")
+    assert _invitation_mail(app, "ivy@example.org").subject.endswith("le invita a Scope")
+    # The next batch starts from the sponsor's language again.
+    chosen = parse(staff.get("/invite/teammates")).cssselect(
+        "select[name=language] option[selected]"
+    )
+    assert [o.get("value") for o in chosen] == ["en"]
