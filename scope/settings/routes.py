@@ -6,16 +6,17 @@ from ..htmx import fragment_or_redirect, render
 from ..refusals import Refused
 from ..security import staff_required
 from . import bp, services
-from .forms import PartnerInvitesForm, SponsorTimeZoneForm
+from .forms import PartnerInvitesForm, SponsorLanguageForm, SponsorTimeZoneForm
 
 
-def _page(block: str, *, form=None, partner_form=None, status: int = 200):
+def _page(block: str, *, form=None, language_form=None, partner_form=None, status: int = 200):
     return render(
         "settings/index.html",
         block,
         status=status,
         sponsor=current_user.sponsor,
         form=form,
+        language_form=language_form,
         partner_form=partner_form,
     )
 
@@ -24,8 +25,8 @@ def _page(block: str, *, form=None, partner_form=None, status: int = 200):
 @staff_required
 def index():
     # Cancel on a card asks for that card again (htmx), by name.
-    card = "partner_invites" if request.args.get("card") == "partner-invites" else "time_zone"
-    return _page(card)
+    cards = {"language": "language", "partner-invites": "partner_invites"}
+    return _page(cards.get(request.args.get("card"), "time_zone"))
 
 
 @bp.route("/settings/time-zone", methods=["GET", "POST"])
@@ -42,6 +43,22 @@ def time_zone():
             db.session.commit()
             return fragment_or_redirect(url_for("settings.index"), lambda: _page("time_zone"))
     return _page("time_zone", form=form, status=form.status)
+
+
+@bp.route("/settings/language", methods=["GET", "POST"])
+@staff_required
+def language():
+    sponsor = current_user.sponsor
+    form = SponsorLanguageForm(obj=sponsor)
+    if form.validate_on_submit():
+        try:
+            services.set_language(sponsor, form.language.data)
+        except Refused as refused:
+            form.refuse(refused)
+        else:
+            db.session.commit()
+            return fragment_or_redirect(url_for("settings.index"), lambda: _page("language"))
+    return _page("language", language_form=form, status=form.status)
 
 
 @bp.route("/settings/partner-invites", methods=["GET", "POST"])

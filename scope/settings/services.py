@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import audit, zones
+from .. import audit, i18n, zones
 from ..models import Sponsor, User
 from ..refusals import Refused
 
@@ -13,6 +13,14 @@ def set_time_zone(sponsor: Sponsor, name: str | None) -> None:
     if chosen is None:
         raise Refused("Choose a time zone.", "time_zone")
     sponsor.time_zone = chosen
+
+
+def set_language(sponsor: Sponsor, code: str | None) -> None:
+    """The language of the sponsor's invitations unless staff pick another for a batch, and
+    of its emails to people who never chose one."""
+    if i18n.check(code) is None:
+        raise Refused("Choose a language from the list.", "language")
+    sponsor.language = code
 
 
 def set_partner_invites(sponsor: Sponsor, allow: bool, allow_admins: bool, actor: User) -> None:
