@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ext.compress.init_app(app)
 
     from . import assets, errors, htmx, i18n, security, templating, transactions
+    from .accounts import link_routes  # noqa: F401 (its views register on accounts_bp)
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
