@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
@@ -99,6 +99,11 @@ class Sponsor(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # The zone its people read times in unless they chose their own (IANA name).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Pending invitations get reminder emails (SCOPE_INVITATION_REMINDER_DAYS) unless staff
+    # turn them off in Sponsor settings.
+    invitation_reminders: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -204,6 +209,12 @@ class User(UserMixin, db.Model):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     authentication_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Staff: notices come as one email a day instead of lighting the Notifications button.
+    notice_digest: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    # The end of the period the last digest covered (when it was queued).
+    notice_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sponsor: Mapped[Sponsor] = relationship(lazy="joined")

@@ -1,4 +1,4 @@
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from .. import zones
@@ -20,3 +20,7 @@ def time_zone_field(label: str = "Time zone", **kwargs) -> SelectField:
 
 class SponsorTimeZoneForm(ScopeForm):
     time_zone = time_zone_field()
+
+
+class InvitationRemindersForm(ScopeForm):
+    invitation_reminders = BooleanField("Send reminder emails for pending invitations")

@@ -13,3 +13,8 @@ def set_time_zone(sponsor: Sponsor, name: str | None) -> None:
     if chosen is None:
         raise Refused("Choose a time zone.", "time_zone")
     sponsor.time_zone = chosen
+
+
+def set_invitation_reminders(sponsor: Sponsor, enabled: bool) -> None:
+    """Whether pending invitations get reminder emails (invites/reminders.py sends them)."""
+    sponsor.invitation_reminders = bool(enabled)
