@@ -1,0 +1,153 @@
+"""Reminders and notices as people meet them: a reminder email arriving days later (the test
+moves the invitation's clock, it does not wait), and the inviter's Notifications button
+lighting up, without a reload, when a person signs up or their address is refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from helpers import new_password, unique_email
+from playwright.sync_api import Page, expect
+from test_invitations import (
+    DELIVERY,
+    STATUS,
+    cell,
+    invitation_row,
+    invite_teammates,
+    open_invitations,
+    reload_until_shown,
+    sign_up,
+)
+
+
+def move_clock(server, email: str, days: float) -> None:
+    """The invitation to `email` was sent `days` earlier than it was (and expires so too)."""
+    url = server.env["SCOPE_SQLALCHEMY_DATABASE_URI"]
+    url = re.sub(r"^postgresql(\+\w+)?://", "postgresql+psycopg://", url)
+    engine = sa.create_engine(url)
+    table = sa.table(
+        "invitation",
+        sa.column("email"),
+        sa.column("state"),
+        sa.column("sent_at", sa.DateTime(timezone=True)),
+        sa.column("expires_at", sa.DateTime(timezone=True)),
+    )
+    shift = timedelta(days=days)
+    try:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(table.c.sent_at, table.c.expires_at).where(
+                    table.c.email == email, table.c.state == "pending"
+                )
+            ).all()
+            assert len(rows) == 1
+            [(sent_at, expires_at)] = rows
+            conn.execute(
+                table.update()
+                .where(table.c.email == email, table.c.state == "pending")
+                .values(sent_at=sent_at - shift, expires_at=expires_at - shift)
+            )
+    finally:
+        engine.dispose()
+
+
+UNREAD_NONE = re.compile(r"^Notifications\s*0 unread$")
+UNREAD_ONE = re.compile(r"^Notifications\s*1 unread$")
+
+
+def notifications(page: Page):
+    return page.get_by_role("button", name=re.compile(r"^Notifications"))
+
+
+def test_a_reminder_arrives_three_days_later_with_the_same_link(
+    page: Page, create_staff, login, mail, server, new_context, shot
+):
+    staff = create_staff(first_name="Jordan", last_name="Park")
+    login(page, staff.email, staff.password)
+    teammate = unique_email("reminded")
+    invite_teammates(page, shot, teammate)
+    first = mail.wait_for_mail_to(teammate)
+    [link] = first.links()
+
+    move_clock(server, teammate, days=3.01)
+    [reminder] = mail.wait_for(
+        lambda m: teammate in m.recipients and m.subject.startswith("Reminder:"), timeout=20
+    )
+    assert reminder.links() == [link], "the reminder carries the invitation's own link"
+    assert "still waiting for you" in " ".join(reminder.text.split())
+    assert len(mail.to(teammate)) == 2
+
+    open_invitations(page)
+    expect(cell(page, teammate, STATUS)).to_contain_text("reminded 1×")
+    shot(page, "reminded-once")
+
+    person = new_context().new_page()
+    person.goto(link)
+    expect(person.get_by_role("button", name="Create account")).to_be_visible()
+
+
+def test_the_inviters_button_shows_an_acceptance_without_a_reload(
+    page: Page, create_staff, login, mail, new_context, shot
+):
+    staff = create_staff(first_name="Jordan", last_name="Park")
+    login(page, staff.email, staff.password)
+    teammate = unique_email("joins")
+    invite_teammates(page, shot, teammate)
+    [link] = mail.wait_for_mail_to(teammate).links()
+    open_invitations(page)
+    expect(notifications(page)).to_have_accessible_name(UNREAD_NONE)
+    shot(page, "nothing-unread")
+
+    person = new_context().new_page()
+    person.goto(link)
+    sign_up(person, "Casey", "Nguyen", new_password())
+    expect(person.get_by_role("button", name="Account: Casey Nguyen")).to_be_visible()
+
+    # No reload: the count is polled.
+    expect(notifications(page)).to_have_accessible_name(UNREAD_ONE, timeout=15_000)
+    shot(page, "one-unread")
+    notifications(page).click()
+    dialog = page.get_by_role("dialog", name="Notifications")
+    notice = dialog.get_by_role("button", name="Casey Nguyen accepted your invitation (Staff)")
+    expect(notice).to_be_visible()
+    shot(page, "notice-list")
+    notice.click()
+    expect(page.get_by_role("heading", name="Casey Nguyen")).to_be_visible()
+    expect(notifications(page)).to_have_accessible_name(UNREAD_NONE)
+    shot(page, "opened")
+
+
+def test_an_address_refused_with_550_shows_undeliverable_on_the_row_and_in_the_button(
+    page: Page, create_staff, login, mail, shot
+):
+    staff = create_staff()
+    login(page, staff.email, staff.password)
+    refused, other = unique_email("nobody"), unique_email("somebody")
+    mail.refuse(refused, "550 5.1.1 Mailbox unavailable")
+    invite_teammates(page, shot, refused, other)
+    mail.wait_for_mail_to(other)
+
+    open_invitations(page)
+    reload_until_shown(page, cell(page, refused, DELIVERY), "Failed")
+    expect(cell(page, refused, DELIVERY)).to_contain_text("550 5.1.1 Mailbox unavailable")
+    expect(notifications(page)).to_have_accessible_name(UNREAD_ONE, timeout=15_000)
+    shot(page, "undeliverable-row")
+
+    notifications(page).click()
+    dialog = page.get_by_role("dialog", name="Notifications")
+    notice = dialog.get_by_role(
+        "button", name=f"The invitation to {refused} could not be delivered: 550"
+    )
+    expect(notice).to_be_visible()
+    shot(page, "undeliverable-notice")
+    dialog.get_by_role("button", name="Mark all read").click()
+    expect(dialog.get_by_text("Nothing unread.")).to_be_visible()
+    expect(notifications(page)).to_have_accessible_name(UNREAD_NONE)
+    shot(page, "all-read")
+    notice.click()
+    expect(invitation_row(page, refused)).to_be_visible()
+    expect(page.get_by_role("table", name="Pending invitations").get_by_role("row")).to_have_count(
+        2
+    )
