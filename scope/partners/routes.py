@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import Listing
+from ..manage.invitations import invitation_status
 from ..models import OrganizationKind, PartnerOrganization
 from ..refusals import Refused
 from ..security import staff_required
@@ -98,6 +99,9 @@ def _organization_page(organization: PartnerOrganization, block: str, **context)
         nav="partners",
         organization=organization,
         users=services.organization_users(organization),
+        invitations=services.organization_pending_invitations(organization),
+        shown=services.PENDING_SHOWN,
+        status_of=invitation_status,
         **context,
     )
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
 from ..listing import Listing
-from ..models import Occupation, OrganizationKind, PartnerOrganization, User
+from ..models import (
+    Invitation,
+    InvitationState,
+    Occupation,
+    OrganizationKind,
+    PartnerOrganization,
+    User,
+)
 from ..refusals import Refused
 from ..tenancy import scoped
 from ..text import name_key
@@ -144,6 +152,25 @@ def organization_users(organization: PartnerOrganization) -> list[User]:
         .order_by(User.name_key, User.id)
     )
     return list(db.session.scalars(stmt))
+
+
+PENDING_SHOWN = 50
+
+
+def organization_pending_invitations(organization: PartnerOrganization) -> list[Invitation]:
+    """Its pending invitations, newest first; past PENDING_SHOWN, MANAGE → Invitations has
+    the rest."""
+    stmt = (
+        scoped(Invitation)
+        .where(
+            Invitation.partner_organization_id == organization.id,
+            Invitation.state == InvitationState.PENDING,
+        )
+        .options(joinedload(Invitation.occupation), joinedload(Invitation.invited_by))
+        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
+        .limit(PENDING_SHOWN + 1)
+    )
+    return list(db.session.scalars(stmt).unique())
 
 
 def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
