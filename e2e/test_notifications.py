@@ -8,15 +8,17 @@ import re
 from datetime import timedelta
 
 import sqlalchemy as sa
-from helpers import new_password, unique_email
+from helpers import create_employer, nav, new_password, unique_email
 from playwright.sync_api import Page, expect
 from test_invitations import (
     DELIVERY,
     STATUS,
+    add_row,
     cell,
     invitation_row,
     invite_teammates,
     open_invitations,
+    people_to_invite,
     reload_until_shown,
     sign_up,
 )
@@ -151,3 +153,37 @@ def test_an_address_refused_with_550_shows_undeliverable_on_the_row_and_in_the_b
     expect(page.get_by_role("table", name="Pending invitations").get_by_role("row")).to_have_count(
         2
     )
+
+
+def test_invite_people_from_the_organization_page_and_see_them_pending(
+    page: Page, create_staff, login, mail, shot
+):
+    staff = create_staff()
+    login(page, staff.email, staff.password)
+    employer = f"Harbor Welding {unique_email('x')[:8]}"
+    create_employer(page, employer, shot)
+    page.get_by_role("table", name="Employers").get_by_role("link", name=employer).click()
+    expect(page.get_by_role("heading", name=employer, level=1)).to_be_visible()
+    expect(page.get_by_text("No pending invitations for this organization.")).to_be_visible()
+    shot(page, "organization-without-invitations")
+
+    page.get_by_role("button", name="Invite people to this organization").click()
+    wizard = page.get_by_role("region", name="Invite External Users")
+    expect(wizard).to_contain_text(f"Organization: {employer}")
+    supervisor = unique_email("supervisor")
+    add_row(page, supervisor, "Supervisor")
+    expect(people_to_invite(page).get_by_role("row").filter(has_text=supervisor)).to_be_visible()
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("1 invitation sent.")).to_be_visible()
+    mail.wait_for_mail_to(supervisor)
+
+    nav(page).get_by_role("button", name="Partners").click()
+    page.get_by_role("menuitem", name="Employers").click()
+    page.get_by_role("table", name="Employers").get_by_role("link", name=employer).click()
+    pending = page.get_by_role("table", name="Pending invitations")
+    row = pending.get_by_role("row").filter(has_text=supervisor)
+    expect(row).to_contain_text("Supervisor")
+    expect(row).to_contain_text("Sent")
+    shot(page, "organization-with-a-pending-invitation")
+    row.get_by_role("link", name=supervisor).click()
+    expect(invitation_row(page, supervisor)).to_be_visible()

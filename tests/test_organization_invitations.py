@@ -50,12 +50,12 @@ def test_the_organization_page_lists_its_pending_invitations(app, staff, make_or
     _invite(app, staff.sponsor_id, other, "elsewhere@example.com", staff.user_id)
 
     page = staff.get(f"/partners/organizations/{acme}").get_data(as_text=True)
-    rows = texts(page, "section[aria-labelledby=invitations-title] tbody tr")
+    rows = texts(page, "section.organization-invitations tbody tr")
     assert len(rows) == 2
     assert any("waiting@example.com" in row and "Sent" in row for row in rows)
     assert any("reminded@example.com" in row and "reminded 2×" in row for row in rows)
     assert "gone@example.com" not in page and "elsewhere@example.com" not in page
-    link = element(page, "section[aria-labelledby=invitations-title] tbody a")
+    link = element(page, "section.organization-invitations tbody a")
     assert link.get("href").startswith("/manage/invitations?q=")
 
 
