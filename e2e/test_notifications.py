@@ -89,6 +89,21 @@ def test_a_reminder_arrives_three_days_later_with_the_same_link(
     person.goto(link)
     expect(person.get_by_role("button", name="Create account")).to_be_visible()
 
+    # Staff can turn reminders off for their sponsor.
+    nav(page).get_by_role("button", name="Account: Jordan Park").click()
+    page.get_by_role("menuitem", name="Sponsor settings").click()
+    card = page.get_by_role("region", name="Invitation reminders")
+    expect(card).to_contain_text("3 and 10 days after it was sent")
+    expect(card).to_contain_text("On")
+    shot(page, "sponsor-settings-reminders-on")
+    card.get_by_role("link", name="Edit").click()
+    box = card.get_by_label("Send reminder emails for pending invitations")
+    expect(box).to_be_checked()
+    box.uncheck()
+    card.get_by_role("button", name="Save").click()
+    expect(card.get_by_text("Off", exact=True)).to_be_visible()
+    shot(page, "sponsor-settings-reminders-off")
+
 
 def test_the_inviters_button_shows_an_acceptance_without_a_reload(
     page: Page, create_staff, login, mail, new_context, shot

@@ -37,6 +37,9 @@ def upgrade():
         sa.Column('notice_digest', sa.Boolean(), nullable=False, server_default=sa.text('false')),
     )
     op.add_column('user_account', sa.Column('notice_digest_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        'ix_user_account_notice_digest', 'user_account', ['notice_digest', 'notice_digest_at']
+    )
     op.create_table(
         'notice',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -81,6 +84,7 @@ def downgrade():
         batch.drop_column('reminder_count')
     with op.batch_alter_table('sponsor') as batch:
         batch.drop_column('invitation_reminders')
+    op.drop_index('ix_user_account_notice_digest', table_name='user_account')
     with op.batch_alter_table('user_account') as batch:
         batch.drop_column('notice_digest_at')
         batch.drop_column('notice_digest')

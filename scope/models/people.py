@@ -185,6 +185,8 @@ class User(UserMixin, db.Model):
             postgresql_where=text("password_hash IS NOT NULL"),
         ),
         Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "name_key", "id"),
+        # The mail worker's periodic step looks for digest readers whose digest is due.
+        Index("ix_user_account_notice_digest", "notice_digest", "notice_digest_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
