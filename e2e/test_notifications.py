@@ -202,3 +202,46 @@ def test_invite_people_from_the_organization_page_and_see_them_pending(
     shot(page, "organization-with-a-pending-invitation")
     row.get_by_role("link", name=supervisor).click()
     expect(invitation_row(page, supervisor)).to_be_visible()
+
+
+def test_archive_restore_and_delete_an_organization(page: Page, create_staff, login, shot):
+    staff = create_staff()
+    login(page, staff.email, staff.password)
+    employer = f"Old Mill {unique_email('x')[:8]}"
+    create_employer(page, employer, shot)
+    employers = page.get_by_role("table", name="Employers")
+    employers.get_by_role("link", name=employer).click()
+
+    page.get_by_role("button", name="Archive", exact=True).click()
+    confirm = page.get_by_role("dialog", name=f"Archive {employer}?")
+    expect(confirm).to_contain_text("its users, invitations and history stay")
+    shot(page, "confirm-archive")
+    confirm.get_by_role("button", name="Archive").click()
+    expect(page.get_by_text(f"{employer} archived.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Archived", exact=True)).to_be_visible()
+    shot(page, "archived")
+
+    nav(page).get_by_role("button", name="Partners").click()
+    page.get_by_role("menuitem", name="Employers").click()
+    expect(employers.get_by_role("link", name=employer)).to_have_count(0)
+    page.get_by_label("Show archived").check()
+    row = employers.get_by_role("row").filter(has_text=employer)
+    expect(row).to_contain_text("Archived")
+    shot(page, "employers-with-archived")
+    row.get_by_role("link", name=employer).click()
+
+    page.get_by_role("button", name="Restore").click()
+    page.get_by_role("dialog", name=f"Restore {employer}?").get_by_role(
+        "button", name="Restore"
+    ).click()
+    expect(page.get_by_text(f"{employer} restored.")).to_be_visible()
+    expect(page.get_by_role("button", name="Archive", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog", name=f"Delete {employer}?").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(page.get_by_text(f"{employer} deleted.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Employers", exact=True)).to_be_visible()
+    expect(employers.get_by_role("link", name=employer)).to_have_count(0)
+    shot(page, "deleted")

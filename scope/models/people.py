@@ -148,6 +148,8 @@ class PartnerOrganization(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(30))
     naics_code: Mapped[str | None] = mapped_column(String(6))
     notes: Mapped[str | None] = mapped_column(Text)
+    # Archived: gone from pickers and lists by default, its users and history kept.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
