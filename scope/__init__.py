@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ext.compress.init_app(app)
 
     from . import assets, errors, htmx, i18n, security, templating, transactions
+    from .accounts import link_routes  # noqa: F401 (its views register on accounts_bp)
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .invites.join import bp as join_bp
     from .mail.routes import bp as mail_bp
     from .manage import bp as manage_bp
+    from .notices.routes import bp as notices_bp
     from .partners.routes import bp as partners_bp
     from .public_links import bp as public_links_bp
     from .public_links.signup_routes import bp as signup_bp
@@ -57,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         accounts_bp,
         mail_bp,
         settings_bp,
+        notices_bp,
         public_links_bp,
         signup_bp,
     )

@@ -33,6 +33,7 @@ from scope.models import (
     InvitationState,
     MailMessage,
     MailState,
+    Notice,
     Occupation,
     PublicLink,
     PublicSignup,
@@ -332,6 +333,7 @@ class Tenant:
     row_id: int = 0
     link_id: int = 0
     signup_id: int = 0
+    notice_id: int = 0
 
     def ids(self) -> dict:
         return {
@@ -342,6 +344,7 @@ class Tenant:
             "row_id": self.row_id,
             "link_id": self.link_id,
             "signup_id": self.signup_id,
+            "notice_id": self.notice_id,
             "token": "x" * 43,
             "filename": "scope.js",
         }
@@ -439,8 +442,17 @@ def make_tenant(app, make_sponsor, make_user, make_org, label: str) -> Tenant:
             confirmed_at=utcnow(),
         )
         db.session.add(signup)
+        notice = Notice(
+            sponsor_id=sponsor_id,
+            user_id=staff_id,
+            kind="undeliverable",
+            text=f"The invitation to invited@{label}.example.com could not be delivered",
+            invitation_id=invitation.id,
+        )
+        db.session.add(notice)
         db.session.commit()
         tenant.invitation_id, tenant.message_id = invitation.id, message.id
+        tenant.notice_id = notice.id
         tenant.link_id, tenant.signup_id = link.id, signup.id
     return tenant
 

@@ -5,7 +5,7 @@ websites; people sign up through it, confirm their address, and with approval on
 staff. No account exists before the confirmation: public_signup keeps what was typed.
 
 Revision ID: 0016c
-Revises: 0016l
+Revises: 0016b2
 Create Date: 2026-11-30 10:16:05.996375
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016c"
-down_revision = "0016l"
+down_revision = "0016b2"
 branch_labels = None
 depends_on = None
 

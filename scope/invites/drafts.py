@@ -78,8 +78,10 @@ def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
 
 
 def organization_choices() -> list[PartnerOrganization]:
-    stmt = scoped(PartnerOrganization).order_by(
-        PartnerOrganization.kind, PartnerOrganization.name_key
+    stmt = (
+        scoped(PartnerOrganization)
+        .where(PartnerOrganization.archived_at.is_(None))
+        .order_by(PartnerOrganization.kind, PartnerOrganization.name_key)
     )
     if not current_user.is_staff:  # a partner administrator: their own organization only
         stmt = stmt.where(PartnerOrganization.id == current_user.partner_organization_id)
@@ -96,6 +98,7 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
     )
     if organization is None:
         raise RowRefused("Choose an organization from the list.", "organization")
+    _not_archived(organization)
     refusal = partner_admins.organization_refusal(
         db.session.get(User, draft.staff_user_id), organization
     )
@@ -188,7 +191,17 @@ def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
         return None
     if draft.partner_organization is None:
         raise RowRefused("Choose the organization first.", "organization")
+    _not_archived(draft.partner_organization)
     return draft.partner_organization
+
+
+def _not_archived(organization: PartnerOrganization) -> None:
+    """Nobody is invited to, or added at, an archived organization until it is restored."""
+    if organization.archived_at is not None:
+        raise RowRefused(
+            f"{organization.name} is archived. Restore it on its page to add people to it.",
+            "organization",
+        )
 
 
 def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:

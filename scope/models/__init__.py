@@ -14,7 +14,14 @@ from .people import (
     full_name,
 )
 from .public_links import PublicLink, PublicSignup, SignupState
-from .records import AccountToken, AccountTokenPurpose, AuditEvent, MailMessage, MailState
+from .records import (
+    AccountToken,
+    AccountTokenPurpose,
+    AuditEvent,
+    MailMessage,
+    MailState,
+    Notice,
+)
 
 __all__ = [
     "PARTNER_USER_TYPES",
@@ -25,6 +32,7 @@ __all__ = [
     "InvitationState",
     "MailMessage",
     "MailState",
+    "Notice",
     "Occupation",
     "OrganizationKind",
     "PartnerOrganization",

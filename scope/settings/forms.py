@@ -38,6 +38,10 @@ class SponsorLanguageForm(ScopeForm):
     )
 
 
+class InvitationRemindersForm(ScopeForm):
+    invitation_reminders = BooleanField("Send reminder emails for pending invitations")
+
+
 class PartnerInvitesForm(ScopeForm):
     partner_admins_invite = BooleanField(
         "Partner administrators may invite people to their own organization"

@@ -1,4 +1,4 @@
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -6,18 +6,26 @@ from ..htmx import fragment_or_redirect, render
 from ..refusals import Refused
 from ..security import staff_required
 from . import bp, services
-from .forms import PartnerInvitesForm, SponsorLanguageForm, SponsorTimeZoneForm
+from .forms import (
+    InvitationRemindersForm,
+    PartnerInvitesForm,
+    SponsorLanguageForm,
+    SponsorTimeZoneForm,
+)
 
 
-def _page(block: str, *, form=None, language_form=None, partner_form=None, status: int = 200):
+def _page(block: str, *, form=None, status: int = 200):
+    """The page, or one card; `form` is the open card's (the others show their values)."""
     return render(
         "settings/index.html",
         block,
         status=status,
         sponsor=current_user.sponsor,
-        form=form,
-        language_form=language_form,
-        partner_form=partner_form,
+        form=form if block == "time_zone" else None,
+        language_form=form if block == "language" else None,
+        reminders_form=form if block == "invitation_reminders" else None,
+        reminder_days=current_app.config["INVITATION_REMINDER_DAYS"],
+        partner_form=form if block == "partner_invites" else None,
     )
 
 
@@ -25,7 +33,11 @@ def _page(block: str, *, form=None, language_form=None, partner_form=None, statu
 @staff_required
 def index():
     # Cancel on a card asks for that card again (htmx), by name.
-    cards = {"language": "language", "partner-invites": "partner_invites"}
+    cards = {
+        "language": "language",
+        "invitation-reminders": "invitation_reminders",
+        "partner-invites": "partner_invites",
+    }
     return _page(cards.get(request.args.get("card"), "time_zone"))
 
 
@@ -58,14 +70,32 @@ def language():
         else:
             db.session.commit()
             return fragment_or_redirect(url_for("settings.index"), lambda: _page("language"))
-    return _page("language", language_form=form, status=form.status)
+    return _page("language", form=form, status=form.status)
+
+
+@bp.route("/settings/invitation-reminders", methods=["GET", "POST"])
+@staff_required
+def invitation_reminders():
+    sponsor = current_user.sponsor
+    # An unticked box sends nothing: a POST without it means off, never "as before".
+    formdata = request.form if request.method == "POST" else None
+    form = InvitationRemindersForm(formdata=formdata, obj=sponsor)
+    if form.validate_on_submit():
+        services.set_invitation_reminders(sponsor, form.invitation_reminders.data)
+        db.session.commit()
+        return fragment_or_redirect(
+            url_for("settings.index"), lambda: _page("invitation_reminders")
+        )
+    return _page("invitation_reminders", form=form, status=form.status)
 
 
 @bp.route("/settings/partner-invites", methods=["GET", "POST"])
 @staff_required
 def partner_invites():
     sponsor = current_user.sponsor
-    form = PartnerInvitesForm(obj=sponsor)
+    # Both boxes unticked send nothing: a POST without them means off, never "as before".
+    formdata = request.form if request.method == "POST" else None
+    form = PartnerInvitesForm(formdata=formdata, obj=sponsor)
     if form.validate_on_submit():
         services.set_partner_invites(
             sponsor,
@@ -75,4 +105,4 @@ def partner_invites():
         )
         db.session.commit()
         return fragment_or_redirect(url_for("settings.index"), lambda: _page("partner_invites"))
-    return _page("partner_invites", partner_form=form, status=form.status)
+    return _page("partner_invites", form=form, status=form.status)

@@ -23,6 +23,11 @@ def set_language(sponsor: Sponsor, code: str | None) -> None:
     sponsor.language = code
 
 
+def set_invitation_reminders(sponsor: Sponsor, enabled: bool) -> None:
+    """Whether pending invitations get reminder emails (invites/reminders.py sends them)."""
+    sponsor.invitation_reminders = bool(enabled)
+
+
 def set_partner_invites(sponsor: Sponsor, allow: bool, allow_admins: bool, actor: User) -> None:
     """Whether partner administrators invite people to their own organization (and other
     administrators too); the second switch means nothing without the first."""
