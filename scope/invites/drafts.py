@@ -135,14 +135,10 @@ def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
     return draft
 
 
-def organization_choices() -> list[PartnerOrganization]:
-    return list(
-        db.session.scalars(
-            scoped(PartnerOrganization).order_by(
-                PartnerOrganization.kind, PartnerOrganization.name_key
-            )
-        )
-    )
+def has_organizations() -> bool:
+    """Whether the sponsor has any organization to pick (else the wizard says to add one)."""
+    first = scoped(PartnerOrganization, PartnerOrganization.id).limit(1)
+    return db.session.scalar(first) is not None
 
 
 def occupation_choices() -> list[Occupation]:

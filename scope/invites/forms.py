@@ -1,29 +1,33 @@
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import EmailField, HiddenField, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
-from ..models import PARTNER_USER_TYPES, OrganizationKind
+from ..models import PARTNER_USER_TYPES
 
 USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
     SelectChoice(t.value, t.label) for t in PARTNER_USER_TYPES
 ]
 
 
-class OrganizationChoiceForm(ScopeForm):
-    organization = SelectField(
-        "Employer",
-        coerce=coerce_id,
-        validators=[DataRequired("Choose the organization the people work at.")],
-        validate_choice=False,
-    )
+class PickedField(HiddenField):
+    """An organization picker's choice: the radio picked where the page offered some (they
+    follow the hidden id in the form), else the hidden id the combobox set."""
 
-    def fill(self, organizations):
-        """Employers and providers as option groups (the template draws them)."""
-        self.groups = {kind.plural: [] for kind in OrganizationKind}
-        for org in organizations:
-            self.groups[org.kind.plural].append((org.id, org.name))
-        return self
+    def process_formdata(self, valuelist):
+        picked = [value for value in valuelist if value]
+        self.data = picked[-1] if picked else ""
+
+
+class OrganizationChoiceForm(ScopeForm):
+    """The wizards' organization: employers and providers, found by typing (partners.picker)."""
+
+    organization = PickedField()
+    organization_name = optional("Employer", at_most(200))
+
+    @property
+    def picker_errors(self) -> list:
+        return [*self.organization.errors, *self.organization_name.errors]
 
 
 MESSAGE_LENGTH = 1000

@@ -1,6 +1,6 @@
 """PARTNERS: employers, providers and occupations."""
 
-from flask import Blueprint, make_response, url_for
+from flask import Blueprint, make_response, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -10,7 +10,8 @@ from ..models import OrganizationKind, PartnerOrganization
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import current_sponsor_id, get_or_404
-from . import services
+from ..text import clean_line
+from . import picker, services
 from .forms import EmployerForm, OccupationForm, OrganizationForm
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
@@ -99,6 +100,23 @@ def _organization_page(organization: PartnerOrganization, block: str, **context)
         organization=organization,
         users=services.organization_users(organization),
         **context,
+    )
+
+
+@bp.get("/organizations/search")
+@staff_required
+def organization_search():
+    """The pickers' options as one types (htmx), or a page of matches linking to each."""
+    typed = clean_line(request.args.get("organization_name", ""))[: picker.MAX_QUERY]
+    matches = picker.search(typed)
+    offer = request.args.get("create") == "employer"
+    return render(
+        "partners/organization_search.html",
+        "options",
+        nav="partners",
+        typed=typed,
+        matches=matches,
+        create=picker.create_offer(typed, matches) if offer else None,
     )
 
 
