@@ -10,20 +10,15 @@ USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
 ]
 
 
-class PickedField(HiddenField):
-    """An organization picker's choice: the radio picked where the page offered some (they
-    follow the hidden id in the form), else the hidden id the combobox set."""
-
-    def process_formdata(self, valuelist):
-        picked = [value for value in valuelist if value]
-        self.data = picked[-1] if picked else ""
-
-
 class OrganizationChoiceForm(ScopeForm):
-    """The wizards' organization: employers and providers, found by typing (partners.picker)."""
+    """The wizards' organization: employers and providers, found by typing (partners.picker).
 
-    organization = PickedField()
+    The combobox sets the hidden id; without it, the typed name is the search, and a radio
+    among the candidates it found is the choice."""
+
+    organization = HiddenField()
     organization_name = optional("Employer", at_most(200))
+    organization_choice = HiddenField()
 
     @property
     def picker_errors(self) -> list:

@@ -106,7 +106,10 @@ def _choose_organization(kind: WizardKind, next_endpoint: str):
     if form.validate_on_submit():
         try:
             organization = picker.pick(
-                form.organization.data, form.organization_name.data, may_create=True
+                form.organization.data,
+                form.organization_name.data,
+                choice=form.organization_choice.data,
+                may_create=True,
             )
             drafts.choose_organization(draft, organization.id)
         except picker.NotPicked as refused:

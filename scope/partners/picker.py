@@ -101,20 +101,23 @@ def chosen(organization_id) -> PartnerOrganization | None:
     return db.session.scalar(scoped(PartnerOrganization).where(PartnerOrganization.id == ident))
 
 
-def pick(value, typed: str | None, *, may_create: bool = False) -> PartnerOrganization:
+def pick(value, typed: str | None, *, choice=None, may_create: bool = False) -> PartnerOrganization:
     """What a submitted picker chose: `value` is its hidden choice (an id, or CREATE), `typed`
-    the text in its box. Without JavaScript there is only the text: a name that matches one
-    organization exactly picks it; otherwise NotPicked lists the candidates.
+    the text in its box, `choice` a radio picked among the candidates a page offered. Without
+    JavaScript there is only the text: a name that matches one organization exactly picks
+    it; otherwise NotPicked lists the candidates.
 
     A hidden id whose name no longer agrees with the text (typed over without the script)
-    yields to the text.
+    yields to the text; a radio choice does not (the text is still the search it answered).
     """
     name = clean_line(typed or "")
     key = name_key(name)
+    if choice:
+        value = choice
     if value == CREATE and may_create and name:
         return _employer_named(name)
     organization = chosen(value)
-    if organization is not None and (not key or key == organization.name_key):
+    if organization is not None and (choice or not key or key == organization.name_key):
         return organization
     if not key:
         raise NotPicked("Choose an organization from the list.")
