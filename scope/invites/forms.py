@@ -22,7 +22,11 @@ class OrganizationChoiceForm(ScopeForm):
 
     @property
     def picker_errors(self) -> list:
-        return [*self.organization.errors, *self.organization_name.errors]
+        return [
+            *self.organization.errors,
+            *self.organization_name.errors,
+            *self.organization_choice.errors,
+        ]
 
 
 MESSAGE_LENGTH = 1000
