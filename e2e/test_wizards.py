@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+from helpers import pick_organization
 from playwright.sync_api import Locator, Page, expect
 
 TOKEN = secrets.token_hex(2)
@@ -33,7 +34,7 @@ def create_employer(page: Page, name: str) -> None:
 
 def choose_organization(page: Page, name: str) -> None:
     """The wizard's first step: Employer, then CONTINUE."""
-    page.get_by_label("Employer").select_option(label=name)
+    pick_organization(page, name)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text(f"Organization: {name}")).to_be_visible()
 
