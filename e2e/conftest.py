@@ -401,6 +401,73 @@ def browser(
     launched.close()
 
 
+# --- What the browser saw go wrong ---------------------------------------------------------
+
+
+class BrowserProblems:
+    """Everything a person's browser would have flagged in a test: a script error, a console
+    error (a CSP violation after a swap, say), a request that failed or a file that was not
+    found (a 404 favicon), an answer of 500 or more. Pages and htmx swaps that answer 4xx on
+    purpose (a form to correct, a link that expired) are the app talking, not problems."""
+
+    APP_ANSWERS = {"document", "xhr", "fetch"}
+    # Chromium logs every 4xx/5xx it loads as a console error: the response rule judges those.
+    LOGGED_RESPONSE = re.compile(r"^Failed to load resource: the server responded with a status")
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.allowed: list[re.Pattern] = []
+
+    def allow(self, pattern: str) -> None:
+        """A problem this test causes on purpose (matched against its description)."""
+        self.allowed.append(re.compile(pattern))
+
+    def watch(self, context) -> None:
+        context.on("weberror", lambda error: self._add(f"script error: {error.error}"))
+        context.on("console", self._console)
+        context.on("requestfailed", self._request_failed)
+        context.on("response", self._response)
+
+    def _add(self, problem: str) -> None:
+        self.seen.append(problem)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not self.LOGGED_RESPONSE.match(message.text):
+            self._add(f"console error: {message.text} ({message.location.get('url', '')})")
+
+    def _request_failed(self, request) -> None:
+        # ERR_ABORTED: a navigation that replaced the page, or a request htmx cancelled.
+        if request.failure and "ERR_ABORTED" not in request.failure:
+            self._add(f"request failed: {request.method} {request.url}: {request.failure}")
+
+    def _response(self, response) -> None:
+        status, kind = response.status, response.request.resource_type
+        if status >= 500 or (status >= 400 and kind not in self.APP_ANSWERS):
+            self._add(f"{status} for {kind} {response.request.method} {response.url}")
+
+    def problems(self) -> list[str]:
+        return [p for p in self.seen if not any(a.search(p) for a in self.allowed)]
+
+
+@pytest.fixture
+def browser_problems() -> BrowserProblems:
+    return BrowserProblems()
+
+
+@pytest.fixture
+def new_context(new_context, browser_problems: BrowserProblems):
+    """Every browser context a test opens is watched; the test fails on what went wrong."""
+
+    def make(**kwargs):
+        context = new_context(**kwargs)
+        browser_problems.watch(context)
+        return context
+
+    yield make
+    problems = browser_problems.problems()
+    assert not problems, "The browser saw problems:\n  " + "\n  ".join(problems)
+
+
 # --- Screenshots -------------------------------------------------------------------------
 
 

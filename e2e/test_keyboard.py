@@ -166,6 +166,8 @@ def test_menus_and_the_create_dialog_by_keyboard(page: Page, staff, shot):
     page.keyboard.press("Enter")
     expect(page.get_by_role("menuitem", name="My account")).to_be_focused()
     page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Sponsor settings")).to_be_focused()
+    page.keyboard.press("End")
     expect(page.get_by_role("menuitem", name="Log out")).to_be_focused()
     shot(page, "account-menu")
     page.keyboard.press("Escape")

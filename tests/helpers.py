@@ -390,12 +390,13 @@ def make_tenant(app, make_sponsor, make_user, make_org, label: str) -> Tenant:
 def add_draft_row(app, tenant: Tenant, email: str) -> None:
     """One row in the tenant's staff member's INVITE → Teammates draft."""
     from scope.invites import drafts
+    from scope.invites.rows import RowInput
     from scope.models import WizardKind
 
     with app.app_context():
         staff = db.session.get(User, tenant.staff_id)
         draft = drafts.get_draft(staff, WizardKind.TEAMMATES)
-        drafts.add_row(draft, drafts.RowInput(UserType.STAFF, email))
+        drafts.add_row(draft, RowInput(UserType.STAFF, email))
         db.session.commit()
         tenant.row_id = draft.rows[0].id
 

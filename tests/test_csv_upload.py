@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scope.extensions import db
-from scope.invites.drafts import MAX_ROWS
+from scope.invites.rows import MAX_ROWS
 from scope.models import User, UserStatus, WizardRow
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scope.extensions import db
 from scope.invites import drafts, sending
+from scope.invites.rows import RowInput
 from scope.mail.allowance import PER_ADDRESS_PER_DAY
 from scope.models import (
     AuditEvent,
@@ -615,7 +616,7 @@ def test_twenty_simultaneous_sends_of_one_address_make_one_invitation(app, make_
     with app.app_context():
         for staff_id in staff_ids:
             draft = drafts.get_draft(db.session.get(User, staff_id), WizardKind.TEAMMATES)
-            drafts.add_row(draft, drafts.RowInput(UserType.STAFF, "same@person.example"))
+            drafts.add_row(draft, RowInput(UserType.STAFF, "same@person.example"))
         db.session.commit()
     barrier = threading.Barrier(20, timeout=30)
     results = []

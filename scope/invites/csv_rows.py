@@ -1,5 +1,5 @@
 """People from a CSV file, for the external-users and managed-users wizards: read here, judged
-by the wizard's rules (drafts.check_rows), shown before anything is added.
+by the wizard's rules (rows.check_rows), shown before anything is added.
 
 Files come from people's spreadsheets: the header may say "user_type", "User Type" or
 "USER TYPE"; the text may be UTF-8 (with or without a byte-order mark), UTF-16 or
@@ -22,7 +22,8 @@ from ..extensions import db
 from ..models import PARTNER_USER_TYPES, UserType, WizardDraft, WizardKind, WizardRow
 from ..refusals import Refused
 from ..text import clean_line
-from .drafts import MAX_ROWS, CheckedRow, RowInput, check_rows, current_rows
+from .drafts import current_rows
+from .rows import MAX_ROWS, CheckedRow, RowInput, check_rows
 
 # The columns of each wizard's file: those of its screen.
 COLUMNS = {

@@ -12,6 +12,7 @@ from ..security import staff_required
 from . import bp, csv_rows, drafts, sending
 from .forms import CsvUploadForm
 from .routes import FIRST_STEPS, row_form, wizard
+from .rows import RowInput
 
 WIZARD_KINDS = {kind.value: kind for kind in WizardKind}
 SLUGS = "<any(teammates, external, managed):slug>"
@@ -24,8 +25,8 @@ def _user_type(kind: WizardKind, chosen: str | None) -> UserType | None:
     return UserType(chosen) if chosen in {t.value for t in UserType} else None
 
 
-def _person(kind: WizardKind, data: dict) -> drafts.RowInput:
-    return drafts.RowInput(
+def _person(kind: WizardKind, data: dict) -> RowInput:
+    return RowInput(
         user_type=_user_type(kind, data.get("user_type")),
         email=data.get("email"),
         first_name=data.get("first_name"),

@@ -26,15 +26,8 @@ from ..models import (
     utcnow,
 )
 from ..refusals import Refused
-from .drafts import (
-    CheckedRow,
-    RowInput,
-    RowRefused,
-    check_rows,
-    current_rows,
-    email_conflict,
-    require_organization,
-)
+from .drafts import current_rows, require_organization
+from .rows import CheckedRow, RowInput, RowRefused, check_rows, email_conflict
 from .tokens import invitation_link, new_nonce
 
 
