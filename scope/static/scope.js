@@ -316,6 +316,7 @@
     var changed = parts.value.value !== value;
     parts.value.value = value;
     if (text !== null) { parts.input.value = text; }
+    if (text === "") { parts.list.replaceChildren(); }  // options of an earlier search
     var choices = parts.box.querySelector("[data-combobox-choices]");
     if (choices) { choices.remove(); }
     if (changed) { parts.value.dispatchEvent(new Event("change", { bubbles: true })); }
@@ -336,7 +337,8 @@
     var next = null;
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
-      if (!options.length) { parts.highlight = event.key; window.htmx.trigger(input, "scope:search"); return; }
+      // No options yet: search, then land on the first (or last) of them.
+      if (!options.length) { input.setAttribute("data-highlight", event.key); window.htmx.trigger(input, "scope:search"); return; }
       if (!open) { comboOpen(parts, true); if (event.altKey) { return; } }
       if (event.key === "ArrowDown") { next = options[(index + 1) % options.length]; }
       else { next = options[index <= 0 ? options.length - 1 : index - 1]; }
@@ -370,10 +372,11 @@
     options.forEach(function (option, i) { option.id = list.id + "-" + i; });
     comboOpen(parts, document.activeElement === parts.input);
     parts.status.textContent = options.length ? options.length + (options.length === 1 ? " choice" : " choices") + " below." : "No organization matches.";
-    if (parts.highlight && options.length) {
-      comboActivate(parts, parts.highlight === "ArrowUp" ? options[options.length - 1] : options[0]);
+    var highlight = parts.input.getAttribute("data-highlight");
+    parts.input.removeAttribute("data-highlight");
+    if (highlight && options.length && !parts.list.hidden) {
+      comboActivate(parts, highlight === "ArrowUp" ? options[options.length - 1] : options[0]);
     }
-    parts.highlight = null;
   });
   document.addEventListener("mousedown", function (event) {
     // Keeps the focus in the box while an option is clicked.
