@@ -81,6 +81,7 @@ def pick_organization(page: Page, name: str, label: str = "Employer") -> Locator
     """Type the name into the organization combobox and pick it from the list by keyboard
     (the typed name is unique: it comes first). Returns the combobox."""
     box = page.get_by_role("combobox", name=label)
+    box.fill("")  # a name already in the box (the organization chosen before) is no search
     box.fill(name)
     option = organization_option(page, name)
     expect(option).to_be_visible()
