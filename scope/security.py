@@ -8,6 +8,7 @@ from flask import Flask, Request, abort, make_response, redirect, request, sessi
 from flask_login import current_user, login_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import i18n
 from .auth.services import record_login
 from .extensions import db, login_manager
 from .models import User, UserStatus
@@ -78,6 +79,7 @@ def partner_required(view):
 def log_in(user: User) -> None:
     """Start a fresh session for this person once their change is saved, and note the login."""
     record_login(user)
+    i18n.keep_switched_language(user)
     db.session.commit()
     session.clear()
     login_user(user)
@@ -125,7 +127,8 @@ def register(app: Flask) -> None:
         # Flask refuses a session cookie signed longer ago than PERMANENT_SESSION_LIFETIME
         # (SESSION_IDLE_HOURS): signing it again on each request makes that an idle timeout.
         # Static files are left out: they are cached, and must not carry a cookie.
-        if "_user_id" in session and request.endpoint != "static":
+        # So are background polls (the Notifications count): an open tab is not activity.
+        if "_user_id" in session and request.endpoint not in ("static", "notices.count"):
             session.permanent = True
             session.modified = True
         return response

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import i18n
 from ..emails import lookup_key, split_addresses
 from ..extensions import db
 from ..models import (
     Occupation,
     PartnerOrganization,
+    Sponsor,
     User,
     UserType,
     WizardDraft,
     WizardKind,
     WizardRow,
 )
-from ..refusals import AllRefused
+from ..refusals import AllRefused, Refused
 from ..tenancy import scoped
 from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
 
@@ -31,6 +34,21 @@ TYPED = ("user_type", "occupation", "email", "first_name", "last_name")
 
 
 # ---------------------------------------------------------------- drafts
+
+
+def set_language(draft: WizardDraft, code: str | None) -> None:
+    """The language of this batch's invitations (their email and sign-up page); blank is
+    the sponsor's."""
+    if code and i18n.check(code) is None:
+        raise Refused(gettext("Choose a language from the list."), "language")
+    draft.language = code or None
+
+
+def batch_language(draft: WizardDraft) -> str:
+    """The language this batch's invitations go out in."""
+    if draft.language:
+        return draft.language
+    return db.session.get(Sponsor, draft.sponsor_id).language
 
 
 def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
@@ -59,8 +77,10 @@ def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
 
 def has_organizations() -> bool:
     """Whether the sponsor has any organization to pick (else the wizard says to add one)."""
-    first = scoped(PartnerOrganization, PartnerOrganization.id).limit(1)
-    return db.session.scalar(first) is not None
+    first = scoped(PartnerOrganization, PartnerOrganization.id).where(
+        PartnerOrganization.archived_at.is_(None)
+    )
+    return db.session.scalar(first.limit(1)) is not None
 
 
 def occupation_choices() -> list[Occupation]:
@@ -73,6 +93,7 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
     )
     if organization is None:
         raise RowRefused("Choose an organization from the list.", "organization")
+    _not_archived(organization)
     if draft.partner_organization_id != organization.id:
         draft.partner_organization = organization
     return organization
@@ -160,7 +181,17 @@ def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
         return None
     if draft.partner_organization is None:
         raise RowRefused("Choose the organization first.", "organization")
+    _not_archived(draft.partner_organization)
     return draft.partner_organization
+
+
+def _not_archived(organization: PartnerOrganization) -> None:
+    """Nobody is invited to, or added at, an archived organization until it is restored."""
+    if organization.archived_at is not None:
+        raise RowRefused(
+            f"{organization.name} is archived. Restore it on its page to add people to it.",
+            "organization",
+        )
 
 
 def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -27,6 +27,9 @@ class Invitation(db.Model):
         UniqueConstraint("sponsor_id", "pending_email"),
         Index("ix_invitation_listing", "sponsor_id", "state", "sent_at"),
         Index("ix_invitation_email", "sponsor_id", "state", "email", "id"),
+        # What the mail worker's periodic step looks for: pending, by reminders and age.
+        Index("ix_invitation_reminder_due", "state", "reminder_count", "sent_at"),
+        Index("ix_invitation_expiry_notice", "state", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,8 +57,15 @@ class Invitation(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Reminder emails sent (same link); the worker counts from sent_at, see invites/reminders.
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the inviter was told the invitation expires within a day (once per invitation).
+    expiry_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff's own words to the person, shown in the email and on the sign-up page.
     message: Mapped[str | None] = mapped_column(Text)
+    # The language of its email and sign-up page, picked by staff for the batch.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     accepted_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -94,6 +104,8 @@ class WizardDraft(db.Model):
     typed: Mapped[dict | None] = mapped_column(JSON)
     # The personal message that goes with this batch of invitations.
     message: Mapped[str | None] = mapped_column(Text)
+    # The language picked for this batch; None is the sponsor's.
+    language: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner_organization: Mapped[PartnerOrganization | None] = relationship()

@@ -53,7 +53,7 @@ def query_key(typed: str | None) -> str:
     return name_key(clean_line(typed or ""))[:MAX_QUERY]
 
 
-def search(typed: str | None, limit: int = MATCHES) -> list[Match]:
+def search(typed: str | None, limit: int = MATCHES, archived: bool = True) -> list[Match]:
     """The current sponsor's organizations whose name contains what was typed, best first:
     the name itself, then names starting with it, then a word starting with it, then the rest.
 
@@ -69,6 +69,8 @@ def search(typed: str | None, limit: int = MATCHES) -> list[Match]:
         PartnerOrganization.kind,
         column,
     )
+    if not archived:  # the wizards add people only to organizations not archived
+        stmt = stmt.where(PartnerOrganization.archived_at.is_(None))
     if key:
         word_start = or_(*(column.contains(s + key, autoescape=True) for s in _WORD_STARTS))
         rank = case(
