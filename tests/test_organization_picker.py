@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scope.extensions import db
-from scope.models import OrganizationKind, PartnerOrganization, UserType, WizardDraft
+from scope.models import OrganizationKind, PartnerOrganization, UserType, WizardDraft, utcnow
 from scope.partners.picker import MATCHES
 from tests.helpers import element, elements, field_error, is_whole_page, text_of, texts
 
@@ -422,3 +422,16 @@ def test_garbage_gives_a_message_or_results_never_a_500(app, staff, value, typed
     listing = staff.get("/manage/users?" + urlencode(data), htmx=htmx)
     assert listing.status_code == 200
     assert organizations(app) == before
+
+
+def test_the_wizards_picker_leaves_archived_organizations_out(app, staff, names):
+    with app.app_context():
+        archived = db.session.get(PartnerOrganization, names["Acme Tools"])
+        archived.archived_at = utcnow()
+        db.session.commit()
+    assert "Acme Tools" not in labels(options(staff, "acme", create=True))
+    # MANAGE → Users may still filter by it: its people are still listed there.
+    assert "Acme Tools" in labels(options(staff, "acme"))
+    response = staff.post("/invite/external", {"organization": names["Acme Tools"]}, htmx=True)
+    assert response.status_code == 422
+    assert "archived" in field_error(response, "organization")
