@@ -34,6 +34,7 @@ STAFF_EMAIL = "staff@scope.example.com"
 STAFF_PASSWORD = "bench-staff-password-1"
 SECRET = "benchmark-secret-key-not-for-production"
 SEED = ("--users", "100000", "--invitations", "50000", "--orgs", "2000")
+ORGANIZATIONS = int(SEED[SEED.index("--orgs") + 1])
 
 
 # ------------------------------------------------------------------ processes
@@ -457,6 +458,7 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
     _, page = client.get("/partners/employers?sort=name&dir=asc&page=3", htmx=True)
     org_id = re.search(rb'/partners/organizations/(\d+)"', page).group(1).decode()
     users = "/manage/users?sort=name&dir=asc"
+    picker = "/partners/organizations/search?create=employer&organization_name="
     return {
         "users: first page": (users + "&page=1", True),
         "users: search 'g'": (users + "&page=1&q=g", True),
@@ -478,7 +480,13 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
         "invitations fragment": ("/manage/invitations?sort=sent&dir=asc&page=1", True),
         "employers table": ("/partners/employers?sort=name&dir=asc&page=1", True),
         "organization page": (f"/partners/organizations/{org_id}", False),
-        "MANAGE page (full)": ("/manage/users", False),
+        f"MANAGE page with {ORGANIZATIONS:,} organizations": ("/manage/users", False),
+        # The organization pickers' options as one types (at most 20, best first).
+        "picker: empty box": (picker, True),
+        "picker: 'h'": (picker + "h", True),
+        "picker: 'harbor'": (picker + "harbor", True),
+        "picker: 'electric'": (picker + "electric", True),
+        "picker: 'zzz' (no match)": (picker + "zzz", True),
     }
 
 

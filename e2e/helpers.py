@@ -70,6 +70,29 @@ def create_employer(page: Page, name: str, shot) -> None:
     shot(page, "employer-created")
 
 
+def organization_option(page: Page, name: str) -> Locator:
+    """The picker's option for an organization: its name, then its kind."""
+    return page.get_by_role(
+        "option", name=re.compile(rf"^{re.escape(name)} (Employer|Education Provider)$")
+    )
+
+
+def pick_organization(page: Page, name: str, label: str = "Employer") -> Locator:
+    """Type the name into the organization combobox and pick it from the list by keyboard
+    (the typed name is unique: it comes first). Returns the combobox."""
+    box = page.get_by_role("combobox", name=label)
+    box.fill("")  # a name already in the box (the organization chosen before) is no search
+    box.fill(name)
+    option = organization_option(page, name)
+    expect(option).to_be_visible()
+    box.press("ArrowDown")
+    expect(option).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    expect(box).to_have_value(name)
+    expect(box).to_have_attribute("aria-expanded", "false")
+    return box
+
+
 # --- SMTP sink ---------------------------------------------------------------------------
 
 

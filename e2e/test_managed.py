@@ -2,7 +2,7 @@
 
 import secrets
 
-from helpers import create_employer, nav, new_password, unique_email
+from helpers import create_employer, nav, new_password, pick_organization, unique_email
 from playwright.sync_api import Page, expect
 
 
@@ -33,7 +33,7 @@ def create_managed_users(page: Page, organization: str, people, shot) -> None:
     page.get_by_role("tablist", name="Kind of account").get_by_role("tab", name="Managed").click()
     shot(page, "managed-tab")
     page.get_by_role("link", name="Get Started").click()
-    page.get_by_label("Employer").select_option(label=organization)
+    pick_organization(page, organization)
     shot(page, "managed-choose-organization")
     page.get_by_role("button", name="Continue").click()
     wizard = page.get_by_role("region", name="Add Managed Users")

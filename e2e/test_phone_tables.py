@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from helpers import OCCUPATION, create_employer, login, nav
+from helpers import OCCUPATION, create_employer, login, nav, pick_organization
 from playwright.sync_api import Locator, Page, expect
 
 PHONE = {"width": 375, "height": 812}
@@ -189,7 +189,7 @@ def test_external_wizard_and_invitations_on_a_phone(page: Page, staff, mail, sho
     create_employer(page, organization, shot)
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Invite External Users").click()
-    page.get_by_label("Employer").select_option(label=organization)
+    pick_organization(page, organization)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("User type").select_option(label="Mentor")
     page.get_by_label("Occupation").select_option(label=OCCUPATION)
@@ -233,7 +233,7 @@ def test_managed_wizard_and_csv_problems_on_a_phone(page: Page, staff, shot):
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("tab", name="Managed").click()
     page.get_by_role("link", name="Get Started").click()
-    page.get_by_label("Employer").select_option(label=organization)
+    pick_organization(page, organization)
     page.get_by_role("button", name="Continue").click()
     header = "User type,First name,Last name,Email,Occupation"
 

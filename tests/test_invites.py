@@ -144,12 +144,16 @@ def test_rows_can_be_removed(app, staff):
     assert "pat@riverbend.example" not in html and "No one added yet" in html
 
 
-def test_external_wizard_groups_organizations_and_continues(staff, make_org, employer):
+def test_external_wizard_picks_the_organization_in_a_combobox_and_continues(
+    staff, make_org, employer
+):
     make_org(staff.sponsor_id, "Lakeshore College", OrganizationKind.PROVIDER)
     page = staff.get("/invite/external").get_data(as_text=True)
     assert "Employer" in texts(page, 'label[for="organization"]')
-    assert elements(page, 'optgroup[label="Employers"]')
-    assert elements(page, 'optgroup[label="Providers"]')
+    assert elements(page, 'input#organization[role="combobox"]')
+    assert elements(page, 'input[type="hidden"][name="organization"]')
+    # The options come as one types: the page lists no organization.
+    assert "Lakeshore College" not in page and "Keystone Electric" not in page
     response = choose(staff, employer)
     assert response.headers["HX-Push-Url"] == "/invite/external/users"
     html = response.get_data(as_text=True)

@@ -55,9 +55,12 @@ def test_an_archived_organization_leaves_the_list_and_the_wizard_and_comes_back(
     shown = staff.get("/partners/employers?archived=1").get_data(as_text=True)
     row = text_of(shown, "#organizations")
     assert "Acme Robotics" in row and "Archived" in row
-    wizard = staff.get("/invite/external").get_data(as_text=True)
-    assert "Acme Robotics" not in texts(wizard, "option")
-    assert "Still Working Co" in texts(wizard, "option")
+    # The wizard's Employer offers, as one types, only organizations not archived.
+    offered = staff.get(
+        "/partners/organizations/search?create=employer&organization_name=", htmx=True
+    ).get_data(as_text=True)
+    assert not any("Acme Robotics" in option for option in texts(offered, '[role="option"]'))
+    assert any("Still Working Co" in option for option in texts(offered, '[role="option"]'))
     token = staff.token
     chosen = staff.client.post(
         "/invite/external", data={"organization": acme, "csrf_token": token}

@@ -38,6 +38,7 @@ PATHS = [
     "/manage/users?type=mentor",
     "/manage/users?status=managed",
     "/manage/users?organization={org_id}",
+    "/manage/users?organization_name=org",
     "/manage/users?sort=email&dir=desc",
     "/manage/users?sort=type",
     "/manage/users?sort=status&dir=desc",
@@ -54,6 +55,8 @@ PATHS = [
     "/partners/providers?page=2&size=10",
     "/partners/organizations/{org_id}",
     "/partners/occupations",
+    "/partners/organizations/search?organization_name=org&create=employer",
+    "/partners/organizations/search?organization_name=",
 ]
 
 

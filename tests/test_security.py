@@ -312,6 +312,9 @@ def test_staff_cannot_read_or_change_another_sponsors_records_by_guessing_ids(ap
     query = (
         f"?organization={other.organization_id}&user_id={other.users[UserType.SUPERVISOR]}"
         f"&q=employer&search=employer&status=managed&type=supervisor"
+        # The organization pickers search by name: the other sponsor's names all say SECRET
+        # (searched for without its first letter, so that the echo of the search is not it).
+        f"&organization_name={SECRET[1:]}&organization_choice={other.organization_id}"
     )
     tried = 0
     for endpoint, method, url in sweep(app, other.ids()):

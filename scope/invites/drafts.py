@@ -88,6 +88,14 @@ def organization_choices() -> list[PartnerOrganization]:
     return list(db.session.scalars(stmt))
 
 
+def has_organizations() -> bool:
+    """Whether the sponsor has any organization to pick (else the wizard says to add one)."""
+    first = scoped(PartnerOrganization, PartnerOrganization.id).where(
+        PartnerOrganization.archived_at.is_(None)
+    )
+    return db.session.scalar(first.limit(1)) is not None
+
+
 def occupation_choices() -> list[Occupation]:
     return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
 

@@ -1,11 +1,18 @@
 from flask_babel import gettext
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectChoice, SelectField, TextAreaField, ValidationError
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import Length, Optional
 
 from .. import i18n
 from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
-from ..models import PARTNER_USER_TYPES, OrganizationKind
+from ..models import PARTNER_USER_TYPES
 
 USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
     SelectChoice(t.value, t.label) for t in PARTNER_USER_TYPES
@@ -13,19 +20,22 @@ USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
 
 
 class OrganizationChoiceForm(ScopeForm):
-    organization = SelectField(
-        "Employer",
-        coerce=coerce_id,
-        validators=[DataRequired("Choose the organization the people work at.")],
-        validate_choice=False,
-    )
+    """The wizards' organization: employers and providers, found by typing (partners.picker).
 
-    def fill(self, organizations):
-        """Employers and providers as option groups (the template draws them)."""
-        self.groups = {kind.plural: [] for kind in OrganizationKind}
-        for org in organizations:
-            self.groups[org.kind.plural].append((org.id, org.name))
-        return self
+    The combobox sets the hidden id; without it, the typed name is the search, and a radio
+    among the candidates it found is the choice."""
+
+    organization = HiddenField()
+    organization_name = optional("Employer", at_most(200))
+    organization_choice = HiddenField()
+
+    @property
+    def picker_errors(self) -> list:
+        return [
+            *self.organization.errors,
+            *self.organization_name.errors,
+            *self.organization_choice.errors,
+        ]
 
 
 MESSAGE_LENGTH = 1000

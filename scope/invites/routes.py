@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import fragment_or_redirect, push_url, render
 from ..models import WizardKind
+from ..partners import picker
 from ..refusals import Refused
 from ..security import staff_required
 from . import bp, drafts, partner_admins
@@ -112,12 +113,23 @@ def teammates():
 
 def _choose_organization(kind: WizardKind, next_endpoint: str):
     draft = drafts.get_draft(current_user, kind)
+    chosen = draft.partner_organization if request.method == "GET" else None
     form = OrganizationChoiceForm(
-        data={"organization": draft.partner_organization_id} if request.method == "GET" else None
-    ).fill(drafts.organization_choices())
+        data={"organization": chosen.id, "organization_name": chosen.name} if chosen else None
+    )
+    offered = picker.NotPicked("")
     if form.validate_on_submit():
         try:
-            drafts.choose_organization(draft, form.organization.data)
+            organization = picker.pick(
+                form.organization.data,
+                form.organization_name.data,
+                choice=form.organization_choice.data,
+                may_create=True,
+            )
+            drafts.choose_organization(draft, organization.id)
+        except picker.NotPicked as refused:
+            form.refuse(refused)
+            offered = refused
         except Refused as refused:
             form.refuse(refused)
         else:
@@ -134,8 +146,9 @@ def _choose_organization(kind: WizardKind, next_endpoint: str):
         nav="invite",
         tab=_tab(kind),
         form=form,
+        offered=offered,
         managed=kind is WizardKind.MANAGED,
-        has_organizations=any(form.groups.values()),
+        has_organizations=drafts.has_organizations(),
     )
 
 

@@ -29,13 +29,22 @@ def _listing() -> Listing:
 @bp.get("/users", endpoint="users")
 @staff_required
 def users_page():
-    listing = users.list_users(_listing(), current_user)
+    listing = _listing()
+    args = request.args
+    organization = users.organization_filter(
+        listing,
+        args.get("organization"),
+        args.get("organization_name"),
+        args.get("organization_choice"),
+    )
+    if organization.refused is None or not organization.text:
+        users.list_users(listing, current_user)
     return render(
         "manage/users.html",
         "table",
         nav="manage",
         listing=listing,
-        organizations=users.organization_options() if not is_htmx() else {},
+        organization=organization,
         user_types=list(UserType),
         statuses=list(UserStatus),
         page_sizes=PAGE_SIZES,

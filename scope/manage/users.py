@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -22,7 +23,9 @@ from ..models import (
     UserType,
     full_name,
 )
+from ..partners import picker
 from ..tenancy import parse_id, scoped
+from ..text import clean_line
 from .actions import UserAction, allowed_actions
 
 USER_FILTERS = ("type", "status", "organization")
@@ -193,6 +196,31 @@ ROW_COLUMNS = (
     PartnerOrganization.name,
     Occupation.name,
 )
+
+
+@dataclass
+class OrganizationFilter:
+    """The Organization filter as the page shows it: the organization picked (its name in
+    the box), or what was typed and why it picks none, with the candidates."""
+
+    organization_id: int | None = None
+    text: str = ""
+    refused: picker.NotPicked | None = None
+
+
+def organization_filter(listing: Listing, value: str | None, typed: str | None, choice=None):
+    """Read the Organization filter (a combobox: hidden id, typed name, radio choice) into
+    the listing. A name that picks no one organization filters to no one, and says why."""
+    listing.filters.pop("organization", None)
+    typed = clean_line(typed or "")[: picker.MAX_QUERY]
+    if not value and not typed and not choice:
+        return OrganizationFilter()
+    try:
+        organization = picker.pick(value, typed, choice=choice)
+    except picker.NotPicked as refused:
+        return OrganizationFilter(text=typed, refused=refused)
+    listing.filters["organization"] = str(organization.id)
+    return OrganizationFilter(organization.id, organization.name)
 
 
 def list_users(listing: Listing, actor: User) -> Listing:

@@ -1,6 +1,6 @@
 """PARTNERS: employers, providers and occupations."""
 
-from flask import Blueprint, make_response, url_for
+from flask import Blueprint, make_response, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -12,7 +12,8 @@ from ..public_links import services as public_links
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import current_sponsor_id, get_or_404
-from . import services
+from ..text import clean_line
+from . import picker, services
 from .forms import EmployerForm, OccupationForm, OrganizationForm
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
@@ -107,6 +108,24 @@ def _organization_page(organization: PartnerOrganization, block: str, **context)
         status_of=invitation_status,
         public_links=public_links.sponsor_links(organization.id),
         **context,
+    )
+
+
+@bp.get("/organizations/search")
+@staff_required
+def organization_search():
+    """The pickers' options as one types (htmx), or a page of matches linking to each."""
+    typed = clean_line(request.args.get("organization_name", ""))[: picker.MAX_QUERY]
+    # The wizards' picker (it offers to create) leaves archived organizations out.
+    offer = request.args.get("create") == "employer"
+    matches = picker.search(typed, archived=not offer)
+    return render(
+        "partners/organization_search.html",
+        "options",
+        nav="partners",
+        typed=typed,
+        matches=matches,
+        create=picker.create_offer(typed, matches) if offer else None,
     )
 
 

@@ -283,6 +283,116 @@
     }
   });
 
+  // Organization pickers (WAI-ARIA combobox, list autocomplete): htmx fills the listbox as
+  // one types; arrows, Home and End move through it, Enter picks, Escape closes or clears.
+  // The pick goes into the hidden input before the box; a changed pick fires "change" there.
+  function comboParts(input) {
+    var box = input.closest("[data-combobox]");
+    return { box: box, input: input, list: document.getElementById(input.getAttribute("aria-controls")), value: box.querySelector("input[type='hidden']"), status: box.querySelector("[data-combobox-status]") };
+  }
+  function comboOptions(parts) {
+    return Array.prototype.slice.call(parts.list.querySelectorAll("[role='option']"));
+  }
+  function comboOpen(parts, open) {
+    open = open && comboOptions(parts).length > 0;
+    parts.list.hidden = !open;
+    parts.input.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open) { comboActivate(parts, null); }
+  }
+  function comboActivate(parts, option) {
+    comboOptions(parts).forEach(function (o) {
+      var on = o === option;
+      o.classList.toggle("active", on);
+      o.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    if (option) {
+      parts.input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({ block: "nearest" });
+    } else {
+      parts.input.removeAttribute("aria-activedescendant");
+    }
+  }
+  function comboSet(parts, value, text) {
+    var changed = parts.value.value !== value;
+    parts.value.value = value;
+    if (text !== null) { parts.input.value = text; }
+    if (text === "") { parts.list.replaceChildren(); }  // options of an earlier search
+    var choices = parts.box.querySelector("[data-combobox-choices]");
+    if (choices) { choices.remove(); }
+    if (changed) { parts.value.dispatchEvent(new Event("change", { bubbles: true })); }
+  }
+  function comboPick(parts, option) {
+    comboSet(parts, option.getAttribute("data-value"), option.getAttribute("data-label"));
+    comboOpen(parts, false);
+    parts.status.textContent = option.textContent.trim() + " chosen.";
+  }
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("[data-combobox] [role='combobox']")) { return; }
+    var parts = comboParts(input);
+    var options = comboOptions(parts);
+    var open = input.getAttribute("aria-expanded") === "true";
+    var active = parts.list.querySelector(".active");
+    var index = options.indexOf(active);
+    var next = null;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      // No options yet: search, then land on the first (or last) of them.
+      if (!options.length) { input.setAttribute("data-highlight", event.key); window.htmx.trigger(input, "scope:search"); return; }
+      if (!open) { comboOpen(parts, true); if (event.altKey) { return; } }
+      if (event.key === "ArrowDown") { next = options[(index + 1) % options.length]; }
+      else { next = options[index <= 0 ? options.length - 1 : index - 1]; }
+    } else if ((event.key === "Home" || event.key === "End") && open && active) {
+      event.preventDefault();
+      next = event.key === "Home" ? options[0] : options[options.length - 1];
+    } else if (event.key === "Enter" && open && active) {
+      event.preventDefault();
+      comboPick(parts, active);
+    } else if (event.key === "Escape") {
+      if (open) { event.preventDefault(); comboOpen(parts, false); }
+      else if (input.value) { event.preventDefault(); comboSet(parts, "", ""); }
+    } else if (event.key === "Tab") {
+      comboOpen(parts, false);
+    }
+    if (next) { comboActivate(parts, next); }
+  });
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches("[data-combobox] [role='combobox']")) { return; }
+    var parts = comboParts(event.target);
+    // Typing over a pick undoes it; emptying the box is a choice too (no organization).
+    if (parts.value.value && event.target.value.trim() === "") { comboSet(parts, "", null); }
+    else { parts.value.value = ""; }
+    comboActivate(parts, null);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || !list.matches || !list.matches("[data-combobox] [role='listbox']")) { return; }
+    var parts = comboParts(list.closest("[data-combobox]").querySelector("[role='combobox']"));
+    var options = comboOptions(parts);
+    options.forEach(function (option, i) { option.id = list.id + "-" + i; });
+    comboOpen(parts, document.activeElement === parts.input);
+    parts.status.textContent = options.length ? options.length + (options.length === 1 ? " choice" : " choices") + " below." : "No organization matches.";
+    var highlight = parts.input.getAttribute("data-highlight");
+    parts.input.removeAttribute("data-highlight");
+    if (highlight && options.length && !parts.list.hidden) {
+      comboActivate(parts, highlight === "ArrowUp" ? options[options.length - 1] : options[0]);
+    }
+  });
+  document.addEventListener("mousedown", function (event) {
+    // Keeps the focus in the box while an option is clicked.
+    if (event.target.closest("[data-combobox] [role='listbox']")) { event.preventDefault(); }
+  });
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest("[data-combobox] [role='option']");
+    if (option) {
+      comboPick(comboParts(option.closest("[data-combobox]").querySelector("[role='combobox']")), option);
+    }
+  });
+  document.addEventListener("focusout", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches("[data-combobox] [role='combobox']")) { comboOpen(comboParts(input), false); }
+  });
+
   // A server event closes the dialog that made the request (for example after SAVE).
   document.addEventListener("scope:close-dialog", function () {
     document.querySelectorAll("dialog[open]").forEach(function (dialog) { dialog.close(); });
