@@ -14,6 +14,7 @@ from scope.extensions import db, limiter
 from scope.models import (
     AuditEvent,
     MailMessage,
+    Notice,
     PublicLink,
     PublicSignup,
     SignupState,
@@ -22,6 +23,7 @@ from scope.models import (
     UserType,
 )
 from tests.helpers import (
+    StaffSession,
     csrf_token,
     element,
     field_error,
@@ -416,6 +418,69 @@ def test_staff_decline_a_sign_up_and_the_person_is_told(app, staff, employer):
                 AuditEvent.subject_type == "public_signup", AuditEvent.action == "declined"
             )
         )
+
+
+def notices_of(app, user_id) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(Notice.kind, Notice.text).where(Notice.user_id == user_id).order_by(Notice.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_the_links_creator_is_notified_of_what_others_do_with_it(app, staff, employer, make_user):
+    colleague_id = make_user("kim@riverbend.test", sponsor_id=staff.sponsor_id, first_name="Kim")
+    colleague = StaffSession(login(app, "kim@riverbend.test"), staff.sponsor_id, colleague_id)
+    signup_id = waiting_signup(app, staff, employer)
+    waiting = notices_of(app, staff.user_id)
+    assert waiting == [
+        (
+            "awaiting_approval",
+            "Dana Reyes signed up through your public link (Acme Robotics, Supervisor) "
+            "and awaits approval",
+        )
+    ]
+    # The notice leads to the queue on MANAGE → Users.
+    with app.app_context():
+        notice_id = db.session.scalar(select(Notice.id).where(Notice.user_id == staff.user_id))
+    opened = staff.post(f"/notifications/{notice_id}/open")
+    assert opened.headers["Location"].endswith("/manage/users#awaiting-approval")
+    colleague.post(f"/manage/signups/{signup_id}/approve", htmx=True)
+    link = the_link(app, staff.sponsor_id)
+    colleague.post(f"/invite/public-links/{link.id}/rotate")
+    colleague.post(f"/invite/public-links/{link.id}/disable")
+    with app.app_context():
+        account_id = db.session.scalar(select(User.id).where(User.email == "dana@example.com"))
+        kim = db.session.get(User, colleague_id).full_name
+    assert notices_of(app, staff.user_id)[1:] == [
+        (
+            "approved",
+            f"{kim} approved Dana Reyes's sign-up through your public link "
+            "(Acme Robotics, Supervisor)",
+        ),
+        ("link_rotated", f"{kim} rotated your public link (Acme Robotics, Supervisor)"),
+        ("link_disabled", f"{kim} disabled your public link (Acme Robotics, Supervisor)"),
+    ]
+    with app.app_context():
+        approved = db.session.scalar(select(Notice).where(Notice.kind == "approved"))
+        assert approved.account_id == account_id
+    # What one does to one's own link tells nobody, and nobody else hears of it.
+    assert notices_of(app, colleague_id) == []
+
+
+def test_declining_tells_the_creator_and_acting_on_ones_own_link_does_not(
+    app, staff, employer, make_user
+):
+    colleague_id = make_user("kim@riverbend.test", sponsor_id=staff.sponsor_id, first_name="Kim")
+    colleague = StaffSession(login(app, "kim@riverbend.test"), staff.sponsor_id, colleague_id)
+    first = waiting_signup(app, staff, employer)
+    colleague.post(f"/manage/signups/{first}/decline", htmx=True)
+    assert notices_of(app, staff.user_id)[-1][0] == "declined"
+    second = waiting_signup(app, staff, employer, email="lee@example.com")
+    before = len(notices_of(app, staff.user_id))
+    staff.post(f"/manage/signups/{second}/approve", htmx=True)
+    staff.post(f"/invite/public-links/{the_link(app, staff.sponsor_id).id}/disable")
+    assert len(notices_of(app, staff.user_id)) == before
 
 
 def test_partner_users_cannot_approve(app, staff, employer, make_user):

@@ -27,6 +27,10 @@ def target_of(notice) -> str:
     """Where a notice leads: the account an invitation made, or the invitation's row."""
     if notice.account_id is not None:
         return url_for("manage.user", user_id=notice.account_id)
+    if notice.kind in ("awaiting_approval", "declined"):
+        return url_for("manage.users") + "#awaiting-approval"
+    if notice.kind in ("link_disabled", "link_rotated"):
+        return url_for("public_links.index")
     if notice.kind == "expiring" and notice.invitation_id is None:
         return url_for("manage.invitations", sort="sent", dir="asc")
     if notice.invitation is not None:

@@ -98,6 +98,51 @@ def invitation_undeliverable(invitation: Invitation, error: str | None) -> Notic
     )
 
 
+def _link_where(link) -> str:
+    occupation = f", {link.occupation.name}" if link.occupation else ""
+    return f"{link.partner_organization.name}, {link.user_type.label}{occupation}"
+
+
+# What happens to a public link and its sign-ups is told to the staff member who created the
+# link, unless they did it themselves.
+def public_signup_waiting(signup) -> Notice | None:
+    link = signup.public_link
+    return notify(
+        link.created_by_id,
+        link.sponsor_id,
+        "awaiting_approval",
+        f"{signup.full_name} signed up through your public link ({_link_where(link)}) "
+        "and awaits approval",
+    )
+
+
+def public_signup_decided(signup, actor: User, account: User | None) -> Notice | None:
+    link = signup.public_link
+    if link.created_by_id == actor.id:
+        return None
+    decided = "approved" if account is not None else "declined"
+    return notify(
+        link.created_by_id,
+        link.sponsor_id,
+        decided,
+        f"{actor.full_name} {decided} {signup.full_name}'s sign-up through your public link "
+        f"({_link_where(link)})",
+        account_id=account.id if account is not None else None,
+    )
+
+
+def public_link_changed(link, actor: User, change: str) -> Notice | None:
+    """change: "disabled" or "rotated"."""
+    if link.created_by_id == actor.id:
+        return None
+    return notify(
+        link.created_by_id,
+        link.sponsor_id,
+        f"link_{change}",
+        f"{actor.full_name} {change} your public link ({_link_where(link)})",
+    )
+
+
 def queue_expiry_notices(batch_size: int = 500) -> int:
     """Tell each inviter how many of their pending invitations expire within a day.
 

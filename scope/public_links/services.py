@@ -39,6 +39,7 @@ from ..models import (
     UserType,
     utcnow,
 )
+from ..notices import services as notices
 from ..people import occupation_refusal, partner_type_refusal
 from ..refusals import AllRefused, Refused
 from ..tenancy import scoped
@@ -200,6 +201,7 @@ def disable_link(link: PublicLink, actor: User) -> None:
         raise Refused("This link is already disabled.")
     link.disabled_at = utcnow()
     audit.record("disabled", link, actor_id=actor.id)
+    notices.public_link_changed(link, actor, "disabled")
 
 
 def rotate_link(link: PublicLink, actor: User) -> None:
@@ -208,6 +210,7 @@ def rotate_link(link: PublicLink, actor: User) -> None:
     link.nonce = new_nonce()
     link.rotated_at = utcnow()
     audit.record("rotated", link, actor_id=actor.id)
+    notices.public_link_changed(link, actor, "rotated")
 
 
 # --- the public side: signing up -----------------------------------------------------------
@@ -418,6 +421,7 @@ def confirm_signup(signup: PublicSignup) -> User | None:
         except IntegrityError:
             raise ConfirmationProblem("taken", signup) from None
         audit.record("confirmed", signup, actor_id=None, email=signup.email)
+        notices.public_signup_waiting(signup)
         return None
     user = _create_account(signup)
     audit.record("signed_up", user, actor_id=user.id, public_link_id=link.id)
@@ -462,6 +466,7 @@ def approve_signup(signup: PublicSignup, actor: User) -> User:
     audit.record("approved", signup, actor_id=actor.id, user_id=user.id)
     audit.record("signed_up", user, actor_id=user.id, public_link_id=signup.public_link_id)
     audit.record("approved", user, actor_id=actor.id)
+    notices.public_signup_decided(signup, actor, user)
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
     queue_mail(
         "public_signup_approved",
@@ -490,6 +495,7 @@ def decline_signup(signup: PublicSignup, actor: User) -> None:
         .execution_options(synchronize_session=False)
     )
     audit.record("declined", signup, actor_id=actor.id, email=signup.email)
+    notices.public_signup_decided(signup, actor, None)
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
     queue_mail(
         "public_signup_declined",
