@@ -27,6 +27,10 @@ class Invitation(db.Model):
         UniqueConstraint("sponsor_id", "pending_email"),
         Index("ix_invitation_listing", "sponsor_id", "state", "sent_at"),
         Index("ix_invitation_email", "sponsor_id", "state", "email", "id"),
+        # The Invitations filters: every status in sent order, by organization, by inviter.
+        Index("ix_invitation_sent", "sponsor_id", "sent_at"),
+        Index("ix_invitation_organization", "sponsor_id", "partner_organization_id", "sent_at"),
+        Index("ix_invitation_inviter", "sponsor_id", "invited_by_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +57,9 @@ class Invitation(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
     # Staff's own words to the person, shown in the email and on the sign-up page.
     message: Mapped[str | None] = mapped_column(Text)
@@ -64,6 +71,8 @@ class Invitation(db.Model):
     partner_organization: Mapped[PartnerOrganization | None] = relationship()
     occupation: Mapped[Occupation | None] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+    accepted_user: Mapped[User | None] = relationship(foreign_keys=[accepted_user_id])
 
 
 class WizardKind(enum.StrEnum):
