@@ -3,7 +3,7 @@ bulk Revoke that kills the links, and the history that stays listed under its st
 
 import secrets
 
-from helpers import create_employer, nav, unique_email
+from helpers import create_employer, create_managed_users, nav, unique_email
 from playwright.sync_api import Page, expect
 
 
@@ -101,3 +101,50 @@ def test_resend_thirty_across_two_pages_then_revoke_many(
     page.reload()
     expect(page.get_by_label("Status")).to_have_value("revoked")
     expect(page.get_by_role("table", name="Revoked invitations")).to_be_visible()
+
+
+def test_users_bulk_deactivate_reactivate_and_delete(page: Page, create_staff, login, shot):
+    staff = create_staff(first_name="Casey", last_name="Lund")
+    login(page, staff.email, staff.password)
+    organization = f"Quarry Tools {secrets.token_hex(2)}"
+    create_employer(page, organization, shot)
+    people = [
+        ("Supervisor", "Ana", "Rivera", unique_email("ana")),
+        ("Supervisor", "Ben", "Okafor", unique_email("ben")),
+        ("Administrator", "Cleo", "Marsh", unique_email("cleo")),
+    ]
+    create_managed_users(page, organization, people, shot)
+
+    nav(page).get_by_role("link", name="Manage").click()
+    page.get_by_label("Organization").select_option(label=organization)
+    table = page.get_by_role("table", name="Users")
+    for _, first, last, _ in people:
+        expect(table.get_by_role("link", name=f"{first} {last}")).to_be_visible()
+    bulk = page.get_by_role("button", name="Bulk actions")
+    expect(bulk).to_be_disabled()
+
+    def bulk_action(action: str, title: str, done: str) -> None:
+        bulk.click()
+        page.get_by_role("menuitem", name=action).click()
+        dialog = page.get_by_role("dialog", name=title)
+        shot(page, f"confirm-{action}")
+        dialog.get_by_role("button", name=action).click()
+        expect(dialog).to_have_count(0)
+        expect(page.get_by_text(done)).to_be_visible()
+
+    page.get_by_label("Select all users on this page").check()
+    bulk_action("Deactivate", "Deactivate 3 selected users?", "3 users deactivated")
+    expect(table.get_by_text("Deactivated", exact=True)).to_have_count(3)
+    expect(bulk).to_be_disabled()
+
+    page.get_by_label("Select all users on this page").check()
+    bulk_action("Reactivate", "Reactivate 3 selected users?", "3 users reactivated")
+    expect(table.get_by_text("Managed", exact=True)).to_have_count(3)
+
+    page.get_by_label("Select Ana Rivera").check()
+    page.get_by_label("Select Ben Okafor").check()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    bulk_action("Delete", "Delete 2 selected users?", "2 users deleted")
+    expect(table.get_by_role("link", name="Ana Rivera")).to_have_count(0)
+    expect(table.get_by_role("link", name="Cleo Marsh")).to_be_visible()
+    shot(page, "after-delete")
