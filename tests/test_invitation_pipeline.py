@@ -87,7 +87,7 @@ def test_pending_by_default_and_history_under_its_status(app, staff, invite, mak
     account = make_user("maria@acme.test", sponsor_id=staff.sponsor_id, first_name="Maria")
     now = utcnow()
     invite("pending@acme.test")
-    invite("expired@acme.test", expires_at=now - timedelta(days=1))
+    expired_id = invite("expired@acme.test", expires_at=now - timedelta(days=1))
     invite("took@acme.test", state=ACCEPTED, accepted_at=now, accepted_user_id=account)
     invite("gone@acme.test", state=REVOKED, revoked_at=now, revoked_by_id=staff.user_id)
 
@@ -111,7 +111,13 @@ def test_pending_by_default_and_history_under_its_status(app, staff, invite, mak
     assert len(emails_of(everything)) == 4
     expired = staff.get("/manage/invitations?status=expired", htmx=True)
     assert emails_of(expired) == ["expired@acme.test"]
-    assert "Resend all expired" in texts(expired, "button")
+    # "Resend all expired" is one click from the Expired filter: it asks about every one.
+    [resend_all] = [
+        b for b in elements(expired, "button") if b.text_content() == "Resend all expired"
+    ]
+    dialog = staff.get(resend_all.get("hx-get"), htmx=True)
+    assert "Resend 1 selected invitation?" in text_of(dialog, "#dialog-title")
+    assert [e.get("value") for e in elements(dialog, '[name="invitation_id"]')] == [str(expired_id)]
 
 
 def test_filters_by_organization_type_and_inviter(app, staff, invite, make_org, make_user):
@@ -258,6 +264,8 @@ def test_bulk_resend_sends_again_and_says_what_was_skipped(app, staff, invite, m
     assert "4 people will get a new email" in text_of(dialog)
     assert "1 skipped: already accepted" in texts(dialog, "li")
     assert not elements(dialog, f'[name="invitation_id"][value="{theirs}"]')
+    # Shown while the request runs (CSS), so a long one says what it is doing.
+    assert text_of(dialog, ".bulk-progress") == "Sending 4 invitations…"
 
     response = staff.post("/manage/invitations/bulk/resend", {"invitation_id": ids}, htmx=True)
     assert response.status_code == 200
