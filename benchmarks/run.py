@@ -378,9 +378,14 @@ def prepare_drafts(url: str, rows: int, tag: str) -> None:
         ).scalar()
         conn.execute(
             text(
-                "INSERT INTO wizard_row (draft_id, user_type, email) VALUES (:d, 'supervisor', :e)"
+                "INSERT INTO wizard_row (draft_id, partner_organization_id, user_type, email) "
+                "VALUES (:d, :o, 'supervisor', :e)"
             ),
-            [{"d": draft_id, "e": f"send-{tag}-{i}@bench.example.com"} for i in range(rows)],
+            # A row belongs to the organization it was added for (0010): the open list.
+            [
+                {"d": draft_id, "o": org_id, "e": f"send-{tag}-{i}@bench.example.com"}
+                for i in range(rows)
+            ],
         )
     engine.dispose()
 

@@ -25,7 +25,18 @@ class Invitation(db.Model):
         # pending_email is the email while the invitation is pending and NULL afterwards:
         # one pending invitation per sponsor and address, enforced by the database.
         UniqueConstraint("sponsor_id", "pending_email"),
-        Index("ix_invitation_listing", "sponsor_id", "state", "sent_at"),
+        # The listing in sent order, with the columns the Status and User type filters read,
+        # so walking it needs no table lookups: the Expired filter walked every newer pending
+        # invitation's row (38 ms of CPU at 50,000 invitations on SQLite; 14 ms with this).
+        Index(
+            "ix_invitation_listing",
+            "sponsor_id",
+            "state",
+            "sent_at",
+            "expires_at",
+            "reviewed_at",
+            "user_type",
+        ),
         Index("ix_invitation_email", "sponsor_id", "state", "email", "id"),
         # The Invitations filters: every status in sent order, by organization, by inviter.
         Index("ix_invitation_sent", "sponsor_id", "sent_at"),
