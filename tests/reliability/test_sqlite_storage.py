@@ -57,7 +57,8 @@ def sqlite_apps(tmp_path):
     writable = make(f"sqlite:///{path}")
     with writable.app_context():
         upgrade()
-        from scope.invites import services
+        from scope.invites import drafts
+        from scope.invites.rows import RowInput
 
         sponsor = get_or_create_sponsor("Embedded Sponsor")
         staff = User(
@@ -71,9 +72,9 @@ def sqlite_apps(tmp_path):
         )
         db.session.add(staff)
         db.session.flush()
-        draft = services.get_draft(staff, WizardKind.TEAMMATES)
+        draft = drafts.get_draft(staff, WizardKind.TEAMMATES)
         for n in range(300):
-            services.add_row(draft, user_type=UserType.STAFF, email=f"teammate{n}@example.com")
+            drafts.add_row(draft, RowInput(UserType.STAFF, f"teammate{n}@example.com"))
         db.session.commit()
     yield writable, make, path
     for other in made:
