@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from helpers import OCCUPATION, create_employer, nav, new_password, unique_email
 from playwright.sync_api import Locator, Page, expect
 
-# Columns of the Invitations table.
-STATUS, DELIVERY = 5, 6
+# Columns of the Invitations table (the first holds the row's checkbox).
+STATUS, DELIVERY = 6, 7
 
 
 def reload_until_shown(page: Page, locator: Locator, text: str, timeout: float = 20) -> None:

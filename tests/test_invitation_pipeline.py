@@ -424,3 +424,6 @@ def test_invitations_page_has_the_bulk_controls(staff, invite):
     assert elements(page, '[hx-include="#invitations-bulk-form"]')
     assert elements(page, '[hx-trigger="scope:invitations-changed from:body"]')
     assert "Export CSV" in texts(page, "a")
+    # Inside the table (hx-swap="outerHTML"), anything that opens a dialog says innerHTML.
+    openers = elements(page, '#invitations [hx-target="#dialog-host"]')
+    assert len(openers) == 4 and {e.get("hx-swap") for e in openers} == {"innerHTML"}

@@ -531,7 +531,7 @@ def test_revoke_asks_then_kills_the_link_and_frees_the_address(app, staff):
     )
     assert "Revoke invitation?" in dialog and elements(dialog, "dialog")
     response = staff.post(f"/manage/invitations/{invitation.id}/revoke", htmx=True)
-    assert response.headers["HX-Trigger"] == "scope:close-dialog, scope:invitations-changed"
+    assert response.headers["HX-Trigger"] == "scope:close-dialog"
     assert "revoked" in response.get_data(as_text=True)
     assert invitations(app)[0].state is InvitationState.REVOKED
     assert "pat@riverbend.example" not in staff.get("/manage/invitations").get_data(as_text=True)

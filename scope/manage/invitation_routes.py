@@ -100,7 +100,9 @@ def revoke_invitation(invitation_id):
     def revoked(invitation):
         message = f"Invitation to {invitation.email} revoked. Its link no longer works."
         response = make_response(render("manage/invitations.html", "removed", message=message))
-        return trigger(response, BULK_DONE)
+        # The row leaves the list in place (focus moves to the next row's Actions); a
+        # redrawn table would lose the focus. Under Revoked it shows on the next visit.
+        return trigger(response, "scope:close-dialog")
 
     return _act(invitation_id, service.revoke_invitation, revoked)
 
