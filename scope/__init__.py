@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     ext.compress.init_app(app)
 
-    from . import assets, errors, htmx, security, templating, transactions
+    from . import assets, errors, htmx, i18n, security, templating, transactions
     from .accounts.routes import bp as accounts_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     transactions.register(app)
     errors.register(app)
     assets.register(app)
+    i18n.register(app)
     templating.register(app)
     security.register(app)
     app.after_request(htmx.after_request)

@@ -6,11 +6,13 @@ import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from .refusals import Refused
 
 MAX_LENGTH = 254
-INVALID = "Enter a valid email address. For example: name@example.org."
+INVALID = _l("Enter a valid email address. For example: name@example.org.")
 
 
 class EmailRefused(Refused):
@@ -24,16 +26,20 @@ def normalize_email(raw: str | None) -> str:
     """
     raw = (raw or "").strip()
     if not raw:
-        raise EmailRefused("Enter an email address.")
+        raise EmailRefused(gettext("Enter an email address."))
     if len(raw) > MAX_LENGTH:
-        raise EmailRefused(f"An email address has at most {MAX_LENGTH} characters.")
+        raise EmailRefused(_too_long())
     try:
         address = validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise EmailRefused(INVALID) from None
     if len(address) > MAX_LENGTH:
-        raise EmailRefused(f"An email address has at most {MAX_LENGTH} characters.")
+        raise EmailRefused(_too_long())
     return address
+
+
+def _too_long() -> str:
+    return gettext("An email address has at most %(count)s characters.", count=MAX_LENGTH)
 
 
 def lookup_key(raw: str | None) -> str:

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Iterator
 
 from flask import Flask, g, has_request_context, make_response, stream_with_context
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy import exc as sa
@@ -18,20 +20,29 @@ from .htmx import is_htmx, render, retarget
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Reload the page and try again."),
-    401: ("Please log in", "Your session has ended. Log in again to continue."),
-    403: ("Not allowed", "Your account does not have access to this page."),
-    404: ("Not found", "There is nothing here. It may have been removed, or the link is wrong."),
-    405: ("Not allowed", "That action cannot be done this way."),
-    413: ("Too large", "What you sent is too large. Try a smaller file."),
-    429: ("Too many attempts", "Too many requests in a short time. Wait a minute and try again."),
-    500: ("Something went wrong", "The change was not saved. Try again in a moment."),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Reload the page and try again."),
+    ),
+    401: (_l("Please log in"), _l("Your session has ended. Log in again to continue.")),
+    403: (_l("Not allowed"), _l("Your account does not have access to this page.")),
+    404: (
+        _l("Not found"),
+        _l("There is nothing here. It may have been removed, or the link is wrong."),
+    ),
+    405: (_l("Not allowed"), _l("That action cannot be done this way.")),
+    413: (_l("Too large"), _l("What you sent is too large. Try a smaller file.")),
+    429: (
+        _l("Too many attempts"),
+        _l("Too many requests in a short time. Wait a minute and try again."),
+    ),
+    500: (_l("Something went wrong"), _l("The change was not saved. Try again in a moment.")),
     503: (
-        "Service unavailable",
-        "Scope cannot reach its database right now. Nothing was saved; try again in a moment.",
+        _l("Service unavailable"),
+        _l("Scope cannot reach its database right now. Nothing was saved; try again in a moment."),
     ),
 }
-CANNOT_WRITE = (
+CANNOT_WRITE = _l(
     "Scope cannot write to its database: the disk is full or the database is read-only. "
     "Nothing was saved; tell whoever runs Scope."
 )
@@ -45,7 +56,9 @@ _POSTGRESQL_CANNOT_WRITE = {"53100", "25006"}
 
 
 def error_response(code: int, message: str | None = None):
-    title, default = MESSAGES.get(code, (f"Error {code}", "The request could not be completed."))
+    title, default = MESSAGES.get(
+        code, (_l("Error %(code)s", code=code), _l("The request could not be completed."))
+    )
     response = make_response(
         render(
             "errors/error.html",
@@ -142,7 +155,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return error_response(
-            400, "This form has expired or was not sent from Scope. Reload the page and try again."
+            400,
+            gettext(
+                "This form has expired or was not sent from Scope. Reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

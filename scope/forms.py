@@ -3,6 +3,8 @@ refused, a service's refusal shown beside its field, and the fields Scope asks f
 
 from __future__ import annotations
 
+from flask_babel import LazyString, format_number, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -18,7 +20,7 @@ def no_control_characters(form, field) -> None:
     """Invisible characters are refused, not silently dropped: text that had them was mangled."""
     raw = (field.raw_data or [""])[0]
     if isinstance(raw, str) and has_control_characters(raw):
-        raise ValidationError("Type this without hidden or control characters.")
+        raise ValidationError(gettext("Type this without hidden or control characters."))
 
 
 class ScopeForm(FlaskForm):
@@ -58,7 +60,12 @@ class ScopeForm(FlaskForm):
 
 
 def at_most(length: int) -> Length:
-    return Length(max=length, message=f"Use at most {length:,} characters.")
+    return Length(max=length, message=LazyString(use_at_most, length))
+
+
+def use_at_most(length: int) -> str:
+    """ "Use at most 2,000 characters.", the number written as the reader writes numbers."""
+    return gettext("Use at most %(length)s characters.", length=format_number(length))
 
 
 def required(label: str, missing: str, length: int, field=StringField, **kwargs):
@@ -72,11 +79,18 @@ def optional(label: str, *validators, field=StringField, **kwargs):
     return field(label, validators=[Optional(), *validators], filters=filters, **kwargs)
 
 
+_NAME_MISSING = {
+    "your": (_l("Enter your first name."), _l("Enter your last name.")),
+    "the": (_l("Enter the first name."), _l("Enter the last name.")),
+}
+
+
 def name_fields(whose: str):
     """First and last name: `whose` is "your" on a person's own forms, "the" on staff forms."""
+    first_missing, last_missing = _NAME_MISSING[whose]
     return (
-        required("First name", f"Enter {whose} first name.", 100),
-        required("Last name", f"Enter {whose} last name.", 100),
+        required(_l("First name"), first_missing, 100),
+        required(_l("Last name"), last_missing, 100),
     )
 
 
@@ -107,18 +121,20 @@ class NewPasswordForm(ScopeForm):
 
     # The policy (password_problem) also bounds the length.
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password.")],
-        description=(
-            f"At least {MIN_LENGTH} characters. A few unrelated words make a strong password."
+        _l("Password"),
+        validators=[DataRequired(_l("Choose a password."))],
+        description=_l(
+            "At least %(count)s characters. A few unrelated words make a strong password.",
+            count=MIN_LENGTH,
         ),
     )
     confirm_password = PasswordField(
-        "Confirm password",
+        _l("Confirm password"),
         validators=[
-            DataRequired("Type the password again."),
+            DataRequired(_l("Type the password again.")),
             EqualTo(
-                "password", message="The passwords do not match. Type the same password twice."
+                "password",
+                message=_l("The passwords do not match. Type the same password twice."),
             ),
         ],
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from flask_babel import lazy_gettext as _l
+
 
 class Refused(Exception):
     """A rule said no. `message` is for the person; `field` is the form field it concerns.
@@ -15,15 +17,16 @@ class Refused(Exception):
     A subclass may give its usual message and field as class attributes.
     """
 
-    message: str = "This cannot be done now."
+    message: str = _l("This cannot be done now.")
     field: str | None = None
     # The HTTP status a refusal outside a form answers with: the action conflicts with the
     # state of things (409), unless a subclass knows better (429: too many).
     status: int = 409
 
     def __init__(self, message: str | None = None, field: str | None = None):
-        if message is not None:
-            self.message = message
+        # Read now, in the language of the request that meets the rule: a subclass's message
+        # is a lazy translation, and a refusal may be flashed or kept as text.
+        self.message = str(message if message is not None else self.message)
         if field is not None:
             self.field = field
         super().__init__(self.message)

@@ -8,6 +8,7 @@ from flask import Flask, Request, abort, make_response, redirect, request, sessi
 from flask_login import current_user, login_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import i18n
 from .auth.services import record_login
 from .extensions import db, login_manager
 from .models import User, UserStatus
@@ -78,6 +79,7 @@ def partner_required(view):
 def log_in(user: User) -> None:
     """Start a fresh session for this person once their change is saved, and note the login."""
     record_login(user)
+    i18n.keep_switched_language(user)
     db.session.commit()
     session.clear()
     login_user(user)

@@ -6,25 +6,31 @@ import re
 from datetime import datetime
 from functools import cache
 
+from babel import dates, numbers
 from flask import Flask, current_app
+from flask_babel import gettext
 from jinja2 import Environment, Template, pass_context
 
-from . import htmx, zones
+from . import htmx, i18n, zones
 
 _EXTENDS = re.compile(r"""\{%-?\s*extends\s+["']([^"']+)["']""")
 
-_DATE = {False: "%b %-d, %Y", True: "%B %-d, %Y"}
+# CLDR's formats: English "Nov 30, 2026" / "November 30, 2026", Spanish "30 nov 2026" /
+# "30 de noviembre de 2026".
+_DATE = {False: "medium", True: "long"}
 
 
 def format_date(value: datetime, long: bool = False, zone: str | None = None) -> str:
-    """ "Nov 30, 2026" in the reader's zone; long (emails): "November 30, 2026"."""
-    return zones.local(value, zone).strftime(_DATE[long])
+    """ "Nov 30, 2026" in the reader's zone and language; long (emails): "November 30, 2026"."""
+    return dates.format_date(zones.local(value, zone), _DATE[long], locale=i18n.current())
 
 
 def format_datetime(value: datetime, long: bool = False, zone: str | None = None) -> str:
     """ "Nov 30, 2026 at 09:05 EST": in the reader's zone, which it names."""
     moment = zones.local(value, zone)
-    return f"{moment.strftime(_DATE[long])} at {moment:%H:%M} {moment.tzname()}"
+    day = dates.format_date(moment, _DATE[long], locale=i18n.current())
+    clock = moment.strftime("%H:%M")
+    return gettext("%(date)s at %(time)s %(zone)s", date=day, time=clock, zone=moment.tzname())
 
 
 @pass_context
@@ -40,7 +46,12 @@ def _datetime_filter(context, value: datetime, long: bool = False) -> str:
 def pluralize(count: int, singular: str, plural: str | None = None) -> str:
     """ "1 person", "1,200 people": the count and the word that goes with it."""
     word = singular if count == 1 else (plural or singular + "s")
-    return f"{count:,} {word}"
+    return f"{format_number(count)} {word}"
+
+
+def format_number(value: int) -> str:
+    """ "1,200" in English, "1.200" in Spanish."""
+    return numbers.format_decimal(value, locale=i18n.current())
 
 
 def render_block(template_name: str, block: str, **context) -> str:
@@ -80,6 +91,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(_date_filter, "date")
     app.add_template_filter(_datetime_filter, "datetime")
     app.add_template_filter(pluralize, "pluralize")
+    app.add_template_filter(format_number, "number")
     app.add_template_global(zones.label, "zone_label")
     app.add_template_global(zones.clock, "zone_clock")
     app.add_template_global(zones.of, "zone_of")

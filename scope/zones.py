@@ -12,6 +12,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import has_request_context
+from flask_babel import gettext
 from flask_login import current_user
 
 from .refusals import Refused
@@ -51,7 +52,7 @@ def check(name: str | None) -> str | None:
     if not name:
         return None
     if name not in names():
-        raise Refused("Choose a time zone from the list.", "time_zone")
+        raise Refused(gettext("Choose a time zone from the list."), "time_zone")
     return name
 
 

@@ -253,6 +253,7 @@ PUBLIC = {
     "favicon",
     "auth.home",
     "auth.login",
+    "auth.language",
     "accounts.forgot_password",
     "accounts.set_password",
     "accounts.recover",
@@ -265,6 +266,7 @@ ANY_ACCOUNT = {
     "accounts.my_account",
     "accounts.edit_name",
     "accounts.edit_time_zone",
+    "accounts.edit_language",
     "accounts.change_password",
 }
 PARTNER_ONLY = {"accounts.my_organization", "accounts.edit_my_organization"}

@@ -1,7 +1,8 @@
-from wtforms import EmailField, PasswordField
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
-from .. import zones
+from .. import i18n, zones
 from ..forms import NewPasswordForm, ScopeForm, at_most, name_fields, valid_email
 from ..partners.forms import EmployerForm, OrganizationForm
 from ..settings.forms import time_zone_field, zone_choices
@@ -10,7 +11,7 @@ from .services import password_hints
 
 class ForgotPasswordForm(ScopeForm):
     email = EmailField(
-        "Email", validators=[DataRequired("Enter your email."), at_most(254), valid_email]
+        _l("Email"), validators=[DataRequired(_l("Enter your email.")), at_most(254), valid_email]
     )
 
 
@@ -31,11 +32,11 @@ class SetPasswordForm(_AccountPasswordForm):
 
 class ChangePasswordForm(_AccountPasswordForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password.")]
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
     )
     password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a new password.")],
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a new password."))],
         description=NewPasswordForm.password.kwargs["description"],
     )
 
@@ -51,7 +52,26 @@ class OwnTimeZoneForm(ScopeForm):
 
     def __init__(self, *args, sponsor_zone: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = zone_choices(f"Your sponsor's: {zones.label(sponsor_zone)}")
+        self.time_zone.choices = zone_choices(
+            _l("Your sponsor's: %(zone)s", zone=zones.label(sponsor_zone))
+        )
+
+
+class OwnLanguageForm(ScopeForm):
+    """A person's own language; blank follows their invitation's, else their browser's."""
+
+    # What is chosen is checked by i18n.check, the one rule for it.
+    language = SelectField(_l("Language"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = [
+            SelectChoice("", _l("Not chosen (your invitation's or your browser's)")),
+            *(
+                SelectChoice(code, name, render_kw={"lang": code})
+                for code, name in i18n.LANGUAGES.items()
+            ),
+        ]
 
 
 class PartnerOrganizationForm(OrganizationForm):

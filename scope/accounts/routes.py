@@ -1,6 +1,7 @@
 import time
 
 from flask import Blueprint, abort, current_app, redirect, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..auth.throttle import address_and_client_key
@@ -16,6 +17,7 @@ from .forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     NameForm,
+    OwnLanguageForm,
     OwnTimeZoneForm,
     PartnerEmployerForm,
     PartnerOrganizationForm,
@@ -169,7 +171,14 @@ def _password_change_key() -> str:
 
 
 def _account_page(
-    block: str, *, name_form=None, zone_form=None, password_form=None, status=200, **context
+    block: str,
+    *,
+    name_form=None,
+    zone_form=None,
+    language_form=None,
+    password_form=None,
+    status=200,
+    **context,
 ):
     return render(
         "accounts/my_account.html",
@@ -178,6 +187,7 @@ def _account_page(
         nav="account",
         name_form=name_form,
         zone_form=zone_form,
+        language_form=language_form,
         password_form=password_form or ChangePasswordForm(formdata=None),
         **context,
     )
@@ -219,6 +229,22 @@ def edit_time_zone():
     return _account_page("time_zone", zone_form=form, status=form.status)
 
 
+@bp.route("/my/account/language", methods=["GET", "POST"])
+@login_required
+def edit_language():
+    form = OwnLanguageForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            services.set_language(current_user._get_current_object(), form.language.data)
+        except Refused as refused:
+            form.refuse(refused)
+        else:
+            db.session.commit()
+            # The whole page changes language, not only this card (htmx: HX-Redirect).
+            return redirect(url_for("accounts.my_account"))
+    return _account_page("language", language_form=form, status=form.status)
+
+
 @bp.post("/my/account/password")
 @login_required
 @limiter.limit("10 per hour", key_func=_password_change_key)
@@ -233,7 +259,9 @@ def change_password():
         else:
             db.session.commit()
             login_user(user)  # this session carries the new version; every other one ended
-            message = "Your password has been changed. Other sessions have been logged out."
+            message = gettext(
+                "Your password has been changed. Other sessions have been logged out."
+            )
             return fragment_or_redirect(
                 url_for("accounts.my_account"),
                 lambda: _account_page("password", password_changed=message),

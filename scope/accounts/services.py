@@ -6,15 +6,19 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
+from flask_babel import LazyString, gettext, lazy_ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import zones
+from .. import i18n, zones
 from ..audit import record
 from ..auth.passwords import hash_password, password_problem, verify_password
 from ..auth.services import end_all_sessions, login_account
 from ..emails import lookup_key
 from ..extensions import db
+from ..forms import use_at_most
+from ..i18n import recipient_language
 from ..mail import allowance
 from ..mail.services import queue_mail
 from ..models import (
@@ -51,15 +55,15 @@ class AccountError(Refused):
 
 
 class NoEmailAddress(AccountError):
-    message = "This person has no email address to send a link to."
+    message = _l("This person has no email address to send a link to.")
 
 
 class AccountDeactivated(AccountError):
-    message = "Deactivated accounts get no links. Reactivate the account first."
+    message = _l("Deactivated accounts get no links. Reactivate the account first.")
 
 
 class MessageTooLong(AccountError):
-    message = f"Use at most {CUSTOM_MESSAGE_MAX_LENGTH:,} characters."
+    message = LazyString(use_at_most, CUSTOM_MESSAGE_MAX_LENGTH)
     field = "custom_message"
 
 
@@ -70,25 +74,24 @@ class PasswordRefused(AccountError):
 
 
 class WrongPassword(AccountError):
-    message = "That is not your current password."
+    message = _l("That is not your current password.")
     field = "current_password"
 
 
 # --- emails ---------------------------------------------------------------------------------
 
 
-def _hours_or_minutes(delta: timedelta) -> str:
+def _hours_or_minutes(delta: timedelta):
+    """ "one hour", "7 days": lazy, so an email reads it in its recipient's language."""
     minutes = int(delta.total_seconds() // 60)
     if minutes % (24 * 60) == 0:
-        days = minutes // (24 * 60)
-        return "one day" if days == 1 else f"{days} days"
+        return lazy_ngettext("one day", "%(num)d days", minutes // (24 * 60))
     if minutes % 60 == 0:
-        hours = minutes // 60
-        return "one hour" if hours == 1 else f"{hours} hours"
-    return "one minute" if minutes == 1 else f"{minutes} minutes"
+        return lazy_ngettext("one hour", "%(num)d hours", minutes // 60)
+    return lazy_ngettext("one minute", "%(num)d minutes", minutes)
 
 
-def recovery_lifetime_text() -> str:
+def recovery_lifetime_text():
     """How long a recovery link works, in words ("one hour")."""
     return _hours_or_minutes(_lifetime(AccountTokenPurpose.RECOVERY))
 
@@ -125,7 +128,7 @@ def send_set_password_link(
     return _mail_to(
         user,
         "set_password",
-        f"{user.sponsor.name}: set your password for Scope",
+        _l("%(sponsor)s: set your password for Scope", sponsor=user.sponsor.name),
         sponsor=user.sponsor,
         organization=user.partner_organization,
         actor=actor,
@@ -170,7 +173,7 @@ def request_recovery(email: str) -> list[MailMessage]:
             _mail_to(
                 user,
                 "recovery",
-                "Reset your Scope password",
+                _l("Reset your Scope password"),
                 **_recovery_context(link.url, link.expires_at),
             )
         )
@@ -204,7 +207,7 @@ def _queue_password_changed(user: User) -> MailMessage | None:
     if not user.email:
         return None
     return _mail_to(
-        user, "password_changed", "Your Scope password was changed", changed_at=utcnow()
+        user, "password_changed", _l("Your Scope password was changed"), changed_at=utcnow()
     )
 
 
@@ -218,6 +221,7 @@ def _mail_to(user: User, kind: str, subject: str, **context) -> MailMessage:
         kind,
         user.email,
         subject,
+        language=recipient_language(user=user),
         sponsor_id=user.sponsor_id,
         user_id=user.id,
         user=user,
@@ -236,7 +240,8 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
     account's login, its owner is told so instead, and nothing changes: staff see the same
     answer either way, so they learn nothing of other sponsors' accounts.
     """
-    kind = "confirm_email" if login_account(new_email) is None else "email_in_use"
+    owner = login_account(new_email)
+    kind = "confirm_email" if owner is None else "email_in_use"
     refusal = allowance.address_refusal(user.sponsor_id, kind, new_email, "email")
     if refusal:
         raise refusal
@@ -246,7 +251,8 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
         queue_mail(
             "email_in_use",
             new_email,
-            "Your address was given for another Scope account",
+            _l("Your address was given for another Scope account"),
+            language=recipient_language(user=owner),
             sponsor_id=user.sponsor_id,
             user_id=user.id,
             sponsor=user.sponsor,
@@ -257,7 +263,8 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
     queue_mail(
         "confirm_email",
         new_email,
-        f"{user.sponsor.name}: confirm your new Scope login",
+        _l("%(sponsor)s: confirm your new Scope login", sponsor=user.sponsor.name),
+        language=recipient_language(user=user),
         sponsor_id=user.sponsor_id,
         user_id=user.id,
         user=user,
@@ -289,7 +296,8 @@ def confirm_email_change(token: str) -> User:
         queue_mail(
             "email_changed",
             old_email,
-            "Your Scope login address was changed",
+            _l("Your Scope login address was changed"),
+            language=recipient_language(user=user),
             sponsor_id=user.sponsor_id,
             user_id=user.id,
             user=user,
@@ -365,6 +373,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def update_name(user: User, first_name: str, last_name: str) -> None:
     user.first_name = first_name
     user.last_name = last_name
+
+
+def set_language(user: User, code: str | None) -> None:
+    """The language this person reads Scope and its emails in; blank follows the
+    invitation's, else the browser's (scope.i18n)."""
+    if code and i18n.check(code) is None:
+        raise AccountError(gettext("Choose a language from the list."), "language")
+    user.language = code or None
 
 
 def set_time_zone(user: User, name: str | None) -> None:

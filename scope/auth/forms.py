@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -5,7 +6,9 @@ from ..forms import ScopeForm
 
 
 class LoginForm(ScopeForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(_l("Enter your email.")), Length(max=254)]
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password."), Length(max=512)]
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=512)]
     )

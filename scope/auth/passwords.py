@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
+
+from ..i18n import N_
 
 MIN_LENGTH = 12
 MAX_LENGTH = 512
@@ -16,15 +19,41 @@ _MIN_SCORE = 3
 def password_problem(password: str, *, hints: list[str] | tuple[str, ...] = ()) -> str | None:
     """Why this password is refused, or None. Length and guessability, no composition rules."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters. A few unrelated words make a good password."
+        return gettext(
+            "Use at least %(count)s characters. A few unrelated words make a good password.",
+            count=MIN_LENGTH,
+        )
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return gettext("Use at most %(count)s characters.", count=MAX_LENGTH)
     result = zxcvbn(password[:_SCORED_PREFIX], user_inputs=[h for h in hints if h])
     if result["score"] < _MIN_SCORE:
-        warning = result["feedback"].get("warning") or "This password is too easy to guess."
-        advice = "Choose a less common password, for example a few unrelated words."
-        return f"{warning.rstrip('.')}. {advice}"
+        warning = result["feedback"].get("warning") or _TOO_EASY
+        # zxcvbn's warnings are English; the catalog has them (listed below).
+        return gettext(
+            "%(warning)s. Choose a less common password, for example a few unrelated words.",
+            warning=gettext(warning).rstrip("."),
+        )
     return None
+
+
+_TOO_EASY = N_("This password is too easy to guess.")
+# zxcvbn's warnings (zxcvbn/feedback.py), so the catalog translates them.
+ZXCVBN_WARNINGS = (
+    N_("Straight rows of keys are easy to guess."),
+    N_("Short keyboard patterns are easy to guess."),
+    N_('Repeats like "aaa" are easy to guess.'),
+    N_('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+    N_('Sequences like "abc" or "6543" are easy to guess.'),
+    N_("Recent years are easy to guess."),
+    N_("Dates are often easy to guess."),
+    N_("This is a top-10 common password."),
+    N_("This is a top-100 common password."),
+    N_("This is a very common password."),
+    N_("This is similar to a commonly used password."),
+    N_("A word by itself is easy to guess."),
+    N_("Names and surnames by themselves are easy to guess."),
+    N_("Common names and surnames are easy to guess."),
+)
 
 
 def hash_password(password: str) -> str:

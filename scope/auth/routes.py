@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
+from .. import i18n
 from ..extensions import db, limiter
 from ..htmx import render
 from ..security import home_url_for, log_in
@@ -56,6 +57,22 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.get(f"/language/<any({', '.join(i18n.LANGUAGES)}):code>")
+def language(code):
+    """The Language switch: this browser reads Scope in that language until it picks another
+    (a person's choice on My account comes first). Works without scripts; stays on this site."""
+    response = redirect(_safe_next(request.args.get("next")) or url_for("auth.login"))
+    response.set_cookie(
+        i18n.COOKIE,
+        code,
+        max_age=i18n.COOKIE_MAX_AGE,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..emails import lookup_key
@@ -12,7 +13,7 @@ from .passwords import verify_password
 
 
 class LoginRefused(Refused):
-    message = "That email and password do not match an active account."
+    message = _l("That email and password do not match an active account.")
     field = "password"
 
 

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import i18n
 from ..emails import lookup_key, split_addresses
 from ..extensions import db
 from ..models import (
     Occupation,
     PartnerOrganization,
+    Sponsor,
     User,
     UserType,
     WizardDraft,
     WizardKind,
     WizardRow,
 )
-from ..refusals import AllRefused
+from ..refusals import AllRefused, Refused
 from ..tenancy import scoped
 from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
 
@@ -31,6 +34,21 @@ TYPED = ("user_type", "occupation", "email", "first_name", "last_name")
 
 
 # ---------------------------------------------------------------- drafts
+
+
+def set_language(draft: WizardDraft, code: str | None) -> None:
+    """The language of this batch's invitations (their email and sign-up page); blank is
+    the sponsor's."""
+    if code and i18n.check(code) is None:
+        raise Refused(gettext("Choose a language from the list."), "language")
+    draft.language = code or None
+
+
+def batch_language(draft: WizardDraft) -> str:
+    """The language this batch's invitations go out in."""
+    if draft.language:
+        return draft.language
+    return db.session.get(Sponsor, draft.sponsor_id).language
 
 
 def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:

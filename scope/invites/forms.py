@@ -1,7 +1,9 @@
+from flask_babel import gettext
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import i18n
 from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
 from ..models import PARTNER_USER_TYPES, OrganizationKind
 
@@ -29,6 +31,11 @@ class OrganizationChoiceForm(ScopeForm):
 MESSAGE_LENGTH = 1000
 
 
+def known_language(form, field) -> None:
+    if field.data and i18n.check(field.data) is None:
+        raise ValidationError(gettext("Choose a language from the list."))
+
+
 class _InvitationBatch(ScopeForm):
     """What goes with a batch of invitations: a list pasted at once, a personal message."""
 
@@ -43,6 +50,17 @@ class _InvitationBatch(ScopeForm):
         at_most(MESSAGE_LENGTH),
         field=TextAreaField,
         description="Shown in the invitation email and on the sign-up page. Plain text.",
+    )
+    # What is chosen is checked by drafts.set_language (scope.i18n.check).
+    language = SelectField(
+        "Language",
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": code})
+            for code, name in i18n.LANGUAGES.items()
+        ],
+        validators=[known_language],
+        validate_choice=False,
+        description="The invitation email and the sign-up page are written in it.",
     )
 
 
@@ -79,6 +97,7 @@ class ManagedRowForm(ExternalRowForm):
     # Managed users get no email: no message; many at once come from a CSV file.
     addresses = None
     message = None
+    language = None
     first_name, last_name = name_fields("the")
     email = EmailField(
         "Email",

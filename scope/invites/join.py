@@ -3,6 +3,7 @@
 from flask import Blueprint, redirect
 from flask_login import current_user
 
+from .. import i18n
 from ..extensions import db, limiter
 from ..htmx import render
 from ..models import Sponsor
@@ -17,6 +18,8 @@ _token_limit = limiter.limit("60 per minute")
 
 
 def _unavailable(reason: str, invitation=None):
+    if invitation is not None:
+        i18n.use_invitation_language(invitation.language)
     sponsor = db.session.get(Sponsor, invitation.sponsor_id) if invitation else None
     status = 404 if reason == "invalid" else 410
     return render("invites/link_unavailable.html", status=status, reason=reason, sponsor=sponsor)
@@ -37,6 +40,7 @@ def _sign_up(token):
         invitation = invitation_for_token(token)
     except LinkUnavailable as unavailable:
         return _unavailable(unavailable.reason, unavailable.invitation)
+    i18n.use_invitation_language(invitation.language)
     if current_user.is_authenticated:
         return _logged_in_elsewhere()
     form = SignUpForm(email=invitation.email)

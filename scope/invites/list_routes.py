@@ -43,6 +43,12 @@ def _keep_message(draft, form) -> bool:
     if not form.message.validate(form):
         return False
     draft.message = form.message.data
+    if form.language.raw_data:  # absent from a post that does not carry the batch's fields
+        try:
+            drafts.set_language(draft, form.language.data)
+        except Refused as refused:
+            form.refuse(refused)
+            return False
     return True
 
 

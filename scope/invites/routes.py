@@ -61,7 +61,14 @@ def row_form(kind: WizardKind, draft, formdata=True):
     if formdata:
         form = form_class()
     else:
-        form = form_class(formdata=None, data={**(draft.typed or {}), "message": draft.message})
+        form = form_class(
+            formdata=None,
+            data={
+                **(draft.typed or {}),
+                "message": draft.message,
+                "language": drafts.batch_language(draft),
+            },
+        )
     if kind is not WizardKind.TEAMMATES:
         form.fill(drafts.occupation_choices())
     return form

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -26,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..refusals import Refused
-from .drafts import current_rows, require_organization
+from .drafts import batch_language, current_rows, require_organization
 from .rows import CheckedRow, RowInput, RowRefused, check_rows, email_conflict
 from .tokens import invitation_link, new_nonce
 
@@ -67,6 +68,7 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
     """
     result = SendResult()
     organization = require_organization(draft)
+    language = batch_language(draft)
     now = utcnow()
     accepted = [
         (
@@ -85,6 +87,7 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
                 expires_at=invitation_expiry(now),
                 resend_count=0,
                 message=draft.message,
+                language=language,
             ),
         )
         for row, checked in _check_draft(draft, result)
@@ -97,7 +100,8 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
         result.sent.append(invitation)
     _remove_rows(draft, [row for row, _ in inserted])
     if inserted:
-        draft.message = None  # it went with this batch
+        draft.message = None  # it went with this batch, and so did its language
+        draft.language = None
     return result
 
 
@@ -189,7 +193,8 @@ def queue_invitation_email(
     return queue_mail(
         kind="invitation",
         recipient=invitation.email,
-        subject=f"{sponsor.name} invites you to Scope",
+        subject=_l("%(sponsor)s invites you to Scope", sponsor=sponsor.name),
+        language=invitation.language,
         sponsor_id=invitation.sponsor_id,
         invitation_id=invitation.id,
         sponsor=sponsor,

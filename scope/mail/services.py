@@ -9,6 +9,7 @@ from flask import render_template
 from markupsafe import Markup, escape
 from sqlalchemy import func
 
+from .. import i18n
 from ..extensions import db
 from ..listing import Listing
 from ..models import MailMessage, MailState, Sponsor
@@ -48,8 +49,9 @@ def mailbox_state(message: MailMessage) -> str:
 def queue_mail(
     kind: str,
     recipient: str,
-    subject: str,
+    subject,
     *,
+    language: str | None = None,
     sponsor_id: int | None,
     invitation_id: int | None = None,
     user_id: int | None = None,
@@ -58,17 +60,25 @@ def queue_mail(
     """Add an email to the outbox in the current transaction (no I/O here).
 
     The kind names its two templates, scope/templates/mail/<kind>.txt and .html, which
-    extend the mail layout; `context` is what they show.
+    extend the mail layout; `context` is what they show. The subject (often a lazy
+    translation) and the parts are written in the recipient's `language` (None: the
+    sponsor's; scope.i18n.recipient_language knows the recipient's).
     """
     # Times in an email read in its sponsor's zone (the reader's is not known).
-    context.setdefault("time_zone", _sponsor_zone(sponsor_id))
+    sponsor = db.session.get(Sponsor, sponsor_id) if sponsor_id else None
+    context.setdefault("time_zone", sponsor.time_zone if sponsor else "UTC")
+    language = language or (sponsor.language if sponsor else None)
+    with i18n.writing_in(language):
+        subject = str(subject)
+        body_text = render_template(f"mail/{kind}.txt", **context)
+        body_html = render_template(f"mail/{kind}.html", **context)
     message = MailMessage(
         sponsor_id=sponsor_id,
         kind=kind,
         recipient=recipient,
         subject=subject,
-        body_text=render_template(f"mail/{kind}.txt", **context),
-        body_html=render_template(f"mail/{kind}.html", **context),
+        body_text=body_text,
+        body_html=body_html,
         state=MailState.QUEUED,
         attempts=0,
         invitation_id=invitation_id,
@@ -76,11 +86,6 @@ def queue_mail(
     )
     db.session.add(message)
     return message
-
-
-def _sponsor_zone(sponsor_id: int | None) -> str:
-    sponsor = db.session.get(Sponsor, sponsor_id) if sponsor_id else None
-    return sponsor.time_zone if sponsor else "UTC"
 
 
 def latest_delivery_for_invitations(invitation_ids: Iterable[int]) -> dict[int, MailMessage]:

@@ -74,6 +74,8 @@ class Invitation(db.Model):
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
     # Staff's own words to the person, shown in the email and on the sign-up page.
     message: Mapped[str | None] = mapped_column(Text)
+    # The language of its email and sign-up page, picked by staff for the batch.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     accepted_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -114,6 +116,8 @@ class WizardDraft(db.Model):
     typed: Mapped[dict | None] = mapped_column(JSON)
     # The personal message that goes with this batch of invitations.
     message: Mapped[str | None] = mapped_column(Text)
+    # The language picked for this batch; None is the sponsor's.
+    language: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner_organization: Mapped[PartnerOrganization | None] = relationship()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
+from ..i18n import N_
 from ..text import person_name_key
 from .base import UTCDateTime, enum_column, utcnow
 
@@ -23,7 +25,7 @@ class UserType(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return "Staff" if self is UserType.STAFF else self.value.capitalize()
+        return gettext(_USER_TYPE_LABELS[self])
 
 
 PARTNER_USER_TYPES = [
@@ -34,6 +36,16 @@ PARTNER_USER_TYPES = [
 ]
 
 
+# Translated when read (N_ only marks them for the catalog).
+_USER_TYPE_LABELS = {
+    UserType.STAFF: N_("Staff"),
+    UserType.ADMINISTRATOR: N_("Administrator"),
+    UserType.SUPERVISOR: N_("Supervisor"),
+    UserType.MENTOR: N_("Mentor"),
+    UserType.PROVIDER: N_("Provider"),
+}
+
+
 class UserStatus(enum.StrEnum):
     ACTIVE = "active"
     MANAGED = "managed"
@@ -41,7 +53,14 @@ class UserStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return gettext(_USER_STATUS_LABELS[self])
+
+
+_USER_STATUS_LABELS = {
+    UserStatus.ACTIVE: N_("Active"),
+    UserStatus.MANAGED: N_("Managed"),
+    UserStatus.DEACTIVATED: N_("Deactivated"),
+}
 
 
 class OrganizationKind(enum.StrEnum):
@@ -53,7 +72,7 @@ class OrganizationKind(enum.StrEnum):
     @property
     def label(self) -> str:
         """As a title: "New Education Provider"."""
-        return _KIND_WORDS[self][0]
+        return gettext(_KIND_WORDS[self][0])
 
     @property
     def noun(self) -> str:
@@ -76,9 +95,9 @@ class OrganizationKind(enum.StrEnum):
 
 
 _KIND_WORDS = {
-    OrganizationKind.EMPLOYER: ("Employer", "employer", "Employers", "employers"),
+    OrganizationKind.EMPLOYER: (N_("Employer"), "employer", "Employers", "employers"),
     OrganizationKind.PROVIDER: (
-        "Education Provider",
+        N_("Education Provider"),
         "education provider",
         "Providers",
         "providers",
@@ -99,6 +118,9 @@ class Sponsor(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # The zone its people read times in unless they chose their own (IANA name).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The language of its invitations unless staff pick another, and of its emails to people
+    # who never chose one (scope.i18n).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -202,6 +224,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # The zone this person reads times in; None: their sponsor's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The person's own choice on My account; None follows scope.i18n's precedence.
+    language: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     authentication_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,7 +1,8 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from .. import zones
+from .. import i18n, zones
 from ..forms import ScopeForm
 
 
@@ -13,10 +14,25 @@ def zone_choices(blank: str | None = None) -> list[SelectChoice]:
     return [SelectChoice("", blank), *listed] if blank else listed
 
 
-def time_zone_field(label: str = "Time zone", **kwargs) -> SelectField:
+TIME_ZONE = _l("Time zone")
+
+
+def time_zone_field(label=TIME_ZONE, **kwargs) -> SelectField:
     # What is chosen is checked by zones.check, the one rule for it.
     return SelectField(label, choices=zone_choices(), validate_choice=False, **kwargs)
 
 
 class SponsorTimeZoneForm(ScopeForm):
     time_zone = time_zone_field()
+
+
+class SponsorLanguageForm(ScopeForm):
+    # What is chosen is checked by settings.services.set_language (scope.i18n.check).
+    language = SelectField(
+        "Language",
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": code})
+            for code, name in i18n.LANGUAGES.items()
+        ],
+        validate_choice=False,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import zones
+from .. import i18n, zones
 from ..models import Sponsor
 from ..refusals import Refused
 
@@ -13,3 +13,11 @@ def set_time_zone(sponsor: Sponsor, name: str | None) -> None:
     if chosen is None:
         raise Refused("Choose a time zone.", "time_zone")
     sponsor.time_zone = chosen
+
+
+def set_language(sponsor: Sponsor, code: str | None) -> None:
+    """The language of the sponsor's invitations unless staff pick another for a batch, and
+    of its emails to people who never chose one."""
+    if i18n.check(code) is None:
+        raise Refused("Choose a language from the list.", "language")
+    sponsor.language = code

@@ -1,0 +1,154 @@
+"""Languages: which one a page or an email is in, and the catalogs that translate it.
+
+A page follows the person's own choice (My account; a language picked with the switch
+becomes it when they log in or sign up), else, logged out, the Language switch of this
+browser, else the invitation's language (the sign-up page, and a partner user who signed up
+from one), else the browser's Accept-Language. An email follows its recipient: their choice,
+else the invitation's language, else their sponsor's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale
+from flask_login import current_user
+from sqlalchemy import select
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+# Each language is named in itself, so a person finds their own whatever the page is in.
+LANGUAGES = {"en": "English", "es": "Español"}
+DEFAULT = "en"
+# The Language switch of a browser (login and sign-up pages): a preference, not a secret.
+COOKIE = "scope_language"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+babel = Babel()
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalog; it is translated where it is shown (gettext)."""
+    return message
+
+
+def check(code: str | None) -> str | None:
+    """A language Scope speaks, or None."""
+    return code if code in LANGUAGES else None
+
+
+def current() -> str:
+    """The language of what is being drawn now ("en" outside a request)."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT
+
+
+def switched() -> str | None:
+    """The language this browser picked with the Language switch."""
+    return check(request.cookies.get(COOKIE)) if has_request_context() else None
+
+
+def use_invitation_language(code: str | None) -> None:
+    """The page being drawn is an invitation's (sign-up): its language ranks below a choice."""
+    g.invitation_language = check(code)
+
+
+def accepted_invitation_language(user) -> str | None:
+    """The language of the invitation this partner user's account was created from, if any
+    (staff follow their own choice, else their browser)."""
+    from .models import Invitation
+
+    if user.is_staff:
+        return None
+    return check(
+        db.session.scalar(
+            select(Invitation.language)
+            .where(Invitation.accepted_user_id == user.id)
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        )
+    )
+
+
+def keep_switched_language(user) -> None:
+    """Logging in or signing up after picking a language with the switch: that is the
+    person's choice (My account shows it and can change it)."""
+    if user.language is None and (chosen := switched()):
+        user.language = chosen
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT
+    user = current_user if getattr(current_user, "is_authenticated", False) else None
+    if user is not None and check(user.language):
+        return user.language
+    # The switch is for pages before an account (log in, sign up, links); logging in turns
+    # it into the person's choice (keep_switched_language).
+    if user is None and (chosen := switched()):
+        return chosen
+    if chosen := check(g.get("invitation_language")):
+        return chosen
+    if user is not None and (chosen := accepted_invitation_language(user)):
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def recipient_language(user=None, invitation=None, sponsor=None) -> str:
+    """The language an email to this person is written in."""
+    if user is not None and check(user.language):
+        return user.language
+    if invitation is not None and check(invitation.language):
+        return invitation.language
+    if user is not None and (chosen := accepted_invitation_language(user)):
+        return chosen
+    sponsor = sponsor or (user.sponsor if user is not None else None)
+    return check(getattr(sponsor, "language", None)) or DEFAULT
+
+
+def writing_in(code: str | None):
+    """Render what follows in this language (an email, at queue time)."""
+    return force_locale(check(code) or DEFAULT)
+
+
+def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
+    """Compile each messages.po whose messages.mo is missing or older (a clean clone, or a
+    catalog just edited): the .mo files are built, never committed."""
+    written = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        # Workers starting together each write their own file; the rename is atomic.
+        tmp = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+        try:
+            with tmp.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+            tmp.replace(mo_path)
+        except OSError:
+            log.warning("cannot write %s: run pybabel compile -d %s", mo_path, directory)
+            continue
+        written.append(mo_path)
+    return written
+
+
+def register(app: Flask) -> None:
+    compile_catalogs()
+    babel.init_app(
+        app,
+        default_locale=DEFAULT,
+        default_translation_directories=str(TRANSLATIONS),
+        locale_selector=select_locale,
+    )
+    app.add_template_global(LANGUAGES, "languages")
+    app.add_template_global(current, "current_language")
