@@ -240,6 +240,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) ->
             # message soon after the server is back, however long the outage took under load.
             "SCOPE_MAIL_RETRY_DELAYS": "[" + ", ".join(["3"] * 60) + "]",
             "SCOPE_MAIL_WAKE_SECONDS": "2",
+            # The Notifications count is polled every 2 s instead of 60: a test sees a notice
+            # arrive without a reload, and without waiting a minute.
+            "SCOPE_NOTIFICATIONS_POLL_SECONDS": "2",
             "PYTHONUNBUFFERED": "1",
         }
     )

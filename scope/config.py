@@ -31,6 +31,10 @@ DEFAULTS = {
     "MAIL_WAKE_SECONDS": 30,
     "MAIL_RETRY_DELAYS": None,
     "INVITATION_DAYS": 14,
+    # Days after an invitation was sent that a pending one gets a reminder email ([]: none).
+    "INVITATION_REMINDER_DAYS": [3, 10],
+    # How often the Notifications button asks for its unread count (htmx polling).
+    "NOTIFICATIONS_POLL_SECONDS": 60,
     "SET_PASSWORD_DAYS": 7,
     "RECOVERY_MINUTES": 60,
     # Recovery emails one account receives in an hour, however many are asked for.
@@ -113,6 +117,14 @@ def check_config(app: Flask) -> None:
         raise ConfigurationError(
             f"SCOPE_TRUSTED_PROXIES must be a whole number (0 or more), not {proxies!r}: how "
             "many reverse proxies in front of Scope set X-Forwarded-For."
+        )
+    days = config["INVITATION_REMINDER_DAYS"]
+    if not isinstance(days, list) or not all(
+        isinstance(d, int | float) and not isinstance(d, bool) and d > 0 for d in days
+    ):
+        raise ConfigurationError(
+            f"SCOPE_INVITATION_REMINDER_DAYS must be a JSON list of days after sending, such "
+            f"as [3, 10] (or [] for no reminders), not {days!r}."
         )
     if not config["PUBLIC_URL"]:
         raise ConfigurationError(

@@ -127,7 +127,8 @@ def register(app: Flask) -> None:
         # Flask refuses a session cookie signed longer ago than PERMANENT_SESSION_LIFETIME
         # (SESSION_IDLE_HOURS): signing it again on each request makes that an idle timeout.
         # Static files are left out: they are cached, and must not carry a cookie.
-        if "_user_id" in session and request.endpoint != "static":
+        # So are background polls (the Notifications count): an open tab is not activity.
+        if "_user_id" in session and request.endpoint not in ("static", "notices.count"):
             session.permanent = True
             session.modified = True
         return response

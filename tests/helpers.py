@@ -33,6 +33,7 @@ from scope.models import (
     InvitationState,
     MailMessage,
     MailState,
+    Notice,
     Occupation,
     User,
     UserStatus,
@@ -305,6 +306,7 @@ class Tenant:
     invitation_id: int = 0
     message_id: int = 0
     row_id: int = 0
+    notice_id: int = 0
 
     def ids(self) -> dict:
         return {
@@ -313,6 +315,7 @@ class Tenant:
             "invitation_id": self.invitation_id,
             "message_id": self.message_id,
             "row_id": self.row_id,
+            "notice_id": self.notice_id,
             "token": "x" * 43,
             "filename": "scope.js",
         }
@@ -384,8 +387,17 @@ def make_tenant(app, make_sponsor, make_user, make_org, label: str) -> Tenant:
                 details={"note": label},
             )
         )
+        notice = Notice(
+            sponsor_id=sponsor_id,
+            user_id=staff_id,
+            kind="undeliverable",
+            text=f"The invitation to invited@{label}.example.com could not be delivered",
+            invitation_id=invitation.id,
+        )
+        db.session.add(notice)
         db.session.commit()
         tenant.invitation_id, tenant.message_id = invitation.id, message.id
+        tenant.notice_id = notice.id
     return tenant
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import lxml.html
 import pytest
 
-from scope.accounts import links, services
+from scope.accounts import link_emails, links, services
 from scope.auth.passwords import verify_password
 from scope.extensions import db
 from scope.models import (
@@ -70,7 +70,7 @@ def send_link(app, user_id, actor_id=None, message=None) -> str:
     """Send the AUTHENTICATE email and return the link's path from the email text."""
     with app.app_context():
         user = db.session.get(User, user_id)
-        services.send_set_password_link(user, actor_id=actor_id, custom_message=message)
+        link_emails.send_set_password_link(user, actor_id=actor_id, custom_message=message)
         db.session.commit()
     return link_in(last_mail(app, "set_password").body_text)
 
@@ -201,12 +201,12 @@ def test_no_email_deactivated_and_overlong_messages_are_refused(app, staff, make
     gone = make_user(sponsor_id=staff.sponsor_id, status=UserStatus.DEACTIVATED)
     managed = make_user(sponsor_id=staff.sponsor_id, status=UserStatus.MANAGED)
     with app.app_context():
-        with pytest.raises(services.NoEmailAddress):
-            services.send_set_password_link(db.session.get(User, no_email), actor_id=None)
-        with pytest.raises(services.AccountDeactivated):
-            services.send_set_password_link(db.session.get(User, gone), actor_id=None)
-        with pytest.raises(services.MessageTooLong):
-            services.send_set_password_link(
+        with pytest.raises(link_emails.NoEmailAddress):
+            link_emails.send_set_password_link(db.session.get(User, no_email), actor_id=None)
+        with pytest.raises(link_emails.AccountDeactivated):
+            link_emails.send_set_password_link(db.session.get(User, gone), actor_id=None)
+        with pytest.raises(link_emails.MessageTooLong):
+            link_emails.send_set_password_link(
                 db.session.get(User, managed), actor_id=None, custom_message="x" * 5000
             )
         db.session.rollback()
@@ -627,7 +627,7 @@ def test_recovery_takes_as_long_for_unknown_addresses_as_for_real_ones(app, make
         started = time.monotonic()
         client.post("/forgot-password", data={"email": email, "csrf_token": token})
         durations[email] = time.monotonic() - started
-    floor = services.RECOVERY_ANSWER_SECONDS
+    floor = link_emails.RECOVERY_ANSWER_SECONDS
     assert all(floor <= d < floor + 0.5 for d in durations.values()), durations
     assert mail_count(app, "recovery") == 1
 

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from scope.accounts import services as accounts
+from scope.accounts import link_emails
 from scope.extensions import db, limiter
 from scope.models import (
     Invitation,
@@ -202,7 +202,7 @@ def test_set_password_against_deactivate_ends_deactivated(app, make_sponsor, mak
         with_password=False,
     )
     with app.app_context():
-        accounts.send_set_password_link(db.session.get(User, user_id), actor_id=None)
+        link_emails.send_set_password_link(db.session.get(User, user_id), actor_id=None)
         db.session.commit()
         body = db.session.scalar(select(MailMessage.body_text))
     path = re.search(r"http://scope\.test(/account/\S+)", body)[1]

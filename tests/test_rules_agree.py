@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from scope.accounts import services as accounts
+from scope.accounts import link_emails
 from scope.extensions import db
 from scope.models import (
     Invitation,
@@ -260,9 +260,9 @@ def test_a_link_that_logs_the_person_in_records_the_login(app, make_user, purpos
     with app.app_context():
         user = db.session.get(User, user_id)
         if purpose == "set_password":
-            accounts.send_set_password_link(user, actor_id=None)
+            link_emails.send_set_password_link(user, actor_id=None)
         else:
-            accounts.request_recovery(user.email)
+            link_emails.request_recovery(user.email)
         db.session.commit()
         body = db.session.scalar(
             db.select(MailMessage.body_text).where(MailMessage.kind == purpose)

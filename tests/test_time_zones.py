@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from scope import zones
-from scope.accounts import services as account_services
+from scope.accounts import link_emails
 from scope.extensions import db
 from scope.models import AccountToken, MailMessage, Sponsor, User, UserType
 from scope.refusals import Refused
@@ -216,7 +216,7 @@ def test_an_email_states_its_expiry_in_the_sponsors_zone(app, staff, make_user, 
     staff.post("/my/account/time-zone", {"time_zone": "Asia/Tokyo"})  # the sender's own: unused
     with app.app_context():
         user = db.session.get(User, person)
-        account_services.send_set_password_link(user, actor_id=staff.user_id)
+        link_emails.send_set_password_link(user, actor_id=staff.user_id)
         db.session.commit()
         message = db.session.scalars(
             db.select(MailMessage).where(MailMessage.kind == "set_password")

@@ -6,7 +6,7 @@ sent order, each read an index of their own instead of walking every invitation;
 listing index also holds the columns the Status and User type filters read.
 
 Revision ID: 0016a
-Revises: 0016l
+Revises: 0016b2
 Create Date: 2026-11-30 14:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016a'
-down_revision = '0016l'
+down_revision = '0016b2'
 branch_labels = None
 depends_on = None
 

@@ -78,9 +78,9 @@ def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
 def organization_choices() -> list[PartnerOrganization]:
     return list(
         db.session.scalars(
-            scoped(PartnerOrganization).order_by(
-                PartnerOrganization.kind, PartnerOrganization.name_key
-            )
+            scoped(PartnerOrganization)
+            .where(PartnerOrganization.archived_at.is_(None))
+            .order_by(PartnerOrganization.kind, PartnerOrganization.name_key)
         )
     )
 
@@ -95,6 +95,7 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
     )
     if organization is None:
         raise RowRefused("Choose an organization from the list.", "organization")
+    _not_archived(organization)
     if draft.partner_organization_id != organization.id:
         draft.partner_organization = organization
     return organization
@@ -182,7 +183,17 @@ def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
         return None
     if draft.partner_organization is None:
         raise RowRefused("Choose the organization first.", "organization")
+    _not_archived(draft.partner_organization)
     return draft.partner_organization
+
+
+def _not_archived(organization: PartnerOrganization) -> None:
+    """Nobody is invited to, or added at, an archived organization until it is restored."""
+    if organization.archived_at is not None:
+        raise RowRefused(
+            f"{organization.name} is archived. Restore it on its page to add people to it.",
+            "organization",
+        )
 
 
 def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:

@@ -10,6 +10,7 @@ from ..auth.passwords import hash_password
 from ..auth.services import login_account
 from ..extensions import db
 from ..models import Invitation, InvitationState, User, UserStatus, utcnow
+from ..notices import services as notices
 from ..refusals import Refused
 from .tokens import parse_token, token_matches
 
@@ -116,4 +117,5 @@ def accept_invitation(invitation: Invitation, *, first_name: str, last_name: str
         invited_by_id=invitation.invited_by_id,
         invitation_id=invitation.id,
     )
+    notices.invitation_accepted(invitation, user)
     return user

@@ -26,6 +26,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from ..audit import record
 from ..extensions import db
 from ..models import Invitation, MailMessage, MailState, utcnow
+from ..notices import services as notices
 from .services import development_mailbox_enabled
 from .smtp import Outcome, TimedConnection, build_message, classify
 
@@ -307,6 +308,7 @@ def _record_failure(
                     recipient=message.recipient,
                     error=outcome.error,
                 )
+                notices.invitation_undeliverable(invitation, outcome.error)
 
     _committed(write, claim_until)
     if wait is None:

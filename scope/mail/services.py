@@ -26,6 +26,8 @@ def development_mailbox_enabled(config) -> bool:
 # What each kind of email is, in words (the development mailbox lists them).
 KINDS = {
     "invitation": "Invitation",
+    "invitation_reminder": "Invitation reminder",
+    "notice_digest": "Daily notices",
     "set_password": "Set password",
     "recovery": "Password recovery",
     "confirm_email": "Confirm a new email address",

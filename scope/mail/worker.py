@@ -82,8 +82,25 @@ class InProcessDelivery:
                 log.exception("mail: in-process delivery failed; trying again later")
 
 
+def run_periodic_steps(app: Flask) -> None:
+    """What is due by the clock rather than by a request: invitation reminders, notices of
+    invitations about to expire, daily digests. Each is made exactly once however many
+    processes run this (see their modules); a failing step does not stop delivery."""
+    from ..invites.reminders import queue_due_reminders
+    from ..notices.services import queue_digests, queue_expiry_notices
+
+    for step in (queue_due_reminders, queue_expiry_notices, queue_digests):
+        with app.app_context():
+            try:
+                step()
+            except Exception:
+                db.session.rollback()
+                log.exception("mail: periodic step %s failed; trying again later", step.__name__)
+
+
 def _drain(app: Flask, batch_size: int, stop: threading.Event) -> DeliveryCounts:
-    """Deliver batches until what is due now has been tried once."""
+    """Run the periodic steps, then deliver batches until what is due now has been tried once."""
+    run_periodic_steps(app)
     total = DeliveryCounts()
     while not stop.is_set():
         counts = deliver_due(app, batch_size, stop=stop)

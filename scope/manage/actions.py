@@ -15,8 +15,8 @@ from typing import Protocol
 from sqlalchemy import delete, update
 
 from .. import audit
+from ..accounts.link_emails import send_set_password_link
 from ..accounts.links import end_account_links
-from ..accounts.services import send_set_password_link
 from ..auth.services import end_all_sessions
 from ..extensions import db
 from ..mail import allowance

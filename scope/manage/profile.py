@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
-from ..accounts.services import request_email_change
+from ..accounts.link_emails import request_email_change
 from ..emails import EmailRefused, normalize_email
 from ..extensions import db
 from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
@@ -54,7 +54,7 @@ def update_profile(user: User, data: dict, actor: User) -> ProfileChange:
     """Apply an edit after checking every rule; nothing changes if one fails.
 
     The address of an account that logs in is its login: a new one is only requested here,
-    and becomes the login when its owner confirms it (accounts.request_email_change).
+    and becomes the login when its owner confirms it (accounts.link_emails.request_email_change).
     Raises AllRefused with every problem.
     """
     refusals: list[Refused] = []

@@ -13,7 +13,14 @@ from .people import (
     UserType,
     full_name,
 )
-from .records import AccountToken, AccountTokenPurpose, AuditEvent, MailMessage, MailState
+from .records import (
+    AccountToken,
+    AccountTokenPurpose,
+    AuditEvent,
+    MailMessage,
+    MailState,
+    Notice,
+)
 
 __all__ = [
     "PARTNER_USER_TYPES",
@@ -24,6 +31,7 @@ __all__ = [
     "InvitationState",
     "MailMessage",
     "MailState",
+    "Notice",
     "Occupation",
     "OrganizationKind",
     "PartnerOrganization",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -42,6 +42,9 @@ class Invitation(db.Model):
         Index("ix_invitation_sent", "sponsor_id", "sent_at"),
         Index("ix_invitation_organization", "sponsor_id", "partner_organization_id", "sent_at"),
         Index("ix_invitation_inviter", "sponsor_id", "invited_by_id", "sent_at"),
+        # What the mail worker's periodic step looks for: pending, by reminders and age.
+        Index("ix_invitation_reminder_due", "state", "reminder_count", "sent_at"),
+        Index("ix_invitation_expiry_notice", "state", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +75,11 @@ class Invitation(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Reminder emails sent (same link); the worker counts from sent_at, see invites/reminders.
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the inviter was told the invitation expires within a day (once per invitation).
+    expiry_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff's own words to the person, shown in the email and on the sign-up page.
     message: Mapped[str | None] = mapped_column(Text)
     # The language of its email and sign-up page, picked by staff for the batch.

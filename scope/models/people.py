@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
@@ -121,6 +121,11 @@ class Sponsor(db.Model):
     # The language of its invitations unless staff pick another, and of its emails to people
     # who never chose one (scope.i18n).
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # Pending invitations get reminder emails (SCOPE_INVITATION_REMINDER_DAYS) unless staff
+    # turn them off in Sponsor settings.
+    invitation_reminders: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -165,6 +170,8 @@ class PartnerOrganization(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(30))
     naics_code: Mapped[str | None] = mapped_column(String(6))
     notes: Mapped[str | None] = mapped_column(Text)
+    # Archived: gone from pickers and lists by default, its users and history kept.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -202,6 +209,8 @@ class User(UserMixin, db.Model):
             postgresql_where=text("password_hash IS NOT NULL"),
         ),
         Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "name_key", "id"),
+        # The mail worker's periodic step looks for digest readers whose digest is due.
+        Index("ix_user_account_notice_digest", "notice_digest", "notice_digest_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -228,6 +237,12 @@ class User(UserMixin, db.Model):
     language: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     authentication_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Staff: notices come as one email a day instead of lighting the Notifications button.
+    notice_digest: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    # The end of the period the last digest covered (when it was queued).
+    notice_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sponsor: Mapped[Sponsor] = relationship(lazy="joined")

@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..listing import Listing
+from ..manage.invitations import invitation_status
 from ..models import OrganizationKind, PartnerOrganization
 from ..refusals import Refused
 from ..security import staff_required
@@ -21,7 +22,9 @@ def _form_class(kind: OrganizationKind):
 
 
 def _listing(kind: OrganizationKind) -> Listing:
-    listing = Listing.from_request(tuple(services.ORGANIZATION_SORTS), "name")
+    listing = Listing.from_request(
+        tuple(services.ORGANIZATION_SORTS), "name", filters=("archived",)
+    )
     return services.list_organizations(kind, listing)
 
 
@@ -98,6 +101,9 @@ def _organization_page(organization: PartnerOrganization, block: str, **context)
         nav="partners",
         organization=organization,
         users=services.organization_users(organization),
+        invitations=services.organization_pending_invitations(organization),
+        shown=services.PENDING_SHOWN,
+        status_of=invitation_status,
         **context,
     )
 
@@ -161,3 +167,42 @@ def occupations():
         occupations=services.list_occupations(),
         counts=services.occupation_user_counts(),
     )
+
+
+def _lifecycle(organization_id: int, action, done: str):
+    """Archive, restore or delete, confirmed in the page; a refusal says why and changes
+    nothing."""
+    organization = get_or_404(PartnerOrganization, organization_id, lock=True)
+    page = url_for("partners.organization", organization_id=organization.id)
+    name, kind = organization.name, organization.kind
+    try:
+        action(organization, current_user)
+    except Refused as refused:
+        db.session.rollback()
+        return fragment_or_redirect(page, None, refused.message, ok=False)
+    db.session.commit()
+    if action is services.delete_organization:
+        page = url_for("partners." + kind.slug)
+    return fragment_or_redirect(page, None, done.format(name=name))
+
+
+@bp.post("/organizations/<int:organization_id>/archive")
+@staff_required
+def archive_organization(organization_id):
+    return _lifecycle(
+        organization_id,
+        services.archive_organization,
+        "{name} archived. Its users and history are kept; restore it from its page.",
+    )
+
+
+@bp.post("/organizations/<int:organization_id>/restore")
+@staff_required
+def restore_organization(organization_id):
+    return _lifecycle(organization_id, services.restore_organization, "{name} restored.")
+
+
+@bp.post("/organizations/<int:organization_id>/delete")
+@staff_required
+def delete_organization(organization_id):
+    return _lifecycle(organization_id, services.delete_organization, "{name} deleted.")

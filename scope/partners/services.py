@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
 from ..listing import Listing
-from ..models import Occupation, OrganizationKind, PartnerOrganization, User
+from ..models import (
+    Invitation,
+    InvitationState,
+    Occupation,
+    OrganizationKind,
+    PartnerOrganization,
+    User,
+    WizardRow,
+    utcnow,
+)
 from ..refusals import Refused
+from ..templating import pluralize
 from ..tenancy import scoped
 from ..text import name_key
 
@@ -127,7 +138,10 @@ def _assign(organization: PartnerOrganization, data: dict, kind: OrganizationKin
 
 
 def list_organizations(kind: OrganizationKind, listing: Listing) -> Listing:
+    """Archived ones only when the listing asks for them (filter archived=1)."""
     stmt = scoped(PartnerOrganization).where(PartnerOrganization.kind == kind)
+    if listing.filters.get("archived") != "1":
+        stmt = stmt.where(PartnerOrganization.archived_at.is_(None))
     if listing.q:
         stmt = stmt.where(
             PartnerOrganization.name_key.contains(name_key(listing.q), autoescape=True)
@@ -144,6 +158,82 @@ def organization_users(organization: PartnerOrganization) -> list[User]:
         .order_by(User.name_key, User.id)
     )
     return list(db.session.scalars(stmt))
+
+
+class OrganizationRefused(Refused):
+    """Archive, restore or delete cannot be done to this organization now; says why."""
+
+
+def archive_organization(organization: PartnerOrganization, actor: User) -> None:
+    """Out of pickers and lists; its people, invitations and history stay as they are."""
+    if organization.archived_at is not None:
+        raise OrganizationRefused(f"{organization.name} is already archived.")
+    organization.archived_at = utcnow()
+    audit.record("organization_archived", organization, actor_id=actor.id)
+
+
+def restore_organization(organization: PartnerOrganization, actor: User) -> None:
+    if organization.archived_at is None:
+        raise OrganizationRefused(f"{organization.name} is not archived.")
+    organization.archived_at = None
+    audit.record("organization_restored", organization, actor_id=actor.id)
+
+
+def organization_references(organization: PartnerOrganization) -> list[str]:
+    """What still refers to the organization, in words ("3 users"); empty: it can go."""
+    counted = (
+        (User, User.partner_organization_id, "user"),
+        (Invitation, Invitation.partner_organization_id, "invitation"),
+    )
+    found = []
+    for model, column, noun in counted:
+        count = db.session.scalar(scoped(model, func.count()).where(column == organization.id))
+        if count:
+            found.append(pluralize(count, noun))
+    rows = db.session.scalar(
+        select(func.count(WizardRow.id)).where(WizardRow.partner_organization_id == organization.id)
+    )
+    if rows:
+        found.append(pluralize(rows, "person", "people") + " on an INVITE list")
+    return found
+
+
+def delete_organization(organization: PartnerOrganization, actor: User) -> None:
+    """Only an organization nothing refers to (a mistake, a duplicate); else archive it."""
+    references = organization_references(organization)
+    if references:
+        raise OrganizationRefused(
+            f"{organization.name} cannot be deleted: {' and '.join(references)} refer to it. "
+            "Archive it instead."
+        )
+    audit.record(
+        "organization_deleted",
+        organization,
+        actor_id=actor.id,
+        name=organization.name,
+        kind=organization.kind.value,
+    )
+    db.session.delete(organization)
+    db.session.flush()
+
+
+PENDING_SHOWN = 50
+
+
+def organization_pending_invitations(organization: PartnerOrganization) -> list[Invitation]:
+    """Its pending invitations, newest first; past PENDING_SHOWN, MANAGE → Invitations has
+    the rest."""
+    stmt = (
+        scoped(Invitation)
+        .where(
+            Invitation.partner_organization_id == organization.id,
+            Invitation.state == InvitationState.PENDING,
+        )
+        .options(joinedload(Invitation.occupation), joinedload(Invitation.invited_by))
+        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
+        .limit(PENDING_SHOWN + 1)
+    )
+    return list(db.session.scalars(stmt).unique())
 
 
 def _occupation_name_taken(sponsor_id: int, key: str) -> bool:

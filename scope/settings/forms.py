@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from .. import i18n, zones
@@ -36,3 +36,7 @@ class SponsorLanguageForm(ScopeForm):
         ],
         validate_choice=False,
     )
+
+
+class InvitationRemindersForm(ScopeForm):
+    invitation_reminders = BooleanField("Send reminder emails for pending invitations")

@@ -21,3 +21,8 @@ def set_language(sponsor: Sponsor, code: str | None) -> None:
     if i18n.check(code) is None:
         raise Refused("Choose a language from the list.", "language")
     sponsor.language = code
+
+
+def set_invitation_reminders(sponsor: Sponsor, enabled: bool) -> None:
+    """Whether pending invitations get reminder emails (invites/reminders.py sends them)."""
+    sponsor.invitation_reminders = bool(enabled)

@@ -1,0 +1,292 @@
+"""Notices for staff: what happened to the invitations they sent, shown under Notifications
+or, for those who chose it, sent as one email a day.
+
+Notices are written in the transaction of what they tell (an acceptance, a failed delivery);
+the periodic ones (invitations expiring within a day, the daily digest) are made by the mail
+worker's periodic step, exactly once each: the rows are claimed with a compare-and-set
+UPDATE (on PostgreSQL after FOR UPDATE SKIP LOCKED, on SQLite under BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..mail.services import queue_mail
+from ..models import (
+    Invitation,
+    InvitationState,
+    Notice,
+    Sponsor,
+    User,
+    UserStatus,
+    UserType,
+    utcnow,
+)
+from ..tenancy import parse_id, scoped
+
+DIGEST_EVERY = timedelta(days=1)
+EXPIRY_WARNING = timedelta(days=1)
+
+
+def notify(
+    user_id: int | None,
+    sponsor_id: int,
+    kind: str,
+    text: str,
+    *,
+    invitation_id: int | None = None,
+    account_id: int | None = None,
+) -> Notice | None:
+    """Tell one staff member of this sponsor; nobody else ever gets the notice."""
+    if user_id is None:
+        return None
+    recipient = db.session.get(User, user_id)
+    if (
+        recipient is None
+        or recipient.sponsor_id != sponsor_id
+        or recipient.user_type is not UserType.STAFF
+        or recipient.status is not UserStatus.ACTIVE
+    ):
+        return None
+    now = utcnow()
+    notice = Notice(
+        sponsor_id=sponsor_id,
+        user_id=recipient.id,
+        kind=kind,
+        text=text[:500],
+        invitation_id=invitation_id,
+        account_id=account_id,
+        created_at=now,
+        # A digest reader gets it by email, not as an unread notice.
+        read_at=now if recipient.notice_digest else None,
+    )
+    db.session.add(notice)
+    return notice
+
+
+def _where(invitation: Invitation) -> str:
+    organization = invitation.partner_organization
+    kind = invitation.user_type.label
+    return f"{organization.name}, {kind}" if organization else kind
+
+
+def invitation_accepted(invitation: Invitation, account: User) -> Notice | None:
+    return notify(
+        invitation.invited_by_id,
+        invitation.sponsor_id,
+        "accepted",
+        f"{account.full_name} accepted your invitation ({_where(invitation)})",
+        invitation_id=invitation.id,
+        account_id=account.id,
+    )
+
+
+def invitation_undeliverable(invitation: Invitation, error: str | None) -> Notice | None:
+    reason = f": {error}" if error else "."
+    return notify(
+        invitation.invited_by_id,
+        invitation.sponsor_id,
+        "undeliverable",
+        f"The invitation to {invitation.email} could not be delivered{reason}",
+        invitation_id=invitation.id,
+    )
+
+
+def queue_expiry_notices(batch_size: int = 500) -> int:
+    """Tell each inviter how many of their pending invitations expire within a day.
+
+    Commits; returns the number of invitations told about.
+    """
+    session = db.session
+    now = utcnow()
+    due = (
+        (Invitation.state == InvitationState.PENDING)
+        & (Invitation.expires_at > now)
+        & (Invitation.expires_at <= now + EXPIRY_WARNING)
+        & Invitation.expiry_noticed_at.is_(None)
+        & Invitation.invited_by_id.is_not(None)
+    )
+    if session.scalar(select(Invitation.id).where(due).limit(1)) is None:
+        session.rollback()
+        return 0
+    session.rollback()
+    _write_lock()
+    ids = session.scalars(
+        select(Invitation.id)
+        .where(due)
+        .order_by(Invitation.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id.in_(ids), Invitation.expiry_noticed_at.is_(None))
+        .values(expiry_noticed_at=now)
+        .returning(Invitation.id, Invitation.sponsor_id, Invitation.invited_by_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    by_inviter: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for invitation_id, sponsor_id, inviter_id in claimed:
+        by_inviter[(sponsor_id, inviter_id)].append(invitation_id)
+    for (sponsor_id, inviter_id), invitation_ids in by_inviter.items():
+        count = len(invitation_ids)
+        notify(
+            inviter_id,
+            sponsor_id,
+            "expiring",
+            f"{count} invitations you sent expire tomorrow"
+            if count > 1
+            else "1 invitation you sent expires tomorrow",
+            invitation_id=invitation_ids[0] if count == 1 else None,
+        )
+    session.commit()
+    return len(claimed)
+
+
+def queue_digests(batch_size: int = 100) -> int:
+    """One email a day to each staff member who chose the digest and has new notices.
+
+    Commits; returns how many digests were queued.
+    """
+    session = db.session
+    now = utcnow()
+    due = (
+        User.notice_digest.is_(True)
+        & (User.status == UserStatus.ACTIVE)
+        & ((User.notice_digest_at.is_(None)) | (User.notice_digest_at <= now - DIGEST_EVERY))
+        & User.id.in_(select(Notice.user_id).where(Notice.emailed_at.is_(None)))
+    )
+    if session.scalar(select(User.id).where(due).limit(1)) is None:
+        session.rollback()
+        return 0
+    session.rollback()
+    _write_lock()
+    readers = session.scalars(
+        select(User).where(due).limit(batch_size).with_for_update(of=User, skip_locked=True)
+    ).all()
+    queued = 0
+    for reader in readers:
+        claimed = session.execute(
+            update(User)
+            .where(
+                User.id == reader.id,
+                User.notice_digest_at.is_not_distinct_from(reader.notice_digest_at),
+            )
+            .values(notice_digest_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            continue
+        notices = session.scalars(
+            select(Notice)
+            .where(Notice.user_id == reader.id, Notice.emailed_at.is_(None))
+            .order_by(Notice.id)
+        ).all()
+        if not notices:
+            continue
+        session.execute(
+            update(Notice)
+            .where(Notice.id.in_([n.id for n in notices]))
+            .values(emailed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        sponsor = session.get(Sponsor, reader.sponsor_id)
+        queue_mail(
+            kind="notice_digest",
+            recipient=reader.email,
+            subject=f"Scope: {len(notices)} new notice{'s' if len(notices) != 1 else ''}",
+            sponsor_id=reader.sponsor_id,
+            user_id=reader.id,
+            sponsor=sponsor,
+            time_zone=reader.time_zone or sponsor.time_zone,
+            reader=reader,
+            notices=notices,
+            link=current_app.config["PUBLIC_URL"] + "/notifications",
+        )
+        queued += 1
+    session.commit()
+    return queued
+
+
+def _write_lock() -> None:
+    """SQLite: take the write lock before reading, so two workers never claim the same rows."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("BEGIN IMMEDIATE"))
+
+
+# --- what staff see -------------------------------------------------------------------------
+
+
+def _mine(user: User):
+    return scoped(Notice).where(Notice.user_id == user.id)
+
+
+def unread_count(user: User) -> int:
+    stmt = _mine(user).where(Notice.read_at.is_(None)).with_only_columns(func.count())
+    return db.session.scalar(stmt) or 0
+
+
+def recent_notices(user: User, limit: int = 50) -> list[Notice]:
+    stmt = _mine(user).options(selectinload(Notice.invitation))
+    return list(db.session.scalars(stmt.order_by(Notice.id.desc()).limit(limit)))
+
+
+def my_notice(user: User, notice_id) -> Notice | None:
+    """One of this person's own notices; anyone else's is as absent as a missing one."""
+    ident = parse_id(notice_id)
+    if ident is None:
+        return None
+    return db.session.scalar(_mine(user).where(Notice.id == ident))
+
+
+def mark_read(notice: Notice) -> None:
+    if notice.read_at is None:
+        notice.read_at = utcnow()
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        update(Notice)
+        .where(
+            Notice.sponsor_id == user.sponsor_id,
+            Notice.user_id == user.id,
+            Notice.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def set_digest(user: User, digest: bool) -> None:
+    """Notices by email once a day instead of the Notifications count, or back."""
+    if digest == user.notice_digest:
+        return
+    now = utcnow()
+    mine = (
+        update(Notice)
+        .where(Notice.sponsor_id == user.sponsor_id, Notice.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if digest:
+        # What was read stays out of the email; what was unread goes in the next one.
+        db.session.execute(
+            mine.where(Notice.read_at.is_not(None), Notice.emailed_at.is_(None)).values(
+                emailed_at=now
+            )
+        )
+        db.session.execute(mine.where(Notice.read_at.is_(None)).values(read_at=now))
+    else:
+        # What was waiting for the email counts as unread again.
+        db.session.execute(
+            mine.where(Notice.emailed_at.is_(None), Notice.read_at.is_not(None)).values(
+                read_at=None, emailed_at=now
+            )
+        )
+    user.notice_digest = digest
