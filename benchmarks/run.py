@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -437,6 +438,56 @@ def measure_send(port: int, master: int, client: Client, smtp: SmtpSink, rows: i
     }
 
 
+def pending_invitation_ids(url: str, rows: int) -> list[int]:
+    """The staff user's sponsor's pending, unexpired invitations: what bulk Resend may send."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        ids = conn.execute(
+            text(
+                "SELECT invitation.id FROM invitation JOIN user_account AS staff "
+                "ON staff.sponsor_id = invitation.sponsor_id AND staff.email = :e "
+                "WHERE invitation.state = 'pending' AND invitation.expires_at > :now "
+                "ORDER BY invitation.id LIMIT :n"
+            ),
+            {"e": STAFF_EMAIL, "now": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}", "n": rows},
+        ).scalars()
+        ids = list(ids)
+    engine.dispose()
+    return ids
+
+
+def measure_bulk_resend(url: str, client: Client, smtp: SmtpSink, rows: int) -> dict:
+    """MANAGE → Invitations → ACTIONS → Resend of `rows` ticked invitations, in one request."""
+    ids = pending_invitation_ids(url, rows)
+    token = client.csrf("/manage/invitations")
+    smtp.count = 0
+    body = "&".join([f"csrf_token={token}", *(f"invitation_id={i}" for i in ids)])
+    started = time.perf_counter()
+    response, answer = client.request(
+        "POST",
+        "/manage/invitations/bulk/resend",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": token},
+        htmx=True,
+    )
+    answered = time.perf_counter() - started
+    deadline = time.perf_counter() + 120
+    while smtp.count < len(ids) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    delivered = (smtp.last_at - started) if smtp.count else None
+    said = re.search(rb"[\d,]+ invitations? sent again[^<]*", answer)
+    return {
+        "status": response.status,
+        "selected": len(ids),
+        "answer_s": round(answered, 3),
+        "said": said.group(0).decode() if said else None,
+        "delivered": smtp.count,
+        "all_delivered_s": round(delivered, 2) if delivered else None,
+    }
+
+
 def measure_csv(client: Client, rows: int, tag: str) -> dict:
     token = client.csrf("/invite/managed/users")
     out = io.StringIO()
@@ -470,6 +521,16 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
     org_id = re.search(rb'/partners/organizations/(\d+)"', page).group(1).decode()
     users = "/manage/users?sort=name&dir=asc"
     picker = "/partners/organizations/search?create=employer&organization_name="
+    _, page = client.get("/manage/invitations")
+    inviter_id = (
+        re.search(
+            rb'name="invited_by">\s*<option value="">[^<]*</option>\s*<option value="(\d+)"', page
+        )
+        .group(1)
+        .decode()
+    )
+    invitations = "/manage/invitations?sort=sent&dir=desc&page=1"
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
     return {
         "users: first page": (users + "&page=1", True),
         "users: search 'g'": (users + "&page=1&q=g", True),
@@ -489,6 +550,16 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
         "users: page 2,000 (deep)": (users + "&page=2000", True),
         "users: page 2,000 status=active": (users + "&page=2000&status=active", True),
         "invitations fragment": ("/manage/invitations?sort=sent&dir=asc&page=1", True),
+        "invitations: status=all": (invitations + "&status=all", True),
+        "invitations: status=sent": (invitations + "&status=sent", True),
+        "invitations: status=expired": (invitations + "&status=expired", True),
+        "invitations: status=accepted": (invitations + "&status=accepted", True),
+        "invitations: status=revoked": (invitations + "&status=revoked", True),
+        "invitations: filter organization": (invitations + f"&organization={org_id}", True),
+        "invitations: filter type=mentor": (invitations + "&type=mentor", True),
+        "invitations: filter invited by": (invitations + f"&invited_by={inviter_id}", True),
+        "invitations: sent in the last 7 days": (invitations + f"&sent_from={week_ago}", True),
+        "invitations: page (full)": ("/manage/invitations", False),
         "employers table": ("/partners/employers?sort=name&dir=asc&page=1", True),
         "organization page": (f"/partners/organizations/{org_id}", False),
         f"MANAGE page with {ORGANIZATIONS:,} organizations": ("/manage/users", False),
@@ -579,6 +650,8 @@ def run_database(db: str, url: str, args) -> dict:
         prepare_drafts(url, args.send_rows, tag)
         results["send"] = measure_send(port, scope.pid, client, smtp, args.send_rows)
         print(f"  {db:10} SEND {results['send']}", flush=True)
+        results["bulk_resend"] = measure_bulk_resend(url, client, smtp, args.send_rows)
+        print(f"  {db:10} bulk Resend {results['bulk_resend']}", flush=True)
         results["csv_check"] = measure_csv(client, args.send_rows, tag)
         print(f"  {db:10} CSV check {results['csv_check']}", flush=True)
     finally:

@@ -93,6 +93,35 @@ def pick_organization(page: Page, name: str, label: str = "Employer") -> Locator
     return box
 
 
+def create_managed_users(page: Page, organization: str, people, shot) -> None:
+    """INVITE → Managed → GET STARTED → Employer → CONTINUE → rows → CREATE USERS +."""
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("tablist", name="Kind of account").get_by_role("tab", name="Managed").click()
+    shot(page, "managed-tab")
+    page.get_by_role("link", name="Get Started").click()
+    pick_organization(page, organization)
+    shot(page, "managed-choose-organization")
+    page.get_by_role("button", name="Continue").click()
+    wizard = page.get_by_role("region", name="Add Managed Users")
+    expect(wizard).to_contain_text(f"Organization: {organization}")
+    create = page.get_by_role("button", name="Create Users +")
+    expect(create).to_be_disabled()
+    for user_type, first, last, address in people:
+        page.get_by_label("User type").select_option(label=user_type)
+        page.get_by_label("First name").fill(first)
+        page.get_by_label("Last name").fill(last)
+        page.get_by_label("Email").fill(address)
+        page.get_by_role("button", name="Add+").click()
+        rows = page.get_by_role("table", name="People to create").get_by_role("row")
+        expect(rows.filter(has_text=last)).to_be_visible()
+    shot(page, "managed-rows")
+    expect(create).to_be_enabled()
+    create.click()
+    n = len(people)
+    expect(page.get_by_text(f"{n} managed user{'' if n == 1 else 's'} created.")).to_be_visible()
+    shot(page, "managed-created")
+
+
 # --- SMTP sink ---------------------------------------------------------------------------
 
 

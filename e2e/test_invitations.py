@@ -21,8 +21,8 @@ from helpers import (
 )
 from playwright.sync_api import Locator, Page, expect
 
-# Columns of the Invitations table.
-STATUS, DELIVERY = 5, 6
+# Columns of the Invitations table (the first holds the row's checkbox).
+STATUS, DELIVERY = 6, 7
 
 
 def reload_until_shown(page: Page, locator: Locator, text: str, timeout: float = 20) -> None:

@@ -2,7 +2,13 @@
 
 import secrets
 
-from helpers import create_employer, nav, new_password, pick_organization, unique_email
+from helpers import (
+    create_employer,
+    create_managed_users,
+    nav,
+    new_password,
+    unique_email,
+)
 from playwright.sync_api import Page, expect
 
 
@@ -25,35 +31,6 @@ def set_password(person: Page, password: str) -> None:
     person.get_by_label("Password", exact=True).fill(password)
     person.get_by_label("Confirm password").fill(password)
     person.get_by_role("button", name="Set password").click()
-
-
-def create_managed_users(page: Page, organization: str, people, shot) -> None:
-    """INVITE → Managed → GET STARTED → Employer → CONTINUE → rows → CREATE USERS +."""
-    nav(page).get_by_role("link", name="Invite").click()
-    page.get_by_role("tablist", name="Kind of account").get_by_role("tab", name="Managed").click()
-    shot(page, "managed-tab")
-    page.get_by_role("link", name="Get Started").click()
-    pick_organization(page, organization)
-    shot(page, "managed-choose-organization")
-    page.get_by_role("button", name="Continue").click()
-    wizard = page.get_by_role("region", name="Add Managed Users")
-    expect(wizard).to_contain_text(f"Organization: {organization}")
-    create = page.get_by_role("button", name="Create Users +")
-    expect(create).to_be_disabled()
-    for user_type, first, last, email in people:
-        page.get_by_label("User type").select_option(label=user_type)
-        page.get_by_label("First name").fill(first)
-        page.get_by_label("Last name").fill(last)
-        page.get_by_label("Email").fill(email)
-        page.get_by_role("button", name="Add+").click()
-        rows = page.get_by_role("table", name="People to create").get_by_role("row")
-        expect(rows.filter(has_text=last)).to_be_visible()
-    shot(page, "managed-rows")
-    expect(create).to_be_enabled()
-    create.click()
-    n = len(people)
-    expect(page.get_by_text(f"{n} managed user{'' if n == 1 else 's'} created.")).to_be_visible()
-    shot(page, "managed-created")
 
 
 def test_managed_users_are_created_then_authenticated(

@@ -344,16 +344,27 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
         user_type = rng.choice(types)
         email = f"{first}.{last}.invited{i}@example.net".lower()
         sent = now - timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 1440))
+        # One in ten was revoked and one in ten accepted: MANAGE → Invitations keeps them.
+        state = {0: InvitationState.REVOKED, 1: InvitationState.ACCEPTED}.get(
+            i % 10, InvitationState.PENDING
+        )
         batch.append(
             {
                 "sponsor_id": sponsor_id,
                 "email": email,
-                "pending_email": email,
+                "pending_email": email if state is InvitationState.PENDING else None,
                 "user_type": user_type,
                 "partner_organization_id": rng.choice(org_ids),
                 "occupation_id": rng.choice(occupations) if user_type is UserType.MENTOR else None,
                 "invited_by_id": staff_id,
-                "state": InvitationState.PENDING,
+                "state": state,
+                "revoked_at": sent + timedelta(days=1)
+                if state is InvitationState.REVOKED
+                else None,
+                "revoked_by_id": staff_id if state is InvitationState.REVOKED else None,
+                "accepted_at": sent + timedelta(hours=5)
+                if state is InvitationState.ACCEPTED
+                else None,
                 "nonce": secrets.token_urlsafe(24),
                 "sent_at": sent,
                 "expires_at": sent + timedelta(days=14),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import request
 from sqlalchemy import Select, func, select
@@ -36,10 +38,17 @@ class Listing:
 
     @classmethod
     def from_request(
-        cls, sorts: tuple[str, ...], default_sort: str, filters: tuple[str, ...] = ()
+        cls,
+        sorts: tuple[str, ...],
+        default_sort: str,
+        filters: tuple[str, ...] = (),
+        args: Mapping[str, str] | None = None,
     ) -> Listing:
-        """Unknown or malformed values fall back to defaults: a URL never causes an error."""
-        args = request.args
+        """Unknown or malformed values fall back to defaults: a URL never causes an error.
+
+        `args` replaces the request's query (a "select all N matching" form carries the
+        query of the listing it was ticked on)."""
+        args = request.args if args is None else args
         sort = args.get("sort", default_sort)
         direction = args.get("dir", "asc")
         return cls(
@@ -62,6 +71,11 @@ class Listing:
             params["size"] = self.page_size
         params.update(self.filters)
         return params
+
+    @property
+    def query(self) -> str:
+        """The search and filters as a query string (what "select all N matching" selects)."""
+        return urlencode({"q": self.q, **self.filters} if self.q else self.filters)
 
     @property
     def pages(self) -> int:

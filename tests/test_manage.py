@@ -664,8 +664,63 @@ def test_bulk_deactivate(app, staff, people, make_user):
     assert get(app, people["staff"]).status is UserStatus.ACTIVE
 
 
+def test_bulk_reactivate(app, staff, people, make_user):
+    unset = make_user(
+        "u@x.test", sponsor_id=staff.sponsor_id, status=DEACTIVATED, with_password=False
+    )
+    ids = [people["paul"], unset, people["maya"]]
+    dialog = text(
+        staff.get("/manage/users/bulk/reactivate", query_string={"user_id": ids}, htmx=True)
+    )
+    assert "Reactivate 3 selected users?" in dialog and "1 skipped: not deactivated" in dialog
+    response = staff.post("/manage/users/bulk/reactivate", {"user_id": ids}, htmx=True)
+    assert "2 users reactivated, 1 skipped: not deactivated" in text(response)
+    assert response.headers["HX-Trigger"] == "scope:close-dialog, scope:users-changed"
+    assert get(app, people["paul"]).status is UserStatus.ACTIVE
+    assert get(app, unset).status is MANAGED  # no password: back to Managed
+    assert audit_actions(app, people["paul"]) == ["reactivated"]
+
+
+def test_bulk_delete_deletes_managed_users_only(app, staff, people, make_sponsor, make_user):
+    theirs = make_user(
+        "theirs@x.test", sponsor_id=make_sponsor("Other"), status=MANAGED, with_password=False
+    )
+    ids = [people["omar"], people["nina"], people["maya"], people["staff"], theirs]
+    dialog = text(staff.get("/manage/users/bulk/delete", query_string={"user_id": ids}, htmx=True))
+    assert "Delete 4 selected users?" in dialog and "2 managed users will be deleted" in dialog
+    response = staff.post("/manage/users/bulk/delete", {"user_id": ids}, htmx=True)
+    assert "2 users deleted, 2 skipped: not managed" in text(response)
+    assert get(app, people["omar"]) is None and get(app, people["nina"]) is None
+    assert get(app, people["maya"]) is not None and get(app, theirs) is not None
+
+
+def test_bulk_select_all_matching_users(app, staff, people, make_user):
+    for i in range(30):
+        make_user(f"m{i}@x.test", sponsor_id=staff.sponsor_id, status=DEACTIVATED)
+    page = staff.get("/manage/users?status=deactivated", htmx=True)
+    offer = element(page, "[data-select-matching]")
+    assert offer.text_content() == "Select all 31 matching"
+    matching = offer.get("data-select-matching")
+    dialog = text(
+        staff.get("/manage/users/bulk/reactivate", query_string={"matching": matching}, htmx=True)
+    )
+    assert "Reactivate 31 selected users?" in dialog
+    response = staff.post("/manage/users/bulk/reactivate", {"matching": matching}, htmx=True)
+    assert "31 users reactivated" in text(response)
+    with app.app_context():
+        assert not db.session.scalar(select(func.count(User.id)).where(User.status == DEACTIVATED))
+
+
+def test_bulk_select_all_matching_users_is_capped(app, staff, people, monkeypatch):
+    monkeypatch.setattr("scope.manage.actions.BULK_LIMIT", 2)
+    response = staff.post("/manage/users/bulk/deactivate", {"matching": ""}, htmx=True)
+    assert response.status_code == 422
+    assert "Select at most 2 users at a time" in text(response)
+    assert get(app, people["maya"]).status is UserStatus.ACTIVE
+
+
 def test_bulk_with_nothing_selected_says_so(staff):
-    for kind in ("convert", "deactivate"):
+    for kind in ("convert", "deactivate", "reactivate", "delete"):
         dialog = text(staff.get(f"/manage/users/bulk/{kind}", htmx=True))
         assert "No users selected" in dialog and elements(dialog, "dialog")
         response = staff.post(f"/manage/users/bulk/{kind}", {"user_id": ["abc"]}, htmx=True)
@@ -690,8 +745,14 @@ def test_bulk_ids_of_another_sponsor_are_ignored(app, staff, make_sponsor, make_
 
 def test_users_page_has_the_bulk_controls(staff, people):
     html = text(staff.get("/manage/users"))
-    assert elements(html, '[aria-label="Bulk actions"]')
+    assert elements(html, '[aria-label="Bulk actions"][disabled]')  # until a row is ticked
     assert text_of(html, '[aria-label="Bulk actions"]').startswith("Actions")
+    assert texts(html, "#bulk-menu [role=menuitem]") == [
+        "Convert to Authenticated",
+        "Deactivate",
+        "Reactivate",
+        "Delete",
+    ]
     assert elements(html, 'form[id="bulk-form"]')
     assert elements(html, f'[name="user_id"][value="{people["maya"]}"][form="bulk-form"]')
     assert elements(html, '[data-select-all][aria-label="Select all users on this page"]')

@@ -49,7 +49,17 @@ PATHS = [
     "/manage/users/{user_id}",
     "/manage/invitations",
     "/manage/invitations?sort=organization&dir=desc",
-    "/manage/invitations?status=sent&page=2&size=10",
+    "/manage/invitations?status=pending&page=2&size=10",
+    "/manage/invitations?status=sent",
+    "/manage/invitations?status=all",
+    "/manage/invitations?status=expired",
+    "/manage/invitations?status=accepted",
+    "/manage/invitations?status=revoked",
+    "/manage/invitations?organization={org_id}",
+    "/manage/invitations?type=mentor",
+    "/manage/invitations?invited_by={user_id}",
+    "/manage/invitations?sent_from=2020-01-01&sent_to=2099-12-31&status=all",
+    "/manage/invitations?status=all&organization={org_id}&type=mentor&sent_from=2020-01-01",
     "/partners/employers",
     "/partners/employers?q=org&sort=city",
     "/partners/providers?page=2&size=10",
@@ -76,7 +86,8 @@ def count_statements():
 
 @pytest.fixture
 def populated(app, staff):
-    """40 users over 8 organizations and 4 occupations, 30 invitations with their emails."""
+    """40 users over 8 organizations and 4 occupations, 30 invitations with their emails
+    (some revoked, some accepted)."""
     with app.app_context():
         now = utcnow()
         sponsor_id = staff.sponsor_id
@@ -117,15 +128,23 @@ def populated(app, staff):
             inviters.append(user)
         db.session.flush()
         for i in range(30):
+            # Every fifth is revoked and every fifth accepted: the history rows name people.
+            state = {3: InvitationState.REVOKED, 4: InvitationState.ACCEPTED}.get(
+                i % 5, InvitationState.PENDING
+            )
             invitation = Invitation(
                 sponsor_id=sponsor_id,
                 email=f"invited{i}@budget.test",
-                pending_email=f"invited{i}@budget.test",
+                pending_email=f"invited{i}@budget.test"
+                if state is InvitationState.PENDING
+                else None,
+                revoked_by_id=inviters[i + 1].id if state is InvitationState.REVOKED else None,
+                accepted_user_id=inviters[i + 2].id if state is InvitationState.ACCEPTED else None,
                 user_type=UserType.MENTOR if i % 2 else UserType.SUPERVISOR,
                 partner_organization_id=organizations[i % 8].id,
                 occupation_id=occupations[i % 4].id if i % 2 else None,
                 invited_by_id=inviters[i].id,
-                state=InvitationState.PENDING,
+                state=state,
                 nonce=f"nonce-{i}",
                 sent_at=now - timedelta(days=i),
                 expires_at=now + timedelta(days=14 - i),

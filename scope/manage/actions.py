@@ -151,6 +151,7 @@ def delete_user(user: User, actor: User) -> None:
         AuditEvent.actor_id,
         Invitation.accepted_user_id,
         Invitation.invited_by_id,
+        Invitation.revoked_by_id,
     ):
         db.session.execute(
             update(column.class_)
@@ -165,12 +166,12 @@ def delete_user(user: User, actor: User) -> None:
 # Many accounts --------------------------------------------------------------------------
 
 
-def parse_ids(values: Iterable[str]) -> list[int]:
+def parse_ids(values: Iterable[str], noun: str = "users") -> list[int]:
     """Distinct ids from a form; anything that is not a number is ignored."""
     ids = [ident for value in values if (ident := parse_id((value or "").strip())) is not None]
     ids = list(dict.fromkeys(ids))
     if len(ids) > BULK_LIMIT:
-        raise TooManySelected(f"Select at most {BULK_LIMIT:,} users at a time.")
+        raise TooManySelected(f"Select at most {BULK_LIMIT:,} {noun} at a time.")
     return ids
 
 
@@ -235,3 +236,18 @@ def bulk_deactivate(users: list[User], actor: User) -> str:
     for user in ready:
         deactivate_user(user, actor)
     return result.message(f"{pluralize(result.done, 'user')} deactivated")
+
+
+def bulk_reactivate(users: list[User], actor: User) -> str:
+    result, ready = sort_out(users, actor, UserAction.REACTIVATE)
+    for user in ready:
+        reactivate_user(user, actor)
+    return result.message(f"{pluralize(result.done, 'user')} reactivated")
+
+
+def bulk_delete(users: list[User], actor: User) -> str:
+    """Delete the managed users among them; the others are counted and kept."""
+    result, ready = sort_out(users, actor, UserAction.DELETE)
+    for user in ready:
+        delete_user(user, actor)
+    return result.message(f"{pluralize(result.done, 'user')} deleted")

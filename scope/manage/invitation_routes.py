@@ -1,35 +1,73 @@
-"""MANAGE → Invitations: the pending invitations, and Revoke, Resend, Copy Invitation Link."""
+"""MANAGE → Invitations: the pipeline with its filters and export, and Revoke, Resend,
+Copy Invitation Link on one invitation or many."""
 
-from flask import make_response, request, url_for
+from datetime import date
+from urllib.parse import parse_qsl
+
+from flask import Response, make_response, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
+from ..errors import streamed
 from ..extensions import db
-from ..htmx import fragment_or_redirect, render, trigger
+from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..invites.partner_admins import inviter_required
-from ..listing import Listing
+from ..listing import PAGE_SIZES, Listing
 from ..mail.services import latest_delivery_for_invitations
+from ..models import UserType
 from ..refusals import Refused
-from . import bp
+from ..security import staff_required
+from . import bp, users
 from . import invitations as service
+from .actions import BULK_LIMIT, TooManySelected, parse_ids
 from .invitations import invitation_status
+
+# After a bulk action the dialog closes and the table redraws itself.
+BULK_DONE = "scope:close-dialog, scope:invitations-changed"
+
+
+def _listing(args=None) -> Listing:
+    listing = Listing.from_request(
+        tuple(service.INVITATION_SORTS), "sent", service.INVITATION_FILTERS, args=args
+    )
+    if "sort" not in (request.args if args is None else args):
+        listing.direction = "desc"
+    return listing
 
 
 @bp.get("/invitations")
 @inviter_required
 def invitations():
-    listing = Listing.from_request(tuple(service.INVITATION_SORTS), "sent", filters=("status",))
-    if "sort" not in request.args:
-        listing.direction = "desc"
+    listing = _listing()
+    problems = service.clean_filters(listing)
     service.list_invitations(listing)
+    full_page = not is_htmx()
     return render(
         "manage/invitations.html",
         "table",
         nav="manage",
         tab="invitations",
         listing=listing,
+        problems=problems,
         deliveries=latest_delivery_for_invitations([i.id for i in listing.items]),
         status_of=invitation_status,
+        statuses=service.STATUSES,
+        user_types=list(UserType),
+        organizations=users.organization_options() if full_page else {},
+        inviters=service.inviter_options() if full_page else [],
+        page_sizes=PAGE_SIZES,
     )
+
+
+@bp.get("/invitations.csv")
+@staff_required
+def invitations_csv():
+    listing = _listing()
+    service.clean_filters(listing)
+    response = Response(streamed(service.export_csv(listing)), mimetype="text/csv")
+    filename = f"scope-invitations-{date.today().isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _refused(refused: Refused):
@@ -59,12 +97,14 @@ def _act(invitation_id: int, action, answer):
 @bp.post("/invitations/<int:invitation_id>/revoke")
 @inviter_required
 def revoke_invitation(invitation_id):
-    def removed(invitation):
+    def revoked(invitation):
         message = f"Invitation to {invitation.email} revoked. Its link no longer works."
         response = make_response(render("manage/invitations.html", "removed", message=message))
+        # The row leaves the list in place (focus moves to the next row's Actions); a
+        # redrawn table would lose the focus. Under Revoked it shows on the next visit.
         return trigger(response, "scope:close-dialog")
 
-    return _act(invitation_id, service.revoke_invitation, removed)
+    return _act(invitation_id, service.revoke_invitation, revoked)
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
@@ -112,4 +152,88 @@ def invitation_link(invitation_id):
         invitation=invitation,
         link=link,
         expired=invitation_status(invitation) == "expired",
+    )
+
+
+# Many invitations -------------------------------------------------------------------------
+
+
+def _selection(source: MultiDict):
+    """The selected invitations of this sponsor (ticked ones, or every one the filters of
+    "select all N matching" select), or a message saying why there are none to act on."""
+    try:
+        if "matching" in source:
+            listing = _listing(MultiDict(parse_qsl(source["matching"])))
+            service.clean_filters(listing)
+            ids = service.matching_ids(listing, BULK_LIMIT + 1)
+            if len(ids) > BULK_LIMIT:
+                raise TooManySelected(
+                    f"Select at most {BULK_LIMIT:,} invitations at a time: "
+                    "narrow the filters first."
+                )
+        else:
+            ids = parse_ids(source.getlist("invitation_id"), "invitations")
+        selected = service.selected_invitations(ids, lock=request.method == "POST")
+    except Refused as refused:
+        return [], refused.message
+    if not selected:
+        return [], "No invitations selected. Tick the boxes beside them first."
+    return selected, None
+
+
+def _bulk(kind: str, plan, act):
+    source = request.form if request.method == "POST" else request.args
+    selected, problem = _selection(source)
+    if request.method == "POST" and not problem:
+        try:
+            message = act(selected, current_user)
+        except Refused as refused:
+            db.session.rollback()
+            problem = refused.message
+        else:
+            db.session.commit()
+            return _bulk_done(message)
+    invalid = request.method == "POST"
+    result = plan(selected)[0] if selected else None
+    response = make_response(
+        render(
+            "manage/bulk_invitations.html",
+            "dialog_body" if invalid else "dialog",
+            status=422 if invalid else 200,
+            nav="manage",
+            kind=kind,
+            invitations=selected,
+            plan=result,
+            problem=problem,
+        )
+    )
+    if invalid and is_htmx():
+        retarget(response, "#bulk-invitations-form")
+    return response
+
+
+@bp.route("/invitations/bulk/resend", methods=["GET", "POST"])
+@staff_required
+def bulk_resend():
+    return _bulk(
+        "resend",
+        lambda selected: service.resend_plan(selected, current_user),
+        service.bulk_resend,
+    )
+
+
+@bp.route("/invitations/bulk/revoke", methods=["GET", "POST"])
+@staff_required
+def bulk_revoke():
+    return _bulk("revoke", service.sort_out, service.bulk_revoke)
+
+
+def _bulk_done(message: str):
+    return fragment_or_redirect(
+        url_for("manage.invitations"),
+        lambda: trigger(
+            make_response(render("manage/invitations.html", "notice", message=message)),
+            BULK_DONE,
+        ),
+        message,
     )

@@ -1,23 +1,39 @@
-"""MANAGE → Invitations: who is pending, and Revoke, Resend, Copy Invitation Link."""
+"""MANAGE → Invitations: the pipeline of invitations, its filters and export, and Revoke,
+Resend, Copy Invitation Link on one invitation or many."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
-from .. import audit
+from .. import audit, zones
 from ..extensions import db
 from ..invites.sending import invitation_expiry, queue_invitation_email
 from ..invites.tokens import invitation_link, new_nonce
 from ..listing import Listing
 from ..mail import allowance
-from ..models import Invitation, InvitationState, MailMessage, PartnerOrganization, User, utcnow
+from ..models import (
+    Invitation,
+    InvitationState,
+    MailMessage,
+    Occupation,
+    PartnerOrganization,
+    User,
+    UserType,
+    utcnow,
+)
 from ..refusals import Refused
+from ..templating import pluralize
 from ..tenancy import parse_id, scoped
+from .actions import BulkResult
+from .users import safe_cell
 
 INVITATION_SORTS = {
     "email": (Invitation.email,),
@@ -25,13 +41,47 @@ INVITATION_SORTS = {
     "organization": (PartnerOrganization.name_key, Invitation.email),
     "sent": (Invitation.sent_at,),
 }
+INVITATION_FILTERS = ("status", "organization", "type", "invited_by", "sent_from", "sent_to")
+# The Status filter: a pending invitation is Sent, Reviewed or Expired; then the history.
+STATUSES = {
+    "pending": "Pending",
+    "sent": "Sent",
+    "reviewed": "Reviewed",
+    "expired": "Expired",
+    "accepted": "Accepted",
+    "revoked": "Revoked",
+    "all": "Any status",
+}
+DEFAULT_STATUS = "pending"
+CSV_COLUMNS = (
+    "Email",
+    "User type",
+    "Occupation",
+    "Organization",
+    "Invited by",
+    "Sent",
+    "Expires",
+    "Status",
+    "Resent",
+    "Accepted",
+    "Revoked",
+)
 
 
 class InvitationRefused(Refused):
-    """An action on an invitation that cannot be done now; the message says why."""
+    """An action on an invitation that cannot be done now; the message says why, and
+    `reason` is the short form a bulk action counts ("already accepted")."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
 
 
 def invitation_status(invitation: Invitation, now: datetime | None = None) -> str:
+    if invitation.state is InvitationState.ACCEPTED:
+        return "accepted"
+    if invitation.state is InvitationState.REVOKED:
+        return "revoked"
     now = now or utcnow()
     if invitation.expires_at <= now:
         return "expired"
@@ -62,52 +112,214 @@ def invitation_or_404(invitation_id) -> Invitation:
     return invitation
 
 
-def list_invitations(listing: Listing) -> Listing:
-    now = utcnow()
-    stmt = (
+# Filters ----------------------------------------------------------------------------------
+
+
+def clean_filters(listing: Listing) -> dict[str, str]:
+    """Drop filter values that name nothing, so the URL and the page agree; the dates that
+    are not dates come back as messages for their fields."""
+    filters = listing.filters
+    problems: dict[str, str] = {}
+    if filters.get("status") not in STATUSES:
+        filters["status"] = DEFAULT_STATUS
+    if filters.get("type") not in {t.value for t in UserType}:
+        filters.pop("type", None)
+    for name in ("organization", "invited_by"):
+        if name in filters and parse_id(filters[name]) is None:
+            filters.pop(name)
+    for name in ("sent_from", "sent_to"):
+        if name in filters and _day(filters[name]) is None:
+            problems[name] = "Enter a date as YYYY-MM-DD, or leave it empty."
+            filters.pop(name)
+    both = "sent_from" in filters and "sent_to" in filters
+    if both and _day(filters["sent_to"]) < _day(filters["sent_from"]):
+        problems["sent_to"] = "This date is before the “from” date."
+        filters.pop("sent_to")
+    return problems
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def local_day_start(day: date, zone_name: str | None = None) -> datetime:
+    """The UTC moment a day starts in the viewer's zone (a DST change day included)."""
+    start = datetime.combine(day, time(), tzinfo=zones.zone(zone_name or zones.viewer()))
+    return start.astimezone(UTC)
+
+
+def _conditions(listing: Listing, now: datetime) -> list:
+    """WHERE terms for the listing's search and (clean) filters."""
+    filters = listing.filters
+    terms = []
+    if listing.q:
+        terms.append(Invitation.email.contains(listing.q.lower(), autoescape=True))
+    status = filters.get("status", DEFAULT_STATUS)
+    pending = Invitation.state == InvitationState.PENDING
+    if status == "pending":
+        terms.append(pending)
+    elif status == "expired":
+        terms += [pending, Invitation.expires_at <= now]
+    elif status == "reviewed":
+        terms += [pending, Invitation.expires_at > now, Invitation.reviewed_at.is_not(None)]
+    elif status == "sent":
+        terms += [pending, Invitation.expires_at > now, Invitation.reviewed_at.is_(None)]
+    elif status == "accepted":
+        terms.append(Invitation.state == InvitationState.ACCEPTED)
+    elif status == "revoked":
+        terms.append(Invitation.state == InvitationState.REVOKED)
+    if "type" in filters:
+        terms.append(Invitation.user_type == UserType(filters["type"]))
+    if "organization" in filters:
+        terms.append(Invitation.partner_organization_id == int(filters["organization"]))
+    if "invited_by" in filters:
+        terms.append(Invitation.invited_by_id == int(filters["invited_by"]))
+    if "sent_from" in filters:
+        terms.append(Invitation.sent_at >= local_day_start(_day(filters["sent_from"])))
+    if "sent_to" in filters:
+        end = _day(filters["sent_to"]) + timedelta(days=1)
+        terms.append(Invitation.sent_at < local_day_start(end))
+    return terms
+
+
+def _filtered(listing: Listing):
+    return (
         visible_invitations()
-        .where(Invitation.state == InvitationState.PENDING)
         .outerjoin(
             PartnerOrganization, Invitation.partner_organization_id == PartnerOrganization.id
         )
-        .options(
-            joinedload(Invitation.partner_organization),
-            joinedload(Invitation.invited_by),
-            joinedload(Invitation.occupation),
-        )
+        .where(*_conditions(listing, utcnow()))
     )
-    if listing.q:
-        stmt = stmt.where(Invitation.email.contains(listing.q.lower(), autoescape=True))
-    status = listing.filters.get("status")
-    if status == "expired":
-        stmt = stmt.where(Invitation.expires_at <= now)
-    elif status == "reviewed":
-        stmt = stmt.where(Invitation.expires_at > now, Invitation.reviewed_at.is_not(None))
-    elif status == "sent":
-        stmt = stmt.where(Invitation.expires_at > now, Invitation.reviewed_at.is_(None))
+
+
+def _order(listing: Listing) -> list:
     columns = INVITATION_SORTS[listing.sort]
     order = [c.desc() if listing.direction == "desc" else c.asc() for c in columns]
-    return listing.fetch(stmt, [*order, Invitation.id])
+    return [*order, Invitation.id]
+
+
+def list_invitations(listing: Listing) -> Listing:
+    stmt = _filtered(listing).options(
+        joinedload(Invitation.partner_organization),
+        joinedload(Invitation.invited_by),
+        joinedload(Invitation.occupation),
+        joinedload(Invitation.revoked_by),
+        joinedload(Invitation.accepted_user),
+    )
+    return listing.fetch(stmt, _order(listing))
+
+
+def matching_ids(listing: Listing, limit: int) -> list[int]:
+    """The ids of the invitations the listing's filters select ("select all N matching"),
+    at most `limit`, in display order."""
+    stmt = _filtered(listing).with_only_columns(Invitation.id).order_by(*_order(listing))
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def inviter_options() -> list:
+    """Who has sent this sponsor's invitations, for the Invited by filter: (id, name) rows."""
+    stmt = (
+        scoped(User, User.id, User.first_name, User.last_name, User.email)
+        .where(
+            User.id.in_(
+                visible_invitations().with_only_columns(Invitation.invited_by_id).distinct()
+            )
+        )
+        .order_by(User.name_key, User.id)
+    )
+    return [
+        (row.id, f"{row.first_name} {row.last_name}".strip() or row.email)
+        for row in db.session.execute(stmt)
+    ]
+
+
+def export_csv(listing: Listing) -> Iterator[str]:
+    """Every invitation the listing selects (all pages) as CSV text, a chunk at a time,
+    with the conventions of the Users export (BOM, formula-safe cells, times in UTC)."""
+    inviter = aliased(User)
+    now = utcnow()
+    stmt = (
+        _filtered(listing)
+        .outerjoin(Occupation, Invitation.occupation_id == Occupation.id)
+        .outerjoin(inviter, Invitation.invited_by_id == inviter.id)
+        .with_only_columns(
+            Invitation,
+            Occupation.name,
+            PartnerOrganization.name,
+            inviter.first_name,
+            inviter.last_name,
+        )
+        .order_by(*_order(listing))
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    result = db.session.execute(stmt.execution_options(yield_per=500))
+    for rows in result.partitions():
+        for invitation, occupation, organization, first, last in rows:
+            writer.writerow(
+                safe_cell(value)
+                for value in (
+                    invitation.email,
+                    invitation.user_type.label,
+                    occupation or "",
+                    organization or "Staff (teammate)",
+                    f"{first or ''} {last or ''}".strip(),
+                    _utc(invitation.sent_at),
+                    _utc(invitation.expires_at),
+                    STATUSES[invitation_status(invitation, now)],
+                    str(invitation.resend_count or 0),
+                    _utc(invitation.accepted_at),
+                    _utc(invitation.revoked_at),
+                )
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _utc(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+# One invitation ---------------------------------------------------------------------------
+
+
+def action_refusal(invitation: Invitation) -> InvitationRefused | None:
+    """Why Revoke, Resend and Copy Invitation Link are not offered on this invitation: only
+    a pending one can be acted on."""
+    if invitation.state is InvitationState.ACCEPTED:
+        return InvitationRefused("This invitation was already accepted.", "already accepted")
+    if invitation.state is InvitationState.REVOKED:
+        return InvitationRefused("This invitation was revoked.", "already revoked")
+    return None
 
 
 def _pending(invitation: Invitation) -> None:
     # Lock the row and read it again: a sign-up may have accepted it since it was loaded.
     db.session.refresh(invitation, with_for_update=True)
-    if invitation.state is not InvitationState.PENDING:
-        raise InvitationRefused(
-            "This invitation was already accepted."
-            if invitation.state is InvitationState.ACCEPTED
-            else "This invitation was revoked."
-        )
+    refusal = action_refusal(invitation)
+    if refusal:
+        raise refusal
 
 
 def revoke_invitation(invitation: Invitation, actor: User) -> None:
     """The link stops working at once (its page says it was revoked, to whoever holds it),
     and the address can be invited again."""
     _pending(invitation)
+    _revoke(invitation, actor)
+
+
+def _revoke(invitation: Invitation, actor: User) -> None:
     invitation.state = InvitationState.REVOKED
     invitation.pending_email = None
     invitation.revoked_at = utcnow()
+    invitation.revoked_by_id = actor.id
     audit.record("revoked", invitation, actor_id=actor.id)
 
 
@@ -121,24 +333,98 @@ def resend_invitation(invitation: Invitation, actor: User) -> MailMessage:
     _pending(invitation)
     refusal = allowance.address_refusal(invitation.sponsor_id, "invitation", invitation.email)
     if refusal:
-        raise InvitationRefused(refusal.message)
+        raise InvitationRefused(refusal.message, "emailed too often today")
     allowance.reserve(invitation.sponsor_id, 1)
+    _count_resends([invitation.id])
+    return _renew(invitation, actor)
+
+
+def _renew(invitation: Invitation, actor: User) -> MailMessage:
     now = utcnow()
     invitation.previous_nonce, invitation.nonce = invitation.nonce, new_nonce()
     invitation.sent_at = now
     invitation.expires_at = invitation_expiry(now)
     invitation.reviewed_at = None
-    db.session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id)
-        .values(resend_count=Invitation.resend_count + 1)
-        .execution_options(synchronize_session=False)
-    )
     message = queue_invitation_email(invitation, actor, invitation.partner_organization)
     audit.record("resent", invitation, actor_id=actor.id)
     return message
 
 
+def _count_resends(ids: list[int]) -> None:
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id.in_(ids))
+        .values(resend_count=Invitation.resend_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def copy_link(invitation: Invitation) -> str:
     _pending(invitation)
     return invitation_link(invitation)
+
+
+# Many invitations -------------------------------------------------------------------------
+
+
+def selected_invitations(ids: list[int], lock: bool = False) -> list[Invitation]:
+    """The current sponsor's invitations among ids; another sponsor's are simply not there.
+
+    With lock, the rows are held for the transaction, taken in one order (id) and read
+    again, so a sign-up that accepted one meanwhile is seen.
+    """
+    if not ids:
+        return []
+    stmt = (
+        visible_invitations()
+        .where(Invitation.id.in_(ids))
+        .options(joinedload(Invitation.partner_organization))
+        .order_by(Invitation.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Invitation).execution_options(populate_existing=True)
+    return list(db.session.scalars(stmt).unique())
+
+
+def sort_out(invitations: list[Invitation]) -> tuple[BulkResult, list[Invitation]]:
+    """The selected invitations that can be acted on, and the others counted by reason."""
+    result, ready = BulkResult(), []
+    for invitation in invitations:
+        refusal = action_refusal(invitation)
+        if refusal:
+            result.skipped[refusal.reason] += 1
+        else:
+            ready.append(invitation)
+    result.done = len(ready)
+    return result, ready
+
+
+def resend_plan(invitations: list[Invitation], actor: User) -> tuple[BulkResult, list]:
+    """Which invitations bulk Resend would email: pending ones whose address has not
+    already had its share of invitation emails today (the rule of resend_invitation)."""
+    result, ready = sort_out(invitations)
+    sent = allowance.sent_today(actor.sponsor_id, "invitation", [i.email for i in ready])
+    fresh = [i for i in ready if sent.get(i.email, 0) < allowance.PER_ADDRESS_PER_DAY]
+    if len(fresh) < len(ready):
+        result.skipped["emailed too often today"] += len(ready) - len(fresh)
+    result.done = len(fresh)
+    return result, fresh
+
+
+def bulk_resend(invitations: list[Invitation], actor: User) -> str:
+    """Resend every invitation resend_plan() finds; if they do not fit in the sponsor's
+    daily allowance, nothing is sent (MailCapReached says how many fit)."""
+    result, ready = resend_plan(invitations, actor)
+    allowance.reserve(actor.sponsor_id, len(ready))
+    if ready:
+        _count_resends([invitation.id for invitation in ready])
+    for invitation in ready:
+        _renew(invitation, actor)
+    return result.message(f"{pluralize(result.done, 'invitation')} sent again")
+
+
+def bulk_revoke(invitations: list[Invitation], actor: User) -> str:
+    result, ready = sort_out(invitations)
+    for invitation in ready:
+        _revoke(invitation, actor)
+    return result.message(f"{pluralize(result.done, 'invitation')} revoked")

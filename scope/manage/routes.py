@@ -2,9 +2,11 @@
 
 from datetime import date
 from functools import partial
+from urllib.parse import parse_qsl
 
 from flask import Response, make_response, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from ..errors import streamed
 from ..extensions import db
@@ -22,8 +24,8 @@ from .profile_routes import profile_context
 BULK_DONE = "scope:close-dialog, scope:users-changed"
 
 
-def _listing() -> Listing:
-    return Listing.from_request(tuple(users.USER_SORTS), "name", users.USER_FILTERS)
+def _listing(args=None) -> Listing:
+    return Listing.from_request(tuple(users.USER_SORTS), "name", users.USER_FILTERS, args=args)
 
 
 @bp.get("/users", endpoint="users")
@@ -162,10 +164,21 @@ def delete_user(user_id):
 # Many accounts --------------------------------------------------------------------------
 
 
-def _selection(values):
-    """The selected users of this sponsor, or a message saying why there are none to act on."""
+def _selection(source):
+    """The selected users of this sponsor (ticked ones, or every one the search and filters
+    of "select all N matching" select), or a message saying why there are none to act on."""
     try:
-        selected = actions.selected_users(actions.parse_ids(values), lock=request.method == "POST")
+        if "matching" in source:
+            listing = _listing(MultiDict(parse_qsl(source["matching"])))
+            ids = users.matching_ids(listing, actions.BULK_LIMIT + 1)
+            if len(ids) > actions.BULK_LIMIT:
+                raise actions.TooManySelected(
+                    f"Select at most {actions.BULK_LIMIT:,} users at a time: "
+                    "narrow the search or filters first."
+                )
+        else:
+            ids = actions.parse_ids(source.getlist("user_id"))
+        selected = actions.selected_users(ids, lock=request.method == "POST")
     except Refused as refused:
         return [], refused.message
     if not selected:
@@ -178,7 +191,7 @@ def _selection(values):
 def bulk_convert():
     form = BulkConvertForm()
     source = request.form if request.method == "POST" else request.args
-    selected, problem = _selection(source.getlist("user_id"))
+    selected, problem = _selection(source)
     if request.method == "POST" and not problem and form.validate_on_submit():
         try:
             message = actions.bulk_convert(selected, current_user, form.custom_message.data)
@@ -202,7 +215,7 @@ def bulk_convert():
 @staff_required
 def bulk_deactivate():
     source = request.form if request.method == "POST" else request.args
-    selected, problem = _selection(source.getlist("user_id"))
+    selected, problem = _selection(source)
     if request.method == "POST" and not problem:
         message = actions.bulk_deactivate(selected, current_user)
         db.session.commit()
@@ -210,6 +223,37 @@ def bulk_deactivate():
     return _bulk_dialog(
         "manage/bulk_deactivate.html", "#bulk-deactivate-form", users=selected, problem=problem
     )
+
+
+def _bulk_simple(kind: str, act):
+    """Bulk Reactivate or Delete: a dialog naming how many, then the action on each."""
+    source = request.form if request.method == "POST" else request.args
+    selected, problem = _selection(source)
+    if request.method == "POST" and not problem:
+        message = act(selected, current_user)
+        db.session.commit()
+        return _bulk_done(message)
+    action = actions.UserAction(kind)
+    return _bulk_dialog(
+        "manage/bulk_users.html",
+        "#bulk-users-form",
+        kind=kind,
+        users=selected,
+        problem=problem,
+        plan=actions.sort_out(selected, current_user, action)[0],
+    )
+
+
+@bp.route("/users/bulk/reactivate", methods=["GET", "POST"])
+@staff_required
+def bulk_reactivate():
+    return _bulk_simple("reactivate", actions.bulk_reactivate)
+
+
+@bp.route("/users/bulk/delete", methods=["GET", "POST"])
+@staff_required
+def bulk_delete():
+    return _bulk_simple("delete", actions.bulk_delete)
 
 
 def _bulk_done(message: str):

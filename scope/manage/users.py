@@ -239,6 +239,14 @@ def list_users(listing: Listing, actor: User) -> Listing:
     return listing
 
 
+def matching_ids(listing: Listing, limit: int) -> list[int]:
+    """The ids of the users the listing's search and filters select ("select all N
+    matching"), at most `limit`."""
+    _clean_filters(listing)
+    stmt = scoped(User, User.id).where(*_conditions(listing)).order_by(User.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
 def export_csv(listing: Listing) -> Iterator[str]:
     """Every user the listing selects (all pages) as CSV text, produced a chunk at a time."""
     _clean_filters(listing)
@@ -262,7 +270,7 @@ def export_csv(listing: Listing) -> Iterator[str]:
     for rows in result.partitions():
         for first, last, email, user_type, organization, occupation, status, last_login in rows:
             writer.writerow(
-                _safe_cell(value)
+                safe_cell(value)
                 for value in (
                     f"{first} {last}".strip(),
                     first,
@@ -281,7 +289,7 @@ def export_csv(listing: Listing) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _safe_cell(value: str) -> str:
+def safe_cell(value: str) -> str:
     value = value or ""
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 

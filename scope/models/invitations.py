@@ -25,8 +25,23 @@ class Invitation(db.Model):
         # pending_email is the email while the invitation is pending and NULL afterwards:
         # one pending invitation per sponsor and address, enforced by the database.
         UniqueConstraint("sponsor_id", "pending_email"),
-        Index("ix_invitation_listing", "sponsor_id", "state", "sent_at"),
+        # The listing in sent order, with the columns the Status and User type filters read,
+        # so walking it needs no table lookups: the Expired filter walked every newer pending
+        # invitation's row (38 ms of CPU at 50,000 invitations on SQLite; 14 ms with this).
+        Index(
+            "ix_invitation_listing",
+            "sponsor_id",
+            "state",
+            "sent_at",
+            "expires_at",
+            "reviewed_at",
+            "user_type",
+        ),
         Index("ix_invitation_email", "sponsor_id", "state", "email", "id"),
+        # The Invitations filters: every status in sent order, by organization, by inviter.
+        Index("ix_invitation_sent", "sponsor_id", "sent_at"),
+        Index("ix_invitation_organization", "sponsor_id", "partner_organization_id", "sent_at"),
+        Index("ix_invitation_inviter", "sponsor_id", "invited_by_id", "sent_at"),
         # What the mail worker's periodic step looks for: pending, by reminders and age.
         Index("ix_invitation_reminder_due", "state", "reminder_count", "sent_at"),
         Index("ix_invitation_expiry_notice", "state", "expires_at"),
@@ -56,6 +71,9 @@ class Invitation(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     resend_count: Mapped[int] = mapped_column(Integer, default=0)
     # Reminder emails sent (same link); the worker counts from sent_at, see invites/reminders.
     reminder_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
@@ -74,6 +92,8 @@ class Invitation(db.Model):
     partner_organization: Mapped[PartnerOrganization | None] = relationship()
     occupation: Mapped[Occupation | None] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+    accepted_user: Mapped[User | None] = relationship(foreign_keys=[accepted_user_id])
 
 
 class WizardKind(enum.StrEnum):

@@ -1,24 +1,60 @@
-// MANAGE → Users and Profile details: ticking rows for the bulk ACTIONS menu, and focus after
+// MANAGE → Users, Invitations and Profile details: ticking rows for the bulk ACTIONS menu, and focus after
 // a swap. Focus moves in the same task as the swap (htmx:afterSwap), never later, so it cannot
 // pull the caret away from a field the person has already started typing in.
 (function () {
   "use strict";
 
-  function rowBoxes() {
-    return Array.prototype.slice.call(document.querySelectorAll("#users input[name='user_id']"));
+  // A table with bulk actions (data-bulk-table names its checkboxes, data-bulk-form the form
+  // they belong to): its ACTIONS menu is disabled while nothing is selected, and once every
+  // row of the page is ticked it offers "select all N matching", which puts the listing's
+  // query in the form instead of the ticked ids.
+  function rowBoxes(table) {
+    var name = table.getAttribute("data-bulk-table");
+    return Array.prototype.slice.call(table.querySelectorAll("input[name='" + name + "']"));
   }
 
-  function showSelection() {
-    var boxes = rowBoxes();
+  function matchingField(table) {
+    var form = document.getElementById(table.getAttribute("data-bulk-form") || "");
+    return form && form.querySelector("[data-matching]");
+  }
+
+  function showSelection(table) {
+    var boxes = rowBoxes(table);
     var ticked = boxes.filter(function (box) { return box.checked; }).length;
-    var all = document.querySelector("#users [data-select-all]");
+    var matching = matchingField(table);
+    if (matching && (!boxes.length || ticked < boxes.length)) { matching.disabled = true; }
+    var allMatching = matching && !matching.disabled;
+    var all = table.querySelector("[data-select-all]");
     if (all) {
       all.checked = boxes.length > 0 && ticked === boxes.length;
       all.indeterminate = ticked > 0 && ticked < boxes.length;
     }
-    var count = document.getElementById("selection-count");
-    if (count) { count.textContent = ticked ? ticked + " selected" : ""; }
+    var offer = table.querySelector("[data-select-matching]");
+    if (offer) { offer.hidden = allMatching || boxes.length === 0 || ticked < boxes.length; }
+    var count = table.querySelector(".selection-count");
+    if (count) {
+      count.textContent = allMatching ? "All " + offer.getAttribute("data-matching-count") + " matching selected"
+        : ticked ? ticked + " selected" : "";
+    }
+    var actions = table.querySelector("[data-bulk-actions]");
+    if (actions) { actions.disabled = !ticked && !allMatching; }
   }
+
+  function showSelections() {
+    document.querySelectorAll("[data-bulk-table]").forEach(showSelection);
+  }
+
+  document.addEventListener("click", function (event) {
+    var offer = event.target.closest("[data-select-matching]");
+    if (!offer) { return; }
+    var table = offer.closest("[data-bulk-table]");
+    var matching = matchingField(table);
+    matching.value = offer.getAttribute("data-select-matching");
+    matching.disabled = false;
+    showSelection(table);
+    var actions = table.querySelector("[data-bulk-actions]");
+    if (actions) { actions.focus(); }
+  });
 
   function focusSwapped() {
     var field = document.querySelector("[data-focus-on-swap]");
@@ -30,14 +66,16 @@
 
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target.matches("#users [data-select-all]")) {
-      rowBoxes().forEach(function (box) { box.checked = target.checked; });
+    var table = target.closest("[data-bulk-table]");
+    if (!table) { return; }
+    if (target.matches("[data-select-all]")) {
+      rowBoxes(table).forEach(function (box) { box.checked = target.checked; });
     }
-    if (target.matches("#users [data-select-all], #users input[name='user_id']")) { showSelection(); }
+    showSelection(table);
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    showSelection();
+    showSelections();
     focusSwapped();
     // A redrawn row gives focus back to its Actions button, if focus went down with the old row.
     var target = event.detail && event.detail.target;
@@ -50,7 +88,7 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    showSelection();
+    showSelections();
     focusSwapped();
   });
 })();
