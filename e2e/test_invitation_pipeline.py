@@ -3,7 +3,7 @@ bulk Revoke that kills the links, and the history that stays listed under its st
 
 import secrets
 
-from helpers import create_employer, create_managed_users, nav, unique_email
+from helpers import create_employer, create_managed_users, nav, pick_organization, unique_email
 from playwright.sync_api import Page, expect
 
 
@@ -11,7 +11,7 @@ def invite_many(page: Page, organization: str, emails: list[str], shot) -> None:
     """INVITE → Invite External Users → the organization → a row per address → SEND."""
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Invite External Users").click()
-    page.get_by_label("Employer").select_option(label=organization)
+    pick_organization(page, organization)
     page.get_by_role("button", name="Continue").click()
     rows = page.get_by_role("table", name="People to invite")
     for email in emails:
@@ -116,7 +116,7 @@ def test_users_bulk_deactivate_reactivate_and_delete(page: Page, create_staff, l
     create_managed_users(page, organization, people, shot)
 
     nav(page).get_by_role("link", name="Manage").click()
-    page.get_by_label("Organization").select_option(label=organization)
+    pick_organization(page, organization, label="Organization")
     table = page.get_by_role("table", name="Users")
     for _, first, last, _ in people:
         expect(table.get_by_role("link", name=f"{first} {last}")).to_be_visible()

@@ -6,7 +6,14 @@ import secrets
 import subprocess
 import sys
 
-from helpers import OCCUPATION, create_employer, nav, new_password, unique_email
+from helpers import (
+    OCCUPATION,
+    create_employer,
+    nav,
+    new_password,
+    pick_organization,
+    unique_email,
+)
 from playwright.sync_api import Page, expect
 
 DOMAIN = "acmerobotics.example.com"
@@ -213,7 +220,7 @@ def test_a_partner_administrator_invites_a_mentor_who_signs_up(
     admin_email = unique_email("admin")
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Invite External Users").click()
-    page.get_by_label("Employer").select_option(label=organization)
+    pick_organization(page, organization)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("User type").select_option(label="Administrator")
     page.get_by_label("Email").fill(admin_email)

@@ -3,7 +3,7 @@ email, signs up and finds My account in Spanish, on a phone as well as a desktop
 
 import secrets
 
-from helpers import create_employer, nav, new_password, unique_email
+from helpers import create_employer, nav, new_password, pick_organization, unique_email
 from playwright.sync_api import Page, expect
 
 
@@ -22,7 +22,7 @@ def test_a_partner_invited_in_spanish_signs_up_in_spanish(
 
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Invite External Users").click()
-    page.get_by_label("Employer").select_option(label=organization)
+    pick_organization(page, organization)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("User type").select_option(label="Administrator")
     page.get_by_label("Email").fill(person_email)
