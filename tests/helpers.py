@@ -144,12 +144,23 @@ def row_menu(source, row_id: str) -> list[tuple[str, str, str]]:
     document = parse(source)
     rows = document.cssselect(f'tr[id="{row_id}"]')
     assert rows, f"no row {row_id}"
-    data = {name[5:]: value for name, value in rows[0].attrib.items() if name.startswith("data-")}
+    row = rows[0]
+    data = {name[5:]: value for name, value in row.attrib.items() if name.startswith("data-")}
+    # The menu and the rows' url may be named by the table body instead of each row.
+    button = row.cssselect("[aria-haspopup]")[0]
+    holder = (
+        next(e for e in button.iterancestors() if e.get("data-menu-from"))
+        if not button.get("data-menu-from")
+        else button
+    )
+    table_body = next((e for e in row.iterancestors() if e.get("data-rows-url")), None)
+    if "url" not in data and table_body is not None:
+        data["url"] = f"{table_body.get('data-rows-url')}/{row_id.rsplit('-', 1)[1]}"
 
     def fill(value: str) -> str:
         return re.sub(r"\{(\w+)\}", lambda m: data.get(m.group(1), m.group(0)), value)
 
-    source_id = rows[0].cssselect("[data-menu-from]")[0].get("data-menu-from")
+    source_id = holder.get("data-menu-from")
     menu = document.cssselect(f'template[id="{source_id}"]')[0]
     offered = data.get("actions", "").split()
     items = []

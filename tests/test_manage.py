@@ -192,7 +192,11 @@ def test_row_menu_offers_what_each_status_allows(app, staff, people):
     assert adapter.match(omar["Delete"][1], method="GET")[0] == "manage.confirm_delete_user"
     # Deactivate asks first, naming the person: the row gives the name to the shared menu.
     assert elements(html, '[data-confirm="Deactivate {name}?"]')
-    assert elements(html, f'tr[id="user-{people["omar"]}"][data-url][data-name="Omar Diaz"]')
+    assert elements(html, f'tr[id="user-{people["omar"]}"][data-name="Omar Diaz"]')
+    # The rows' menu and their {url} come from the table body (scope.js borrowMenu).
+    assert elements(
+        html, '#user-rows[data-menu-from="user-actions"][data-rows-url="/manage/users"]'
+    )
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,16 @@
   // it (data-menu-from), and the row says which of the items marked data-action it offers (data-actions) and fills the
   // {placeholders} in the items' attributes from its own data-* values. The menu is built in
   // the row when its button opens it, so the page carries one menu per table, not per row.
+  // The template may be named by the button or by its table body (data-menu-from), and a
+  // row's {url} by the row (data-url) or by its table body (data-rows-url + the row's id).
   function borrowMenu(button) {
-    var source = document.getElementById(button.getAttribute("data-menu-from") || "");
+    var holder = button.closest("[data-menu-from]");
+    var source = holder && document.getElementById(holder.getAttribute("data-menu-from"));
     if (!source || document.getElementById(button.getAttribute("aria-controls") || "")) { return; }
     var row = button.closest("tr");
+    var values = Object.assign({}, row.dataset);
+    var rows = row.closest("[data-rows-url]");
+    if (!("url" in values) && rows) { values.url = rows.getAttribute("data-rows-url") + "/" + row.id.split("-").pop(); }
     var offered = (row.getAttribute("data-actions") || "").split(" ");
     var list = source.content.firstElementChild.cloneNode(true);
     list.querySelectorAll("[data-action]").forEach(function (item) {
@@ -31,7 +37,7 @@
     list.querySelectorAll("*").forEach(function (element) {
       Array.prototype.forEach.call(element.attributes, function (attribute) {
         var value = attribute.value.replace(/\{(\w+)\}/g, function (whole, key) {
-          return key in row.dataset ? row.dataset[key] : whole;
+          return key in values ? values[key] : whole;
         });
         if (value !== attribute.value) { element.setAttribute(attribute.name, value); }
       });
