@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from scope.extensions import db
 from scope.invites.tokens import invitation_link
 from scope.mail.allowance import PER_ADDRESS_PER_DAY
-from scope.manage.invitations import local_day_start
+from scope.manage.invitation_listing import local_day_start
 from scope.models import (
     AuditEvent,
     Invitation,

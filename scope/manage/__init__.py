@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 # The route modules register their views on bp.
-from . import invitation_routes, profile_routes, routes  # noqa: E402, F401
+from . import bulk_routes, invitation_routes, profile_routes, routes  # noqa: E402, F401

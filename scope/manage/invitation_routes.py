@@ -18,6 +18,7 @@ from ..models import UserType
 from ..refusals import Refused
 from ..security import staff_required
 from . import bp, users
+from . import invitation_listing as listing_service
 from . import invitations as service
 from .actions import BULK_LIMIT, TooManySelected, parse_ids
 from .invitations import invitation_status
@@ -39,8 +40,8 @@ def _listing(args=None) -> Listing:
 @inviter_required
 def invitations():
     listing = _listing()
-    problems = service.clean_filters(listing)
-    service.list_invitations(listing)
+    problems = listing_service.clean_filters(listing)
+    listing_service.list_invitations(listing)
     full_page = not is_htmx()
     return render(
         "manage/invitations.html",
@@ -54,7 +55,7 @@ def invitations():
         statuses=service.STATUSES,
         user_types=list(UserType),
         organizations=users.organization_options() if full_page else {},
-        inviters=service.inviter_options() if full_page else [],
+        inviters=listing_service.inviter_options() if full_page else [],
         page_sizes=PAGE_SIZES,
     )
 
@@ -63,8 +64,8 @@ def invitations():
 @staff_required
 def invitations_csv():
     listing = _listing()
-    service.clean_filters(listing)
-    response = Response(streamed(service.export_csv(listing)), mimetype="text/csv")
+    listing_service.clean_filters(listing)
+    response = Response(streamed(listing_service.export_csv(listing)), mimetype="text/csv")
     filename = f"scope-invitations-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -164,8 +165,8 @@ def _selection(source: MultiDict):
     try:
         if "matching" in source:
             listing = _listing(MultiDict(parse_qsl(source["matching"])))
-            service.clean_filters(listing)
-            ids = service.matching_ids(listing, BULK_LIMIT + 1)
+            listing_service.clean_filters(listing)
+            ids = listing_service.matching_ids(listing, BULK_LIMIT + 1)
             if len(ids) > BULK_LIMIT:
                 raise TooManySelected(
                     f"Select at most {BULK_LIMIT:,} invitations at a time: "

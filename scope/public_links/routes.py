@@ -11,7 +11,7 @@ from ..models import PublicLink, PublicSignup, UserType
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404, parse_id
-from . import bp, services
+from . import bp, services, signups
 from .forms import PublicLinkForm
 
 
@@ -154,7 +154,7 @@ def rotate(link_id):
 @bp.get("/manage/signups")
 @staff_required
 def awaiting():
-    return render("public_links/_awaiting.html", "awaiting", awaiting=services.awaiting_approval())
+    return render("public_links/_awaiting.html", "awaiting", awaiting=signups.awaiting_approval())
 
 
 def _decide(signup_id: int, decide, done: str):
@@ -173,7 +173,7 @@ def _decide(signup_id: int, decide, done: str):
         lambda: render(
             "public_links/_awaiting.html",
             "awaiting",
-            awaiting=services.awaiting_approval(),
+            awaiting=signups.awaiting_approval(),
             message=message,
             ok=ok,
         ),
@@ -185,10 +185,10 @@ def _decide(signup_id: int, decide, done: str):
 @bp.post("/manage/signups/<int:signup_id>/approve")
 @staff_required
 def approve(signup_id):
-    return _decide(signup_id, services.approve_signup, "{name} approved; they can log in now.")
+    return _decide(signup_id, signups.approve_signup, "{name} approved; they can log in now.")
 
 
 @bp.post("/manage/signups/<int:signup_id>/decline")
 @staff_required
 def decline(signup_id):
-    return _decide(signup_id, services.decline_signup, "{name}'s sign-up declined.")
+    return _decide(signup_id, signups.decline_signup, "{name}'s sign-up declined.")

@@ -11,7 +11,7 @@ from ..htmx import render
 from ..models import Sponsor
 from ..refusals import Refused
 from ..security import home_url_for, log_in, no_store
-from . import services
+from . import services, signups
 from .forms import PublicSignUpForm
 
 bp = Blueprint("signup", __name__)
@@ -51,7 +51,7 @@ def sign_up(token):
 
 def _sign_up(token):
     try:
-        link = services.link_for_token(token)
+        link = signups.link_for_token(token)
     except services.LinkClosed as closed:
         return _closed(closed.reason, closed.link)
     if current_user.is_authenticated:
@@ -64,7 +64,7 @@ def _sign_up(token):
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     if form.validate_on_submit():
         try:
-            services.start_signup(
+            signups.start_signup(
                 link,
                 first_name=form.first_name.data,
                 last_name=form.last_name.data,
@@ -105,14 +105,14 @@ def _confirm(token):
     """Opening the link shows a button; only the button's post confirms (mail scanners open
     links)."""
     try:
-        signup = services.signup_for_token(token)
+        signup = signups.signup_for_token(token)
     except services.ConfirmationProblem as problem:
         return _problem(problem.reason, problem.signup)
     form = ScopeForm()
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
     if request.method == "POST" and form.validate_on_submit():
         try:
-            user = services.confirm_signup(signup)
+            user = signups.confirm_signup(signup)
         except services.ConfirmationProblem as problem:
             db.session.rollback()
             return _problem(problem.reason, signup)
