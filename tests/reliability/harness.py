@@ -51,6 +51,18 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.1) -> f
 # --- processes ----------------------------------------------------------------------------
 
 
+def _group_running(group: int) -> bool:
+    """Whether a process of this process group is still running (Linux /proc)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
+
+
 @dataclass
 class Service:
     """One process (and its children) started in a session of its own, logging to a file."""
@@ -84,10 +96,17 @@ class Service:
                 os.killpg(self.process.pid, signum)
 
     def kill(self) -> None:
-        """The machine dies: every process of the group at once, nothing finishes."""
+        """The machine dies: every process of the group at once, nothing finishes.
+
+        Returns once no process of the group is left running (zombies hold no sockets): a
+        worker still exiting would hold the listening socket, and a request that comes after
+        the kill would be taken into its backlog and then cut.
+        """
         self.signal_group(signal.SIGKILL)
         if self.process is not None:
+            group = self.process.pid
             self.process.wait(timeout=30)
+            wait_until(lambda: not _group_running(group), 30, f"{self.name} gone", 0.005)
         self._close_log()
 
     def _close_log(self) -> None:

@@ -112,7 +112,7 @@ def logged_in(writable, other):
 def assert_cannot_write_page(response, htmx: bool) -> None:
     html = response.get_data(as_text=True)
     assert response.status_code == 503, html[:2000]
-    assert CANNOT_WRITE in html
+    assert str(CANNOT_WRITE) in html
     assert ("<html" in html) is not htmx
     if htmx:
         assert response.headers["HX-Retarget"] == "#alerts"
