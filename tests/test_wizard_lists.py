@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from scope.emails import split_addresses
 from scope.extensions import db
-from scope.models import Invitation, MailMessage, UserStatus, UserType, WizardRow
+from scope.models import (
+    Invitation,
+    MailMessage,
+    UserStatus,
+    UserType,
+    WizardDraft,
+    WizardRow,
+)
 from tests.helpers import csrf_token
 
 STRONG = "lantern meadow quartz saddle"
@@ -242,6 +249,21 @@ def test_an_empty_pasted_list_says_what_to_do(staff, orgs):
     )
     assert response.status_code == 422
     assert "Paste one or more email addresses." in html_of(response)
+
+
+def test_a_list_with_nothing_to_add_changes_nothing_and_keeps_the_message_shown(app, staff, orgs):
+    choose(staff, orgs["acme"])
+    response = staff.post(
+        "/invite/external/addresses",
+        {"user_type": "provider", "addresses": "-253\n8190715", "message": "See you Monday"},
+        htmx=True,
+    )
+    assert response.status_code == 422
+    html = html_of(response)
+    assert "2 addresses were not added" in html and "See you Monday" in html
+    with app.app_context():
+        assert db.session.scalar(db.select(WizardRow.id)) is None
+        assert db.session.scalars(db.select(WizardDraft.message)).all() == [None]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -124,9 +124,13 @@ def add_addresses(slug):
         db.session.rollback()
         form.refuse(refused)
         return wizard(kind, form=form, status=422)
-    db.session.commit()
+    # 422 only when nothing was added, and then nothing changes (the message typed beside
+    # the list included: the form shows it again).
+    if added.added:
+        db.session.commit()
+    else:
+        db.session.rollback()
     form.addresses.data = "\n".join(address for address, _ in added.refused)
-    # 422 only when nothing was added: a refused answer changes nothing.
     return wizard(kind, form=form, addresses_added=added, status=200 if added.added else 422)
 
 
@@ -185,9 +189,10 @@ def upload(slug):
         db.session.rollback()
         form.refuse(refused)
         return wizard(kind, upload_form=form, status=422)
-    db.session.commit()
-    if check.bad_rows:
+    if check.bad_rows:  # nothing is added until asked: the answer changes nothing
+        db.session.rollback()
         return wizard(kind, csv_check=check, held=csv_rows.hold(check), status=422)
+    db.session.commit()
     return wizard(kind, csv_check=check, csv_added=added)
 
 
