@@ -28,8 +28,8 @@ def scope_app() -> Flask:
 
 def admin_app() -> Flask:
     from flask_admin import Admin
-    from flask_babel import Babel
     from flask_admin.contrib.sqla import ModelView
+    from flask_babel import Babel
 
     from scope.extensions import db
     from scope.models import User
