@@ -307,7 +307,3 @@ def organization_options() -> dict[str, list]:
     for organization in db.session.execute(stmt):
         groups[organization.kind.plural].append(organization)
     return groups
-
-
-def occupation_options() -> list[Occupation]:
-    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
