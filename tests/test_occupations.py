@@ -175,7 +175,7 @@ def test_the_merge_dialog_names_what_moves(app, staff, make_org, occupation_id):
     ).get_data(as_text=True)
     assert text_of(dialog, "#dialog-title") == "Merge Electrician into Plumber?"
     assert text_of(dialog, "#dialog-text").startswith(
-        "1 user, 2 invitations, 1 public link, 1 person on an INVITE list move to Plumber."
+        "Moving to Plumber: 1 user, 2 invitations, 1 public link, 1 person on an INVITE list."
     )
     assert element(dialog, 'input[name="into"]').get("value") == str(plumber)
     assert texts(dialog, "button") == ["Cancel", "Merge"]

@@ -19,7 +19,7 @@ from ..models import (
 from ..refusals import Refused
 from ..tenancy import scoped
 from ..text import name_key
-from .services import DuplicateName, _save, count_references, describe_references
+from .services import DuplicateName, _save, count_references, still_referred
 
 # Every column that refers to an occupation: a merge moves each, a delete waits for none.
 REFERENCES = (
@@ -147,11 +147,12 @@ def restore_occupation(occupation: Occupation, actor: User) -> None:
 
 def delete_occupation(occupation: Occupation, actor: User) -> None:
     """Only an occupation nothing refers to (a mistake); else retire or merge it."""
-    found = describe_references(references(occupation))
+    found = references(occupation)
     if found:
         raise OccupationRefused(
-            f"{occupation.name} cannot be deleted: {' and '.join(found)} refer to it. "
-            "Retire it, or merge it into another occupation, instead."
+            still_referred(
+                occupation.name, found, "Retire it, or merge it into another occupation, instead."
+            )
         )
     audit.record("occupation_deleted", occupation, actor_id=actor.id, name=occupation.name)
     db.session.delete(occupation)

@@ -209,18 +209,25 @@ def describe_references(counts: dict) -> list[str]:
     return [pluralize(count, *REFERENCE_WORDS[model]) for model, count in counts.items()]
 
 
-def organization_references(organization: PartnerOrganization) -> list[str]:
-    """What still refers to the organization, in words ("3 users"); empty: it can go."""
-    return describe_references(
-        count_references(
-            organization.id,
-            (
-                User.partner_organization_id,
-                Invitation.partner_organization_id,
-                PublicLink.partner_organization_id,
-                WizardRow.partner_organization_id,
-            ),
-        )
+def still_referred(name: str, counts: dict, instead: str) -> str:
+    """Why a record cannot be deleted: "X cannot be deleted: 2 users refer to it. …"."""
+    verb = "refers" if sum(counts.values()) == 1 else "refer"
+    return (
+        f"{name} cannot be deleted: {' and '.join(describe_references(counts))} {verb} to it. "
+        + instead
+    )
+
+
+def organization_references(organization: PartnerOrganization) -> dict:
+    """What still refers to the organization, counted by model; empty: it can go."""
+    return count_references(
+        organization.id,
+        (
+            User.partner_organization_id,
+            Invitation.partner_organization_id,
+            PublicLink.partner_organization_id,
+            WizardRow.partner_organization_id,
+        ),
     )
 
 
@@ -229,8 +236,7 @@ def delete_organization(organization: PartnerOrganization, actor: User) -> None:
     references = organization_references(organization)
     if references:
         raise OrganizationRefused(
-            f"{organization.name} cannot be deleted: {' and '.join(references)} refer to it. "
-            "Archive it instead."
+            still_referred(organization.name, references, "Archive it instead.")
         )
     audit.record(
         "organization_deleted",
