@@ -4,6 +4,7 @@ from flask import Blueprint, redirect, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from .. import i18n
 from ..auth import throttle
 from ..extensions import db, limiter
 from ..forms import ScopeForm
@@ -88,6 +89,8 @@ def _sign_up(token):
 
 
 def _problem(reason: str, signup=None):
+    if signup is not None:
+        i18n.use_invitation_language(signup.language)
     sponsor = db.session.get(Sponsor, signup.sponsor_id) if signup else None
     status = 404 if reason == "invalid" else 410
     return render(
@@ -108,6 +111,8 @@ def _confirm(token):
         signup = signups.signup_for_token(token)
     except services.ConfirmationProblem as problem:
         return _problem(problem.reason, problem.signup)
+    # The pages after the email speak the language the person signed up in.
+    i18n.use_invitation_language(signup.language)
     form = ScopeForm()
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
     if request.method == "POST" and form.validate_on_submit():
