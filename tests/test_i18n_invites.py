@@ -96,7 +96,8 @@ def test_a_public_link_sign_up_in_spanish_gets_spanish_pages_and_emails(app, sta
     ]
     assert "Supervisor" in texts(page, ".invitation-summary dd")
     assert texts(page, "button[type=submit]") == ["Crear cuenta"]
-    assert texts(page, "label")[:2] == ["Nombre", "Apellido"]
+    assert texts(page, "label")[:3] == ["Nombre", "Apellido", "Correo electrónico"]
+    assert "Le enviamos un enlace para confirmarlo" in text_of(page, "#email ~ .hint")
     assert "¿Ya tiene una cuenta?" in text_of(page, "p.muted")
 
     answer = _sign_up(person, path, "dana@example.com", ES)
@@ -145,6 +146,12 @@ def test_a_public_link_sign_up_in_spanish_gets_spanish_pages_and_emails(app, sta
     with app.app_context():
         language = select(User.language).where(User.email == "dana@example.com")
         assert db.session.scalar(language) is None  # not chosen: the sign-up's counts
+
+
+def test_a_link_for_some_domains_says_so_in_spanish(app, staff, employer):
+    path = _public_link(staff, employer, allowed_domains="acme.example")
+    page = app.test_client().get(path, headers=ES)
+    assert text_of(page, "#email ~ .hint").startswith("Su dirección del trabajo en acme.example.")
 
 
 def test_a_declined_spanish_sign_up_is_told_in_spanish(app, staff, employer):

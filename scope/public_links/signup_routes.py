@@ -1,6 +1,7 @@
 """The public side of a public link: the sign-up form and the emailed confirmation."""
 
 from flask import Blueprint, redirect, request
+from flask_babel import gettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -59,8 +60,10 @@ def _sign_up(token):
         return render("invites/log_out_first.html", status=409)
     form = PublicSignUpForm()
     if link.domains:
-        form.email.description = (
-            f"Your work address at {', '.join(link.domains)}. {form.email.description}"
+        form.email.description = gettext(
+            "Your work address at %(domains)s. We email you a link to confirm it before your "
+            "account is made.",
+            domains=", ".join(link.domains),
         )
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     if form.validate_on_submit():
