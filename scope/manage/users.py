@@ -26,6 +26,7 @@ from ..models import (
 from ..partners import picker
 from ..tenancy import parse_id, scoped
 from ..text import clean_line
+from . import counts
 from .actions import UserAction, allowed_actions
 
 USER_FILTERS = ("type", "status", "organization")
@@ -235,6 +236,7 @@ def list_users(listing: Listing, actor: User) -> Listing:
     # The rows are loaded by the ids chosen above: the search and filters are not run again.
     rows = _filtered(listing, *ROW_COLUMNS, where=[])
     listing.fetch(rows, order, scalars=False, ids=ids)
+    counts.show_exact_total(listing)
     listing.items = [UserRow(*row).for_actor(actor) for row in listing.items]
     return listing
 
