@@ -9,6 +9,7 @@ that shows the last page. They run on SQLite and, in .ci/run, on PostgreSQL.
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from sqlalchemy import select
@@ -55,9 +56,9 @@ def expected_ids(
     with app.app_context():
         users = db.session.scalars(select(User).where(User.sponsor_id == sponsor_id)).all()
         users = [u for u in users if all(getattr(u, k) == v for k, v in where.items())]
-        # Ties break by id ascending whatever the direction, as the listing does (a stable
-        # sort keeps the id order among equals, reversed or not).
-        users.sort(key=lambda u: u.id)
+        # Ties break by id in the sort's direction, as the listing does (a descending order
+        # is the ascending one read backwards; a stable sort keeps the id order among equals).
+        users.sort(key=lambda u: u.id, reverse=reverse)
         users.sort(key=key, reverse=reverse)
         if empty_last:
             users.sort(key=empty_last)  # stable: rows without the value move to the end
@@ -165,6 +166,15 @@ def test_a_search_counts_fewer_rows_ahead(app, crowd, monkeypatch):
             if "a" in db.session.get(User, i).name_key + " " + (db.session.get(User, i).email or "")
         ]
     assert len(matching) > 13
+    # The best matches first (a word starting with "a"), each part in name order.
+    with app.app_context():
+        starts = {
+            i
+            for i in matching
+            if re.search(r"(^|[ .@_+-])a", db.session.get(User, i).name_key)
+            or re.search(r"(^|[ .@_+-])a", db.session.get(User, i).email or "")
+        }
+    matching.sort(key=lambda i: i not in starts)
     html = crowd.get("/manage/users?size=10&q=a", htmx=True).get_data(as_text=True)
     assert shown_ids(html) == matching[:10] and summary(html) == "1–10 of 12+"
     html = crowd.get(f"/manage/users?size=10&q=a&page={len(matching) // 10 + 1}", htmx=True)

@@ -14,7 +14,7 @@ Batch migrations recreate a SQLite table and drop its triggers: a later migratio
 alters user_account in batch mode must create these triggers again (SQLITE_TRIGGERS).
 
 Revision ID: 0017c_user_counts
-Revises: 0016a
+Revises: 0017e
 Create Date: 2026-11-30 13:15:00
 
 """
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017c_user_counts"
-down_revision = "0016a"
+down_revision = "0017e"
 branch_labels = None
 depends_on = None
 
