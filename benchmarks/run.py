@@ -588,8 +588,14 @@ def cases_for(client: Client, scale: str = "100k") -> dict[str, tuple[str, bool]
             "users: filter type=provider": (users + "&page=1&type=provider", True),
             "users: search a full email address": (users + f"&page=1&q={address}", True),
             f"users: page {last_page:,} (last)": (users + f"&page={last_page}", True),
+            "users: jump to letter 'M'": (users + "&letter=M", True),
         }
     )
+    # The last page reached by Next from the one before it (a keyset cursor).
+    _, page = client.get(users + f"&page={last_page - 1}", htmx=True)
+    found = re.search(rb'href="([^"]+)"[^>]*rel="next"', page)
+    if found:
+        cases["users: last page by Next"] = (found.group(1).decode().replace("&amp;", "&"), True)
     return cases
 
 
