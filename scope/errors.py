@@ -87,29 +87,21 @@ def streamed(chunks: Iterator[str]) -> Iterator[str]:
     # The chunks read the rows through the request's session, a few hundred at a time (on
     # PostgreSQL from a server-side cursor, which lives as long as its transaction). The
     # request's teardown, run when the view returns and before the body is sent, would
-    # close that session and end the export after its first chunk: the body takes the
-    # session over and closes it when it ends, however it ends.
+    # close that session and end the export after its first chunk. The session is taken
+    # out of the request's hands and given back to the body's own context, whose teardown
+    # closes it when the body ends.
     session = db.session() if db.session.registry.has() else None
     if session is not None:
         db.session.registry.clear()
 
     def body() -> Iterator[str]:
-        try:
-            if first is not None:
-                yield first
-            yield from chunks
-        finally:
-            if session is not None:
-                _close(session)
+        if session is not None:
+            db.session.registry.set(session)
+        if first is not None:
+            yield first
+        yield from chunks
 
     return stream_with_context(body())
-
-
-def _close(session) -> None:
-    try:
-        session.close()
-    except sa.SQLAlchemyError:
-        log.warning("database connection lost after a streamed response", exc_info=True)
 
 
 def cannot_write(error: sa.DBAPIError) -> bool:
