@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from . import keyset
 from .extensions import db
+from .templating import format_number
 from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -137,10 +138,16 @@ class Listing:
     @property
     def summary(self) -> str:
         if not self.total:
-            return "No results"
+            return _("No results")
         first = self.offset + 1
         last = min(self.total, self.offset + self.page_size)
-        return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
+        total = format_number(self.total) + ("+" if self.capped else "")
+        return _(
+            "%(first)s–%(last)s of %(total)s",
+            first=format_number(first),
+            last=format_number(last),
+            total=total,
+        )
 
     @property
     def count_ahead(self) -> int:
@@ -257,7 +264,9 @@ class Listing:
         counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
         last = max(1, -(-counted // self.page_size))
         if self.first is None and self.page_typed and not self.page_error:
-            self.page_error = _("There are %(pages)s pages: this is the last.", pages=f"{last:,}")
+            self.page_error = _(
+                "There are %(pages)s pages: this is the last.", pages=format_number(last)
+            )
         self.page, self.first = last, None
 
     @staticmethod
