@@ -121,7 +121,7 @@ def test_manage_users_reads_in_spanish_for_staff_who_chose_it(app, staff, people
     assert texts(page, "[role=tab]") == ["Usuarios", "Invitaciones"]
     assert "Buscar usuarios" in texts(page, "label")
     headers = [header.rstrip(" ▲▼") for header in texts(page, "#users th")]
-    assert {"Nombre", "Correo electrónico", "Estado", "Último inicio de sesión"} <= set(headers)
+    assert {"Nombre", "Correo electrónico", "Estado", "Último acceso"} <= set(headers)
     assert texts(page, "#bulk-menu [role=menuitem]") == [
         "Convertir en autenticado",
         "Desactivar",
