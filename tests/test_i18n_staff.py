@@ -283,3 +283,19 @@ def test_the_notice_digest_is_written_in_its_readers_language(app, make_sponsor,
     assert "Verlos en Scope" in html.text_content()
     assert english_left(digest.body_html, "mail/notice_digest.html") == []
     assert english_left(digest.body_text, "mail/notice_digest.txt") == []
+
+
+def test_the_development_mailbox_reads_in_spanish(app, staff):
+    _invite(staff, "ana@example.org")
+    _choose_spanish(staff)
+    page = staff.get("/mail/mailbox")
+    assert text_of(page, "h1") == "Buzón de desarrollo"
+    assert texts(page, "th") == ["Destinatario", "Asunto", "Tipo", "Estado", "Creado"]
+    assert english_left(page, "mail/mailbox.html") == []
+    link = element(page, "#mailbox tbody a").get("href")
+    message = staff.get(link)
+    assert text_of(message, "p a") == "Volver al buzón"
+    assert {"Para", "De", "Tipo", "Creado"} <= set(texts(message, "dt"))
+    assert {"Sobre", "Texto", "HTML"} <= set(texts(message, "h2"))
+    assert element(message, "iframe").get("title") == "Parte HTML del correo"
+    assert english_left(message, "mail/message.html") == []
