@@ -161,4 +161,6 @@ def register(app: Flask) -> None:
         locale_selector=select_locale,
     )
     app.add_template_global(LANGUAGES, "languages")
+    # Words a template defines once and translates where it draws them.
+    app.add_template_global(N_, "N_")
     app.add_template_global(current, "current_language")

@@ -91,6 +91,15 @@ TRANSLATED_TEMPLATES = [
     ),
     "mail/layout.html",
     "mail/layout.txt",
+    "_confirm.html",
+    "_dialog.html",
+    *sorted(str(p.relative_to(TEMPLATES)) for p in (TEMPLATES / "manage").glob("*.html")),
+    *sorted(str(p.relative_to(TEMPLATES)) for p in (TEMPLATES / "notices").glob("*.html")),
+    "settings/index.html",
+    "mail/mailbox.html",
+    "mail/message.html",
+    "mail/notice_digest.html",
+    "mail/notice_digest.txt",
 ]
 # Words that are the same in every language: the product's name.
 ALLOWED_WORDS = {"Scope"}

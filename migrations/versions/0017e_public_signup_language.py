@@ -4,7 +4,7 @@ Their emails (confirmation, approval, decline) are written in it: the person has
 so no language of their own, until they confirm.
 
 Revision ID: 0017e
-Revises: 0016a
+Revises: 0017o_occupation_retire
 Create Date: 2026-11-30 13:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0017e'
-down_revision = '0016a'
+down_revision = '0017o_occupation_retire'
 branch_labels = None
 depends_on = None
 
