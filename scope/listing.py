@@ -119,7 +119,7 @@ class Listing:
 
     @property
     def has_next(self) -> bool:
-        return self.capped or self.offset + self.page_size < self.total
+        return self.capped or self.offset + len(self.items) < self.total
 
     @property
     def prev_params(self) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class Listing:
         if not self.total:
             return "No results"
         first = self.offset + 1
-        last = min(self.total, self.offset + self.page_size)
+        last = min(self.total, self.offset + (len(self.items) or self.page_size))
         return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
 
     @property
@@ -193,23 +193,21 @@ class Listing:
         bound, backward = self._bound(order)
         page_ids: list = []
         if backward:
-            # One row more than a page: whether rows remain before this page.
+            # One row more than a page: whether rows remain before this page. Fewer than a
+            # page (rows were deleted) make a short first page: no row is shown twice.
             ids = list(
                 db.session.scalars(keyset.walk(order, bound, True, limit=self.page_size + 1))
             )
-            if len(ids) > self.page_size:
-                page_ids = ids[: self.page_size][::-1]
-                self.first = max(self.row - 1, 1)
+            page_ids = ids[: self.page_size][::-1]
+            if page_ids:
+                self.first = max(self.row - 1, 1) if len(ids) > self.page_size else 0
                 back = keyset.Bound(bound.segment, bound.values, inclusive=True)
-                ahead = db.session.scalar(
-                    self._counted(
-                        keyset.walk(order, back, limit=self.count_ahead + 1 - self.page_size)
-                    )
-                )
-                ahead += self.page_size
+                reach = self.count_ahead + 1 - len(page_ids)
+                walked = keyset.walk(order, back, limit=max(reach, 1))
+                ahead = len(page_ids) + db.session.scalar(self._counted(walked))
             else:
-                bound = None  # fewer rows than a page before it: the first page
-                self.page, self.letter = 1, ""
+                bound = None  # nothing left before it: the first page
+                self.page = 1
         if not page_ids:
             if bound is None:
                 self.first = None
