@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from scope.extensions import db
 from scope.models import OrganizationKind, PartnerOrganization, User, UserStatus, UserType
 from scope.text import name_key
-from tests.helpers import elements, text_of
+from tests.helpers import elements, text_of, texts
 
 FIRST = ["Ana", "Bo", "Mia"]
 LAST = ["Garcia", "Garcia-Marquez", "Marquez", "Lee", "Zed"]
@@ -300,3 +300,129 @@ def test_a_cursor_that_is_not_one_shows_the_first_page(staff, people, query):
     html = response.get_data(as_text=True)
     assert shown_ids(html) == first, query
     assert text_of(html, ".pager-summary").startswith("1–10 of")
+
+
+@pytest.fixture
+def thirty(staff, people):
+    """30 people and the staff member: four pages of 10."""
+    people.reset(staff.user_id)
+    people.add(
+        [
+            (first, last, n % 2 == 0, TYPES[n % 3], UserStatus.ACTIVE, n % 3, None)
+            for n, (first, last) in enumerate((f, la) for f in FIRST for la in LAST)
+        ]
+        * 2
+    )
+    return people
+
+
+@pytest.mark.parametrize(
+    "sort, descending, letter",
+    [
+        ("name", False, "M"),
+        ("name", True, "M"),
+        ("name", False, "H"),
+        ("name", True, "G"),
+        ("email", False, "B"),
+        ("email", True, "A"),
+        ("organization", False, "Z"),
+        ("organization", True, "A"),
+    ],
+)
+def test_a_letter_jumps_to_the_first_row_that_reaches_it(staff, thirty, sort, descending, letter):
+    order = reference(thirty.rows.values(), sort, descending, "")
+    first_key = {
+        "name": lambda r: r.name_key,
+        "email": lambda r: r.email,
+        "organization": lambda r: r.org and r.org[0],
+    }[sort]
+    low = letter.lower()
+
+    def reached(i):
+        key = first_key(thirty.rows[i])
+        return key is not None and (key < chr(ord(low) + 1) if descending else key >= low)
+
+    position = next(n for n, i in enumerate(order) if reached(i))
+    direction = "desc" if descending else "asc"
+    html = staff.get(f"/manage/users?sort={sort}&dir={direction}&size=10").get_data(as_text=True)
+    (nav,) = elements(html, 'nav[aria-label="Jump to letter"]')
+    assert [a.text_content() for a in nav.cssselect("a")] == list("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    (jump,) = [a.get("href") for a in nav.cssselect("a") if a.text_content() == letter]
+    html = staff.get(jump, htmx=True).get_data(as_text=True)
+    assert shown_ids(html) == order[position : position + 10]
+    assert text_of(html, ".pager-summary").startswith(f"{position + 1}–")
+    assert texts(html, 'nav[aria-label="Jump to letter"] a[aria-current]') == [letter]
+    # Next and Previous go on from there.
+    if link(html, "next"):
+        after = staff.get(link(html, "next"), htmx=True).get_data(as_text=True)
+        assert shown_ids(after) == order[position + 10 : position + 20]
+    if link(html, "prev"):
+        before = staff.get(link(html, "prev"), htmx=True).get_data(as_text=True)
+        assert shown_ids(before) == order[max(position - 10, 0) : position]
+
+
+def test_a_letter_past_the_last_row_shows_the_last_page(staff, thirty):
+    order = reference(thirty.rows.values(), "name", False, "")
+    html = staff.get("/manage/users?size=10&letter=Z", htmx=True).get_data(as_text=True)
+    zed = [i for i in order if thirty.rows[i].name_key >= "z"]
+    assert zed and shown_ids(html) == order[order.index(zed[0]) :][:10]
+    thirty.delete(range(1000))  # everyone but the staff member
+    html = staff.get("/manage/users?size=10&letter=Z", htmx=True).get_data(as_text=True)
+    assert shown_ids(html) == [staff.user_id] and text_of(html, ".pager-summary") == "1–1 of 1"
+
+
+@pytest.mark.parametrize("sort", ["type", "status", "last_login"])
+def test_sorts_whose_column_has_no_letters_offer_none(staff, thirty, sort):
+    html = staff.get(f"/manage/users?sort={sort}", htmx=True).get_data(as_text=True)
+    assert not elements(html, 'nav[aria-label="Jump to letter"]')
+    # A letter in the address changes nothing there.
+    with_letter = staff.get(f"/manage/users?sort={sort}&letter=M", htmx=True)
+    assert shown_ids(with_letter.get_data(as_text=True)) == shown_ids(html)
+
+
+def test_a_search_offers_no_letters(staff, thirty):
+    html = staff.get("/manage/users?q=garcia", htmx=True).get_data(as_text=True)
+    assert shown_ids(html) and not elements(html, 'nav[aria-label="Jump to letter"]')
+
+
+def test_a_typed_page_number_jumps_there(staff, thirty):
+    order = reference(thirty.rows.values(), "name", False, "")
+    html = staff.get("/manage/users?size=10&status=active").get_data(as_text=True)
+    (form,) = elements(html, "form.page-jump")
+    assert form.cssselect('label[for="page-number"]')[0].text_content() == "Page"
+    assert form.cssselect("#page-number")[0].get("value") == "1"
+    assert "of 4" in text_of(html, "form.page-jump") and "Go" in text_of(html, "form.page-jump")
+    hidden = {i.get("name"): i.get("value") for i in form.cssselect('input[type="hidden"]')}
+    assert hidden == {"sort": "name", "dir": "asc", "size": "10", "status": "active"}
+    html = staff.get("/manage/users?sort=name&dir=asc&size=10&page=3", htmx=True)
+    html = html.get_data(as_text=True)
+    assert shown_ids(html) == order[20:30] and text_of(html, ".pager-summary") == "21–30 of 31"
+    assert element_value(html) == "3" and not elements(html, "#page-number-error")
+
+
+def element_value(html: str) -> str:
+    return elements(html, "#page-number")[0].get("value")
+
+
+@pytest.mark.parametrize(
+    "typed, message, shown",
+    [
+        ("abc", "Enter a page number, such as 2.", "1–10 of 31"),
+        ("0", "Enter a page number, such as 2.", "1–10 of 31"),
+        ("-3", "Enter a page number, such as 2.", "1–10 of 31"),
+        ("2.5", "Enter a page number, such as 2.", "1–10 of 31"),
+        ("99", "There are 4 pages: this is the last.", "31–31 of 31"),
+        ("99999999999999999999", "There are 4 pages: this is the last.", "31–31 of 31"),
+    ],
+)
+def test_a_page_number_that_names_no_page_says_so(staff, thirty, typed, message, shown):
+    before = len(thirty.alive)
+    response = staff.get(f"/manage/users?size=10&page={typed}", htmx=True)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert text_of(html, "#page-number-error") == message
+    field = elements(html, "#page-number")[0]
+    assert field.get("aria-invalid") == "true" and field.get("value") == typed
+    assert field.get("aria-describedby") == "page-number-error"
+    assert text_of(html, ".pager-summary") == shown
+    assert len(thirty.alive) == before
