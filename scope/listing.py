@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from . import keyset
 from .extensions import db
+from .templating import format_number
 from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -53,6 +54,8 @@ class Listing:
     # A typed page number that names no page, and why.
     page_typed: str = ""
     page_error: str = ""
+    # Whether rows follow this page, when the walk that found it could tell.
+    more: bool | None = None
 
     @classmethod
     def from_request(
@@ -119,6 +122,8 @@ class Listing:
 
     @property
     def has_next(self) -> bool:
+        if self.more is not None:
+            return self.more
         return self.capped or self.offset + len(self.items) < self.total
 
     @property
@@ -137,10 +142,16 @@ class Listing:
     @property
     def summary(self) -> str:
         if not self.total:
-            return "No results"
+            return _("No results")
         first = self.offset + 1
         last = min(self.total, self.offset + (len(self.items) or self.page_size))
-        return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
+        total = format_number(self.total) + ("+" if self.capped else "")
+        return _(
+            "%(first)s–%(last)s of %(total)s",
+            first=format_number(first),
+            last=format_number(last),
+            total=total,
+        )
 
     @property
     def count_ahead(self) -> int:
@@ -227,6 +238,7 @@ class Listing:
         if self.first is not None:
             self.page = self.first // self.page_size + 1
         self._count(self.offset + ahead, self.offset + self.count_ahead + 1)
+        self.more = ahead > len(page_ids)
         self.items = []
         if page_ids:
             self._load(order, rows, page_ids)
@@ -255,7 +267,9 @@ class Listing:
         counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
         last = max(1, -(-counted // self.page_size))
         if self.first is None and self.page_typed and not self.page_error:
-            self.page_error = _("There are %(pages)s pages: this is the last.", pages=f"{last:,}")
+            self.page_error = _(
+                "There are %(pages)s pages: this is the last.", pages=format_number(last)
+            )
         self.page, self.first = last, None
 
     @staticmethod

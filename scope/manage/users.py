@@ -27,6 +27,7 @@ from ..models import (
 from ..partners import picker
 from ..tenancy import parse_id, scoped
 from ..text import clean_line
+from . import counts
 from .actions import UserAction, allowed_actions
 
 USER_FILTERS = ("type", "status", "organization")
@@ -252,6 +253,7 @@ def list_users(listing: Listing, actor: User) -> Listing:
     order = user_order(listing, _conditions(listing))
     # The rows are loaded by the ids chosen above: the search and filters are not run again.
     listing.fetch_keyset(order, _filtered(listing, *ROW_COLUMNS, where=[]))
+    counts.show_exact_total(listing)
     listing.items = [UserRow(*row).for_actor(actor) for row in listing.items]
     return listing
 
@@ -324,7 +326,3 @@ def organization_options() -> dict[str, list]:
     for organization in db.session.execute(stmt):
         groups[organization.kind.plural].append(organization)
     return groups
-
-
-def occupation_options() -> list[Occupation]:
-    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -57,9 +58,9 @@ class PublicLinkForm(ScopeForm):
 class PublicSignUpForm(NewPasswordForm):
     first_name, last_name = name_fields("your")
     email = EmailField(
-        "Email",
-        validators=[DataRequired("Enter your email address."), Length(max=1000), valid_email],
-        description="We email you a link to confirm it before your account is made.",
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=1000), valid_email],
+        description=_l("We email you a link to confirm it before your account is made."),
     )
 
     def password_hints(self) -> list[str]:
