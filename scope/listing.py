@@ -53,6 +53,8 @@ class Listing:
     # A typed page number that names no page, and why.
     page_typed: str = ""
     page_error: str = ""
+    # Whether rows follow this page, when the walk that found it could tell.
+    more: bool | None = None
 
     @classmethod
     def from_request(
@@ -119,7 +121,9 @@ class Listing:
 
     @property
     def has_next(self) -> bool:
-        return self.capped or self.offset + self.page_size < self.total
+        if self.more is not None:
+            return self.more
+        return self.capped or self.offset + len(self.items) < self.total
 
     @property
     def prev_params(self) -> dict[str, Any]:
@@ -139,7 +143,7 @@ class Listing:
         if not self.total:
             return gettext("No results")
         first = self.offset + 1
-        last = min(self.total, self.offset + self.page_size)
+        last = min(self.total, self.offset + (len(self.items) or self.page_size))
         numbers = {
             "first": format_number(first),
             "last": format_number(last),
@@ -200,23 +204,21 @@ class Listing:
         bound, backward = self._bound(order)
         page_ids: list = []
         if backward:
-            # One row more than a page: whether rows remain before this page.
+            # One row more than a page: whether rows remain before this page. Fewer than a
+            # page (rows were deleted) make a short first page: no row is shown twice.
             ids = list(
                 db.session.scalars(keyset.walk(order, bound, True, limit=self.page_size + 1))
             )
-            if len(ids) > self.page_size:
-                page_ids = ids[: self.page_size][::-1]
-                self.first = max(self.row - 1, 1)
+            page_ids = ids[: self.page_size][::-1]
+            if page_ids:
+                self.first = max(self.row - 1, 1) if len(ids) > self.page_size else 0
                 back = keyset.Bound(bound.segment, bound.values, inclusive=True)
-                ahead = db.session.scalar(
-                    self._counted(
-                        keyset.walk(order, back, limit=self.count_ahead + 1 - self.page_size)
-                    )
-                )
-                ahead += self.page_size
+                reach = self.count_ahead + 1 - len(page_ids)
+                walked = keyset.walk(order, back, limit=max(reach, 1))
+                ahead = len(page_ids) + db.session.scalar(self._counted(walked))
             else:
-                bound = None  # fewer rows than a page before it: the first page
-                self.page, self.letter = 1, ""
+                bound = None  # nothing left before it: the first page
+                self.page = 1
         if not page_ids:
             if bound is None:
                 self.first = None
@@ -236,6 +238,7 @@ class Listing:
         if self.first is not None:
             self.page = self.first // self.page_size + 1
         self._count(self.offset + ahead, self.offset + self.count_ahead + 1)
+        self.more = ahead > len(page_ids)
         self.items = []
         if page_ids:
             self._load(order, rows, page_ids)
