@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
+from flask_babel import format_number, gettext
 from sqlalchemy import Select, func, select
 
 from .extensions import db
@@ -92,10 +93,17 @@ class Listing:
     @property
     def summary(self) -> str:
         if not self.total:
-            return "No results"
+            return gettext("No results")
         first = (self.page - 1) * self.page_size + 1
         last = min(self.total, self.page * self.page_size)
-        return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
+        numbers = {
+            "first": format_number(first),
+            "last": format_number(last),
+            "total": format_number(self.total),
+        }
+        if self.capped:
+            return gettext("%(first)s–%(last)s of %(total)s+", **numbers)
+        return gettext("%(first)s–%(last)s of %(total)s", **numbers)
 
     @property
     def count_ahead(self) -> int:

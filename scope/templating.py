@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from functools import cache
 
-from babel import dates, numbers
+from babel import dates, lists, numbers
 from flask import Flask, current_app
 from flask_babel import gettext
 from jinja2 import Environment, Template, pass_context
@@ -52,6 +52,11 @@ def pluralize(count: int, singular: str, plural: str | None = None) -> str:
 def format_number(value: int) -> str:
     """ "1,200" in English, "1.200" in Spanish."""
     return numbers.format_decimal(value, locale=i18n.current())
+
+
+def format_list(items) -> str:
+    """ "A, B, and C" in English, "A, B y C" in Spanish."""
+    return lists.format_list([str(item) for item in items], locale=i18n.current())
 
 
 def render_block(template_name: str, block: str, **context) -> str:

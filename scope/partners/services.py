@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
+from ..i18n import N_
 from ..listing import Listing
 from ..models import (
     Invitation,
@@ -20,7 +22,7 @@ from ..models import (
     utcnow,
 )
 from ..refusals import Refused
-from ..templating import pluralize
+from ..templating import format_list, format_number
 from ..tenancy import scoped
 from ..text import name_key
 
@@ -68,7 +70,13 @@ def _organization_name_taken(
 
 
 def _duplicate(kind: OrganizationKind, name: str) -> DuplicateName:
-    return DuplicateName(f"An {kind.noun} named “{name}” already exists.")
+    return DuplicateName(gettext(_DUPLICATE[kind], name=name))
+
+
+_DUPLICATE = {
+    OrganizationKind.EMPLOYER: N_("An employer named “%(name)s” already exists."),
+    OrganizationKind.PROVIDER: N_("An education provider named “%(name)s” already exists."),
+}
 
 
 def _save(change, taken, duplicate: DuplicateName) -> None:
@@ -167,34 +175,54 @@ class OrganizationRefused(Refused):
 def archive_organization(organization: PartnerOrganization, actor: User) -> None:
     """Out of pickers and lists; its people, invitations and history stay as they are."""
     if organization.archived_at is not None:
-        raise OrganizationRefused(f"{organization.name} is already archived.")
+        raise OrganizationRefused(gettext("%(name)s is already archived.", name=organization.name))
     organization.archived_at = utcnow()
     audit.record("organization_archived", organization, actor_id=actor.id)
 
 
 def restore_organization(organization: PartnerOrganization, actor: User) -> None:
     if organization.archived_at is None:
-        raise OrganizationRefused(f"{organization.name} is not archived.")
+        raise OrganizationRefused(gettext("%(name)s is not archived.", name=organization.name))
     organization.archived_at = None
     audit.record("organization_restored", organization, actor_id=actor.id)
 
 
 def organization_references(organization: PartnerOrganization) -> list[str]:
     """What still refers to the organization, in words ("3 users"); empty: it can go."""
-    counted = (
-        (User, User.partner_organization_id, "user"),
-        (Invitation, Invitation.partner_organization_id, "invitation"),
+    users = db.session.scalar(
+        scoped(User, func.count()).where(User.partner_organization_id == organization.id)
+    )
+    invitations = db.session.scalar(
+        scoped(Invitation, func.count()).where(
+            Invitation.partner_organization_id == organization.id
+        )
     )
     found = []
-    for model, column, noun in counted:
-        count = db.session.scalar(scoped(model, func.count()).where(column == organization.id))
-        if count:
-            found.append(pluralize(count, noun))
+    if users:
+        found.append(
+            ngettext("%(count)s user", "%(count)s users", users, count=format_number(users))
+        )
+    if invitations:
+        found.append(
+            ngettext(
+                "%(count)s invitation",
+                "%(count)s invitations",
+                invitations,
+                count=format_number(invitations),
+            )
+        )
     rows = db.session.scalar(
         select(func.count(WizardRow.id)).where(WizardRow.partner_organization_id == organization.id)
     )
     if rows:
-        found.append(pluralize(rows, "person", "people") + " on an INVITE list")
+        found.append(
+            ngettext(
+                "%(count)s person on an INVITE list",
+                "%(count)s people on an INVITE list",
+                rows,
+                count=format_number(rows),
+            )
+        )
     return found
 
 
@@ -203,8 +231,11 @@ def delete_organization(organization: PartnerOrganization, actor: User) -> None:
     references = organization_references(organization)
     if references:
         raise OrganizationRefused(
-            f"{organization.name} cannot be deleted: {' and '.join(references)} refer to it. "
-            "Archive it instead."
+            gettext(
+                "%(name)s cannot be deleted: %(references)s refer to it. Archive it instead.",
+                name=organization.name,
+                references=format_list(references),
+            )
         )
     audit.record(
         "organization_deleted",
@@ -245,7 +276,9 @@ def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
 
 def create_occupation(sponsor_id: int, data: dict) -> Occupation:
     key = name_key(data["name"])
-    duplicate = DuplicateName(f"An occupation named “{data['name']}” already exists.")
+    duplicate = DuplicateName(
+        gettext("An occupation named “%(name)s” already exists.", name=data["name"])
+    )
     if _occupation_name_taken(sponsor_id, key):
         raise duplicate
     occupation = Occupation(

@@ -1,6 +1,7 @@
 """The public side of a public link: the sign-up form and the emailed confirmation."""
 
 from flask import Blueprint, redirect, request
+from flask_babel import gettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -11,6 +12,7 @@ from ..htmx import render
 from ..models import Sponsor
 from ..refusals import Refused
 from ..security import home_url_for, log_in, no_store
+from ..templating import format_list
 from . import services, signups
 from .forms import PublicSignUpForm
 
@@ -58,8 +60,10 @@ def _sign_up(token):
         return render("invites/log_out_first.html", status=409)
     form = PublicSignUpForm()
     if link.domains:
-        form.email.description = (
-            f"Your work address at {', '.join(link.domains)}. {form.email.description}"
+        form.email.description = gettext(
+            "Your work address at %(domains)s. %(description)s",
+            domains=format_list(link.domains),
+            description=form.email.description,
         )
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     if form.validate_on_submit():
