@@ -213,6 +213,8 @@ def selected_users(ids: list[int], lock: bool = False) -> list[User]:
 
 @dataclass
 class BulkResult:
+    """How many were done; how many were skipped, by reason in the reader's language."""
+
     done: int = 0
     skipped: Counter = field(default_factory=Counter)
 
@@ -221,8 +223,13 @@ class BulkResult:
         return ", ".join(
             [done_text]
             + [
-                gettext(
-                    "%(count)s skipped: %(reason)s", count=format_number(count), reason=gettext(why)
+                # English says "skipped" for one or many; Spanish does not.
+                ngettext(
+                    "%(count)s skipped: %(reason)s",
+                    "%(count)s skipped: %(reason)s",
+                    count,
+                    count=format_number(count),
+                    reason=why,
                 )
                 for why, count in reasons
             ]
@@ -235,7 +242,7 @@ def sort_out(users: list[User], actor: User, action: UserAction) -> tuple[BulkRe
     for user in users:
         refusal = action_refusal(user, actor, action)
         if refusal:
-            result.skipped[refusal.reason] += 1
+            result.skipped[gettext(refusal.reason)] += 1
         else:
             ready.append(user)
     result.done = len(ready)
@@ -249,7 +256,7 @@ def convert_plan(users: list[User], actor: User) -> tuple[BulkResult, list[User]
     sent = allowance.sent_today(actor.sponsor_id, "set_password", [u.email for u in ready])
     fresh = [user for user in ready if sent.get(user.email, 0) < allowance.PER_ADDRESS_PER_DAY]
     if len(fresh) < len(ready):
-        result.skipped[EMAILED_TOO_OFTEN] += len(ready) - len(fresh)
+        result.skipped[gettext(EMAILED_TOO_OFTEN)] += len(ready) - len(fresh)
     result.done = len(fresh)
     return result, fresh
 

@@ -216,7 +216,7 @@ def sort_out(invitations: list[Invitation]) -> tuple[BulkResult, list[Invitation
     for invitation in invitations:
         refusal = action_refusal(invitation)
         if refusal:
-            result.skipped[refusal.reason] += 1
+            result.skipped[gettext(refusal.reason)] += 1
         else:
             ready.append(invitation)
     result.done = len(ready)
@@ -230,7 +230,7 @@ def resend_plan(invitations: list[Invitation], actor: User) -> tuple[BulkResult,
     sent = allowance.sent_today(actor.sponsor_id, "invitation", [i.email for i in ready])
     fresh = [i for i in ready if sent.get(i.email, 0) < allowance.PER_ADDRESS_PER_DAY]
     if len(fresh) < len(ready):
-        result.skipped[EMAILED_TOO_OFTEN] += len(ready) - len(fresh)
+        result.skipped[gettext(EMAILED_TOO_OFTEN)] += len(ready) - len(fresh)
     result.done = len(fresh)
     return result, fresh
 
