@@ -59,6 +59,15 @@ def format_list(items) -> str:
     return lists.format_list([str(item) for item in items], locale=i18n.current())
 
 
+def joined_by_and(items) -> str:
+    """ "A and B and C" in English, "A y B y C" in Spanish."""
+    words = [str(item) for item in items]
+    text = words[0] if words else ""
+    for word in words[1:]:
+        text = gettext("%(first)s and %(then)s", first=text, then=word)
+    return text
+
+
 def render_block(template_name: str, block: str, **context) -> str:
     """One block of a page, found in the page or in a template it extends.
 

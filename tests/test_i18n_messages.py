@@ -136,7 +136,7 @@ def test_a_spanish_speaking_partner_is_refused_in_spanish_on_a_public_link(app, 
 
     person = app.test_client()
     form = person.get(path, headers=ES)
-    assert "Su dirección de trabajo en acmerobotics.com." in text_of(form)
+    assert "Su dirección del trabajo en acmerobotics.com." in text_of(form)
     assert {"Nombre", "Apellido", "Correo electrónico"} <= set(texts(form, "label"))
     data = {
         "first_name": "Lucía",

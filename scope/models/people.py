@@ -162,6 +162,8 @@ class Occupation(db.Model):
     name_key: Mapped[str] = mapped_column(String(200))
     rapids_code: Mapped[str | None] = mapped_column(String(20))
     onet_code: Mapped[str | None] = mapped_column(String(20))
+    # Retired: gone from every picker, still shown on the people and invitations that have it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,4 +1,4 @@
-"""Partner organizations and occupations: the rules, independent of any request."""
+"""Partner organizations: the rules, independent of any request (occupations: occupations.py)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from ..listing import Listing
 from ..models import (
     Invitation,
     InvitationState,
-    Occupation,
     OrganizationKind,
     PartnerOrganization,
+    PublicLink,
     User,
     WizardRow,
     utcnow,
 )
 from ..refusals import Refused
-from ..templating import format_list, format_number
+from ..templating import format_number, joined_by_and
 from ..tenancy import scoped
 from ..text import name_key
 
@@ -187,43 +187,67 @@ def restore_organization(organization: PartnerOrganization, actor: User) -> None
     audit.record("organization_restored", organization, actor_id=actor.id)
 
 
-def organization_references(organization: PartnerOrganization) -> list[str]:
-    """What still refers to the organization, in words ("3 users"); empty: it can go."""
-    users = db.session.scalar(
-        scoped(User, func.count()).where(User.partner_organization_id == organization.id)
+def _counted(model, count: int) -> str:
+    """One kind of reference counted in words: "3 users", "1 person on an INVITE list"."""
+    number = format_number(count)
+    if model is User:
+        return ngettext("%(count)s user", "%(count)s users", count, count=number)
+    if model is Invitation:
+        return ngettext("%(count)s invitation", "%(count)s invitations", count, count=number)
+    if model is PublicLink:
+        return ngettext("%(count)s public link", "%(count)s public links", count, count=number)
+    return ngettext(
+        "%(count)s person on an INVITE list",
+        "%(count)s people on an INVITE list",
+        count,
+        count=number,
     )
-    invitations = db.session.scalar(
-        scoped(Invitation, func.count()).where(
-            Invitation.partner_organization_id == organization.id
+
+
+def count_references(ident: int, columns) -> dict:
+    """How many rows of each model refer to a record through its column, for the columns
+    whose count is not zero. Wizard rows carry no sponsor: the record's id scopes them."""
+    counts = {}
+    for column in columns:
+        model = column.class_
+        stmt = (
+            select(func.count()).where(column == ident)
+            if model is WizardRow
+            else scoped(model, func.count()).where(column == ident)
         )
+        if count := db.session.scalar(stmt):
+            counts[model] = count
+    return counts
+
+
+def describe_references(counts: dict) -> list[str]:
+    """The counts in words ("3 users"), in the order they were counted."""
+    return [_counted(model, count) for model, count in counts.items()]
+
+
+def still_referred(name: str, counts: dict, instead: str) -> str:
+    """Why a record cannot be deleted: "X cannot be deleted: 2 users refer to it. …"."""
+    return ngettext(
+        "%(name)s cannot be deleted: %(references)s refers to it. %(instead)s",
+        "%(name)s cannot be deleted: %(references)s refer to it. %(instead)s",
+        sum(counts.values()),
+        name=name,
+        references=joined_by_and(describe_references(counts)),
+        instead=instead,
     )
-    found = []
-    if users:
-        found.append(
-            ngettext("%(count)s user", "%(count)s users", users, count=format_number(users))
-        )
-    if invitations:
-        found.append(
-            ngettext(
-                "%(count)s invitation",
-                "%(count)s invitations",
-                invitations,
-                count=format_number(invitations),
-            )
-        )
-    rows = db.session.scalar(
-        select(func.count(WizardRow.id)).where(WizardRow.partner_organization_id == organization.id)
+
+
+def organization_references(organization: PartnerOrganization) -> dict:
+    """What still refers to the organization, counted by model; empty: it can go."""
+    return count_references(
+        organization.id,
+        (
+            User.partner_organization_id,
+            Invitation.partner_organization_id,
+            PublicLink.partner_organization_id,
+            WizardRow.partner_organization_id,
+        ),
     )
-    if rows:
-        found.append(
-            ngettext(
-                "%(count)s person on an INVITE list",
-                "%(count)s people on an INVITE list",
-                rows,
-                count=format_number(rows),
-            )
-        )
-    return found
 
 
 def delete_organization(organization: PartnerOrganization, actor: User) -> None:
@@ -231,11 +255,7 @@ def delete_organization(organization: PartnerOrganization, actor: User) -> None:
     references = organization_references(organization)
     if references:
         raise OrganizationRefused(
-            gettext(
-                "%(name)s cannot be deleted: %(references)s refer to it. Archive it instead.",
-                name=organization.name,
-                references=format_list(references),
-            )
+            still_referred(organization.name, references, gettext("Archive it instead."))
         )
     audit.record(
         "organization_deleted",
@@ -265,45 +285,3 @@ def organization_pending_invitations(organization: PartnerOrganization) -> list[
         .limit(PENDING_SHOWN + 1)
     )
     return list(db.session.scalars(stmt).unique())
-
-
-def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
-    stmt = select(Occupation.id).where(
-        Occupation.sponsor_id == sponsor_id, Occupation.name_key == key
-    )
-    return db.session.scalar(select(exists(stmt))) or False
-
-
-def create_occupation(sponsor_id: int, data: dict) -> Occupation:
-    key = name_key(data["name"])
-    duplicate = DuplicateName(
-        gettext("An occupation named “%(name)s” already exists.", name=data["name"])
-    )
-    if _occupation_name_taken(sponsor_id, key):
-        raise duplicate
-    occupation = Occupation(
-        sponsor_id=sponsor_id,
-        name=data["name"],
-        name_key=key,
-        rapids_code=data.get("rapids_code"),
-        onet_code=data.get("onet_code"),
-    )
-    _save(
-        lambda: db.session.add(occupation),
-        lambda: _occupation_name_taken(sponsor_id, key),
-        duplicate,
-    )
-    return occupation
-
-
-def list_occupations() -> list[Occupation]:
-    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
-
-
-def occupation_user_counts() -> dict[int, int]:
-    stmt = (
-        scoped(User, User.occupation_id, func.count(User.id))
-        .where(User.occupation_id.is_not(None))
-        .group_by(User.occupation_id)
-    )
-    return dict(db.session.execute(stmt).all())

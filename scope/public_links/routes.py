@@ -10,6 +10,7 @@ from ..htmx import fragment_or_redirect, render
 from ..i18n import N_
 from ..invites import drafts
 from ..models import PublicLink, PublicSignup, UserType
+from ..partners.occupations import occupation_choices
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404, parse_id
@@ -46,7 +47,7 @@ def new():
         data={"organization": parse_id(request.args.get("organization", ""))}
         if request.method == "GET"
         else None
-    ).fill(drafts.organization_choices(), drafts.occupation_choices())
+    ).fill(drafts.organization_choices(), occupation_choices())
     if form.validate_on_submit():
         data = services.LinkInput(
             organization_id=form.organization.data,

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit, i18n
 from ..accounts.links import hash_token
 from ..auth.passwords import hash_password
 from ..auth.services import login_account
@@ -110,11 +110,15 @@ def start_signup(
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     organization = link.partner_organization
     known = _known_address(link.sponsor_id, email)
+    # The emails speak the language of the page the person signed up on.
+    language = i18n.current()
     if known:
+        owner = login_account(email)
         queue_mail(
             "public_signup_known",
             email,
             _l("Your Scope account with %(sponsor)s", sponsor=sponsor.name),
+            language=(owner and i18n.check(owner.language)) or language,
             sponsor_id=sponsor.id,
             sponsor=sponsor,
             organization=organization,
@@ -148,12 +152,14 @@ def start_signup(
             token_hash=hash_token(token),
             created_at=now,
             expires_at=expires_at,
+            language=language,
         )
     )
     queue_mail(
         "public_signup_confirm",
         email,
         _l("Confirm your email address for %(sponsor)s", sponsor=sponsor.name),
+        language=language,
         sponsor_id=sponsor.id,
         sponsor=sponsor,
         organization=organization,
@@ -307,6 +313,7 @@ def approve_signup(signup: PublicSignup, actor: User) -> User:
         "public_signup_approved",
         signup.email,
         _l("Your Scope account with %(sponsor)s is ready", sponsor=sponsor.name),
+        language=i18n.recipient_language(user, sponsor=sponsor),
         sponsor_id=sponsor.id,
         user_id=user.id,
         sponsor=sponsor,
@@ -336,6 +343,7 @@ def decline_signup(signup: PublicSignup, actor: User) -> None:
         "public_signup_declined",
         signup.email,
         _l("Your sign-up with %(sponsor)s", sponsor=sponsor.name),
+        language=signup.language,
         sponsor_id=sponsor.id,
         sponsor=sponsor,
         first_name=signup.first_name,

@@ -4,16 +4,16 @@ A notice's text used to be written once, in English. Its details (names, address
 organization and user type) are kept beside it, so Notifications and the daily email word
 it in the language of whoever reads it; rows from before keep their text.
 
-Revision ID: 0017e
-Revises: 0016a
+Revision ID: 0017n_notice_params
+Revises: 0017c_user_counts
 Create Date: 2026-11-30 15:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017e'
-down_revision = '0016a'
+revision = '0017n_notice_params'
+down_revision = '0017c_user_counts'
 branch_labels = None
 depends_on = None
 
