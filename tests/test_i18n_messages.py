@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from scope.extensions import db, limiter
-from scope.models import Notice, PublicLink, User, UserStatus, UserType
-from scope.notices.services import notify
+from scope.models import MailMessage, Notice, PublicLink, User, UserStatus, UserType
+from scope.notices.services import notify, queue_digests
 from tests.helpers import csrf_token, field_error, parse, text_of, texts
 
 STRONG = "lantern meadow quartz saddle"
@@ -149,7 +149,7 @@ def test_a_spanish_speaking_partner_is_refused_in_spanish_on_a_public_link(app, 
     refused = person.post(path, data=data, headers=ES)
     assert refused.status_code == 422
     assert field_error(refused, "email") == (
-        "Use su correo electrónico de trabajo (en acmerobotics.com)."
+        "Use su correo electrónico del trabajo (en acmerobotics.com)."
     )
     weak = person.post(
         path,
@@ -229,3 +229,19 @@ def test_the_bulk_dialog_names_why_rows_are_skipped_in_spanish(app, staff, make_
         "/manage/users/bulk/reactivate", query_string={"user_id": [active]}, htmx=True
     )
     assert "no desactivado" in " ".join(texts(dialog, "li"))
+
+
+@pytest.mark.real_commits
+def test_the_daily_notices_email_is_worded_in_its_readers_language(app, staff):
+    with app.app_context():
+        reader = db.session.get(User, staff.user_id)
+        reader.language, reader.notice_digest = "es", True
+        db.session.commit()
+    with app.test_request_context():
+        notify(staff.user_id, staff.sponsor_id, "expiring", {"count": 2})
+        db.session.commit()
+    with app.app_context():
+        assert queue_digests() == 1
+        digest = db.session.scalar(select(MailMessage).where(MailMessage.kind == "notice_digest"))
+        assert digest.subject == "Scope: 1 aviso nuevo"
+        assert "2 invitaciones que usted envió vencen mañana" in digest.body_text

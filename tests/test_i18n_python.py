@@ -1,5 +1,5 @@
 """Languages, Python side: every message a Python module shows people goes through a
-translation call, and Spanish readers get refusals, flashes and form labels in Spanish."""
+translation call (what readers then get is in test_i18n_messages.py)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ _HELPERS = {
     "required": ({0, 1}, {"label"}),
     "optional": ({0}, {"label"}),
     "queue_mail": ({2}, {"subject"}),
-    "notify": ({4}, {"message"}),
+    "notify": ({3}, {"params"}),
     "refuse": ({0}, {"message"}),
     "_action": ({2}, {"done"}),
     "_lifecycle": ({2}, {"done"}),
@@ -88,6 +88,8 @@ LABEL_TABLES = {
     "scope/notices/messages.py": {"_MESSAGES"},
     "scope/partners/services.py": {"_DUPLICATE"},
     "scope/models/people.py": {"_USER_TYPE_LABELS", "_USER_STATUS_LABELS", "_KIND_WORDS"},
+    "scope/models/records.py": {"_MAIL_STATE_LABELS"},
+    "scope/models/public_links.py": {"_SIGNUP_STATE_LABELS"},
 }
 
 # Anywhere else, a sentence ("Capital words, spaced.") outside a translation call is English

@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..i18n import N_
 from .base import UTCDateTime, enum_column, utcnow
 from .invitations import Invitation
 from .people import User
@@ -66,7 +68,16 @@ class MailState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return gettext(_MAIL_STATE_LABELS[self])
+
+
+# Translated when read (N_ only marks them for the catalog).
+_MAIL_STATE_LABELS = {
+    MailState.QUEUED: N_("Queued"),
+    MailState.SENDING: N_("Sending"),
+    MailState.DELIVERED: N_("Delivered"),
+    MailState.FAILED: N_("Failed"),
+}
 
 
 class MailMessage(db.Model):

@@ -42,13 +42,14 @@ def notify(
     user_id: int | None,
     sponsor_id: int,
     kind: str,
-    params: dict,
+    params: dict | str,
     *,
     invitation_id: int | None = None,
     account_id: int | None = None,
 ) -> Notice | None:
     """Tell one staff member of this sponsor; nobody else ever gets the notice. `params`
-    are the details scope.notices.messages words the kind of notice from."""
+    are the details scope.notices.messages words the kind of notice from, in each reader's
+    language; a text is shown as it is, whoever reads it."""
     if user_id is None:
         return None
     recipient = db.session.get(User, user_id)
@@ -64,8 +65,8 @@ def notify(
         sponsor_id=sponsor_id,
         user_id=recipient.id,
         kind=kind,
-        text=messages.in_english(kind, params)[:500],
-        params=params,
+        text=(messages.in_english(kind, params) if isinstance(params, dict) else params)[:500],
+        params=params if isinstance(params, dict) else None,
         invitation_id=invitation_id,
         account_id=account_id,
         created_at=now,
