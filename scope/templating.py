@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from functools import cache
 
-from babel import dates, numbers
+from babel import dates, lists, numbers
 from flask import Flask, current_app
 from flask_babel import gettext
 from jinja2 import Environment, Template, pass_context
@@ -54,6 +54,20 @@ def pluralize(count: int, singular: str, plural: str | None = None) -> str:
 def format_number(value: int) -> str:
     """ "1,200" in English, "1.200" in Spanish."""
     return numbers.format_decimal(value, locale=i18n.current())
+
+
+def format_list(items) -> str:
+    """ "A, B, and C" in English, "A, B y C" in Spanish."""
+    return lists.format_list([str(item) for item in items], locale=i18n.current())
+
+
+def joined_by_and(items) -> str:
+    """ "A and B and C" in English, "A y B y C" in Spanish."""
+    words = [str(item) for item in items]
+    text = words[0] if words else ""
+    for word in words[1:]:
+        text = gettext("%(first)s and %(then)s", first=text, then=word)
+    return text
 
 
 def render_block(template_name: str, block: str, **context) -> str:
