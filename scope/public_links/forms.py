@@ -4,20 +4,18 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import (
     NewPasswordForm,
-    ScopeForm,
     at_most,
     coerce_id,
     name_fields,
     optional,
     valid_email,
 )
-from ..invites.forms import USER_TYPE_CHOICES
+from ..invites.forms import USER_TYPE_CHOICES, OrganizationChoiceForm
 
 
-class PublicLinkForm(ScopeForm):
-    organization = SelectField(
-        "Organization", coerce=coerce_id, validators=[Optional()], validate_choice=False
-    )
+class PublicLinkForm(OrganizationChoiceForm):
+    # The wizards' searchable picker (hidden id, typed name, radio choice), labelled so.
+    organization_name = optional("Organization", at_most(200))
     user_type = SelectField("User type", choices=USER_TYPE_CHOICES, validate_choice=False)
     occupation = SelectField(
         "Occupation",
@@ -43,11 +41,8 @@ class PublicLinkForm(ScopeForm):
     )
     require_approval = BooleanField("Require approval")
 
-    def fill(self, organizations, occupations):
-        """Employers and providers as option groups; the sponsor's occupations."""
-        self.organization.choices = [SelectChoice("", "Choose…")] + [
-            SelectChoice(org.id, org.name, optgroup=org.kind.plural) for org in organizations
-        ]
+    def fill(self, occupations):
+        """The sponsor's occupations."""
         self.occupation.choices = [SelectChoice("", "Choose…")] + [
             SelectChoice(o.id, o.name) for o in occupations
         ]
