@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mail.routes import bp as mail_bp
     from .manage import bp as manage_bp
     from .notices.routes import bp as notices_bp
+    from .partners import occupation_routes  # noqa: F401 (its views register on partners_bp)
     from .partners.routes import bp as partners_bp
     from .public_links import bp as public_links_bp
     from .public_links.signup_routes import bp as signup_bp

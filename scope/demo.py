@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 import os
 import random
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select
 
 from .auth.passwords import hash_password
+from .bulk_load import analyze, indexes_built_after, insert_rows
 from .emails import normalize_email
 from .extensions import db
 from .models import (
@@ -226,39 +226,9 @@ def seed(
         )
     db.session.commit()
     if not existing:
-        _analyze()
+        analyze()
     lines.append(f"Staff login: {staff.email} / {password}")
     return "\n".join(lines)
-
-
-def _insert(model, rows: list[dict]) -> None:
-    """Insert many rows; on PostgreSQL with COPY, several times faster than INSERT batches."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        db.session.execute(insert(model), rows)
-        return
-    columns = list(rows[0])
-    table = model.__table__
-    names = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_plain(row[c]) for c in columns])
-
-
-def _plain(value):
-    return value.value if isinstance(value, enum.Enum) else value
-
-
-def _analyze() -> None:
-    """Fresh statistics (and, on PostgreSQL, a visibility map for index-only scans).
-
-    Without them the planners guess on 100,000 just-inserted rows.
-    """
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))
 
 
 def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
@@ -298,7 +268,7 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
             }
         )
     if org_rows:
-        _insert(PartnerOrganization, org_rows)
+        insert_rows(PartnerOrganization, org_rows)
     org_ids = list(
         db.session.scalars(
             select(PartnerOrganization.id).where(PartnerOrganization.sponsor_id == sponsor_id)
@@ -309,71 +279,77 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
     active_hash = hash_password(secrets.token_urlsafe(16))
     types = [UserType.ADMINISTRATOR, UserType.SUPERVISOR, UserType.MENTOR, UserType.PROVIDER]
     statuses = [UserStatus.ACTIVE] * 5 + [UserStatus.MANAGED] * 4 + [UserStatus.DEACTIVATED]
-    batch = []
-    for i in range(n_users):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        user_type = rng.choice(types)
-        status = rng.choice(statuses)
-        has_email = status is not UserStatus.MANAGED or rng.random() < 0.8
-        batch.append(
-            {
-                "sponsor_id": sponsor_id,
-                "email": f"{first}.{last}.{i}@example.org".lower() if has_email else None,
-                "first_name": first,
-                "last_name": last,
-                "name_key": person_name_key(first, last),
-                "user_type": user_type,
-                "status": status,
-                "partner_organization_id": rng.choice(org_ids),
-                "occupation_id": rng.choice(occupations) if user_type is UserType.MENTOR else None,
-                "password_hash": active_hash if status is not UserStatus.MANAGED else None,
-                "session_version": 1,
-                "last_login_at": now - timedelta(days=rng.randint(0, 200))
-                if status is UserStatus.ACTIVE
-                else None,
-                "created_at": now - timedelta(days=rng.randint(1, 700)),
-            }
-        )
-        if len(batch) == 5000:
-            _insert(User, batch)
-            batch = []
-    _insert(User, batch)
-    batch = []
-    for i in range(n_invitations):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        user_type = rng.choice(types)
-        email = f"{first}.{last}.invited{i}@example.net".lower()
-        sent = now - timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 1440))
-        # One in ten was revoked and one in ten accepted: MANAGE → Invitations keeps them.
-        state = {0: InvitationState.REVOKED, 1: InvitationState.ACCEPTED}.get(
-            i % 10, InvitationState.PENDING
-        )
-        batch.append(
-            {
-                "sponsor_id": sponsor_id,
-                "email": email,
-                "pending_email": email if state is InvitationState.PENDING else None,
-                "user_type": user_type,
-                "partner_organization_id": rng.choice(org_ids),
-                "occupation_id": rng.choice(occupations) if user_type is UserType.MENTOR else None,
-                "invited_by_id": staff_id,
-                "state": state,
-                "revoked_at": sent + timedelta(days=1)
-                if state is InvitationState.REVOKED
-                else None,
-                "revoked_by_id": staff_id if state is InvitationState.REVOKED else None,
-                "accepted_at": sent + timedelta(hours=5)
-                if state is InvitationState.ACCEPTED
-                else None,
-                "nonce": secrets.token_urlsafe(24),
-                "sent_at": sent,
-                "expires_at": sent + timedelta(days=14),
-                "reviewed_at": sent + timedelta(hours=3) if rng.random() < 0.3 else None,
-                "resend_count": 0,
-                "created_at": sent,
-            }
-        )
-        if len(batch) == 5000:
-            _insert(Invitation, batch)
-            batch = []
-    _insert(Invitation, batch)
+    # A large load builds the indexes after the rows are in (scope/bulk_load.py).
+    with indexes_built_after([User, Invitation], n_users + n_invitations):
+        batch = []
+        for i in range(n_users):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            user_type = rng.choice(types)
+            status = rng.choice(statuses)
+            has_email = status is not UserStatus.MANAGED or rng.random() < 0.8
+            batch.append(
+                {
+                    "sponsor_id": sponsor_id,
+                    "email": f"{first}.{last}.{i}@example.org".lower() if has_email else None,
+                    "first_name": first,
+                    "last_name": last,
+                    "name_key": person_name_key(first, last),
+                    "user_type": user_type,
+                    "status": status,
+                    "partner_organization_id": rng.choice(org_ids),
+                    "occupation_id": rng.choice(occupations)
+                    if user_type is UserType.MENTOR
+                    else None,
+                    "password_hash": active_hash if status is not UserStatus.MANAGED else None,
+                    "session_version": 1,
+                    "last_login_at": now - timedelta(days=rng.randint(0, 200))
+                    if status is UserStatus.ACTIVE
+                    else None,
+                    "created_at": now - timedelta(days=rng.randint(1, 700)),
+                }
+            )
+            if len(batch) == 5000:
+                insert_rows(User, batch)
+                batch = []
+        insert_rows(User, batch)
+        batch = []
+        for i in range(n_invitations):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            user_type = rng.choice(types)
+            email = f"{first}.{last}.invited{i}@example.net".lower()
+            sent = now - timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 1440))
+            # One in ten was revoked and one in ten accepted: MANAGE → Invitations keeps them.
+            state = {0: InvitationState.REVOKED, 1: InvitationState.ACCEPTED}.get(
+                i % 10, InvitationState.PENDING
+            )
+            batch.append(
+                {
+                    "sponsor_id": sponsor_id,
+                    "email": email,
+                    "pending_email": email if state is InvitationState.PENDING else None,
+                    "user_type": user_type,
+                    "partner_organization_id": rng.choice(org_ids),
+                    "occupation_id": rng.choice(occupations)
+                    if user_type is UserType.MENTOR
+                    else None,
+                    "invited_by_id": staff_id,
+                    "state": state,
+                    "revoked_at": sent + timedelta(days=1)
+                    if state is InvitationState.REVOKED
+                    else None,
+                    "revoked_by_id": staff_id if state is InvitationState.REVOKED else None,
+                    "accepted_at": sent + timedelta(hours=5)
+                    if state is InvitationState.ACCEPTED
+                    else None,
+                    "nonce": secrets.token_urlsafe(24),
+                    "sent_at": sent,
+                    "expires_at": sent + timedelta(days=14),
+                    "reviewed_at": sent + timedelta(hours=3) if rng.random() < 0.3 else None,
+                    "resend_count": 0,
+                    "created_at": sent,
+                }
+            )
+            if len(batch) == 5000:
+                insert_rows(Invitation, batch)
+                batch = []
+        insert_rows(Invitation, batch)

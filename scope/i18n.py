@@ -3,8 +3,9 @@
 A page follows the person's own choice (My account; a language picked with the switch
 becomes it when they log in or sign up), else, logged out, the Language switch of this
 browser, else the invitation's language (the sign-up page, and a partner user who signed up
-from one), else the browser's Accept-Language. An email follows its recipient: their choice,
-else the invitation's language, else their sponsor's.
+from one; a public-link sign-up keeps the language of the page it was made on), else the
+browser's Accept-Language. An email follows its recipient: their choice, else the
+invitation's (or sign-up's) language, else their sponsor's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .extensions import db
 
@@ -62,20 +63,29 @@ def use_invitation_language(code: str | None) -> None:
 
 
 def accepted_invitation_language(user) -> str | None:
-    """The language of the invitation this partner user's account was created from, if any
-    (staff follow their own choice, else their browser)."""
-    from .models import Invitation
+    """The language of the invitation this partner user's account was created from, or of
+    the public-link sign-up that made it, if any (staff follow their own choice, else their
+    browser)."""
+    from .models import Invitation, PublicSignup
 
     if user.is_staff:
         return None
-    return check(
-        db.session.scalar(
-            select(Invitation.language)
-            .where(Invitation.accepted_user_id == user.id)
-            .order_by(Invitation.id.desc())
-            .limit(1)
-        )
+    invitation = (
+        select(Invitation.language)
+        .where(Invitation.accepted_user_id == user.id)
+        .order_by(Invitation.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    signup = (
+        select(PublicSignup.language)
+        .where(PublicSignup.user_id == user.id)
+        .order_by(PublicSignup.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # One statement: it is read on every page of a partner user who chose no language.
+    return check(db.session.scalar(select(func.coalesce(invitation, signup))))
 
 
 def keep_switched_language(user) -> None:
@@ -151,4 +161,6 @@ def register(app: Flask) -> None:
         locale_selector=select_locale,
     )
     app.add_template_global(LANGUAGES, "languages")
+    # Words a template defines once and translates where it draws them.
+    app.add_template_global(N_, "N_")
     app.add_template_global(current, "current_language")

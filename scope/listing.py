@@ -8,9 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
+from . import keyset
 from .extensions import db
+from .templating import format_number
 from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -35,6 +38,22 @@ class Listing:
     capped: bool = False
     items: list[Any] = field(default_factory=list)
     filters: dict[str, str] = field(default_factory=dict)
+    # Keyset paging (tables that offer it): the page starts after, ends before, or starts
+    # at the row a cursor names, or at the first row whose sort column reaches a letter.
+    after: str = ""
+    before: str = ""
+    at: str = ""
+    letter: str = ""
+    # The number of the first row shown as the link that led here counted it (1-based).
+    row: int = 0
+    # Rows before the first one shown, when keyset paging placed the page.
+    first: int | None = None
+    prev_args: dict[str, Any] = field(default_factory=dict)
+    next_args: dict[str, Any] = field(default_factory=dict)
+    here_args: dict[str, Any] = field(default_factory=dict)
+    # A typed page number that names no page, and why.
+    page_typed: str = ""
+    page_error: str = ""
 
     @classmethod
     def from_request(
@@ -51,6 +70,8 @@ class Listing:
         args = request.args if args is None else args
         sort = args.get("sort", default_sort)
         direction = args.get("dir", "asc")
+        page_typed = clean_line(args.get("page", ""))[:20]
+        letter = args.get("letter", "")
         return cls(
             q=clean_line(args.get("q", ""))[:200],
             sort=sort if sort in sorts else default_sort,
@@ -60,6 +81,13 @@ class Listing:
             filters={
                 name: clean_line(args.get(name, ""))[:100] for name in filters if args.get(name)
             },
+            after=_cursor(args.get("after")),
+            before=_cursor(args.get("before")),
+            at=_cursor(args.get("at")),
+            letter=letter if len(letter) == 1 and "A" <= letter <= "Z" else "",
+            row=_positive_int(args.get("row"), 0, 10**9) if args.get("row") else 0,
+            page_typed=page_typed,
+            page_error=_page_error(page_typed),
         )
 
     @property
@@ -82,20 +110,44 @@ class Listing:
         return max(1, -(-self.total // self.page_size))
 
     @property
+    def offset(self) -> int:
+        """Rows before the first one shown."""
+        return (self.page - 1) * self.page_size if self.first is None else self.first
+
+    @property
     def has_prev(self) -> bool:
-        return self.page > 1
+        return self.offset > 0
 
     @property
     def has_next(self) -> bool:
-        return self.capped or self.page < self.pages
+        return self.capped or self.offset + self.page_size < self.total
+
+    @property
+    def prev_params(self) -> dict[str, Any]:
+        return dict(self.params, **(self.prev_args or {"page": self.page - 1}))
+
+    @property
+    def next_params(self) -> dict[str, Any]:
+        return dict(self.params, **(self.next_args or {"page": self.page + 1}))
+
+    @property
+    def here_params(self) -> dict[str, Any]:
+        """This page again (a refresh after a change): from the same row, not row number."""
+        return dict(self.params, **self.here_args)
 
     @property
     def summary(self) -> str:
         if not self.total:
-            return "No results"
-        first = (self.page - 1) * self.page_size + 1
-        last = min(self.total, self.page * self.page_size)
-        return f"{first}–{last} of {self.total:,}{'+' if self.capped else ''}"
+            return _("No results")
+        first = self.offset + 1
+        last = min(self.total, self.offset + self.page_size)
+        total = format_number(self.total) + ("+" if self.capped else "")
+        return _(
+            "%(first)s–%(last)s of %(total)s",
+            first=format_number(first),
+            last=format_number(last),
+            total=total,
+        )
 
     @property
     def count_ahead(self) -> int:
@@ -136,10 +188,127 @@ class Listing:
         self.items = list(result.scalars() if scalars else result)
         return self
 
+    def fetch_keyset(self, order: keyset.Order, rows: Select) -> Listing:
+        """Count and fetch one page of `order` by keyset: the same few index entries read
+        at any depth. `rows` selects a page's rows; it is given their ids and selects the
+        order's columns after its own (they make the Next and Previous cursors).
+
+        Next walks forward from the cursor, Previous back from it, a letter jumps to the
+        first row whose sort column reaches it, and a page number (no cursor) counts rows
+        from the first, reading the index alone. Two to four statements, whatever the depth.
+        """
+        bound, backward = self._bound(order)
+        page_ids: list = []
+        if backward:
+            # One row more than a page: whether rows remain before this page.
+            ids = list(
+                db.session.scalars(keyset.walk(order, bound, True, limit=self.page_size + 1))
+            )
+            if len(ids) > self.page_size:
+                page_ids = ids[: self.page_size][::-1]
+                self.first = max(self.row - 1, 1)
+                back = keyset.Bound(bound.segment, bound.values, inclusive=True)
+                ahead = db.session.scalar(
+                    self._counted(
+                        keyset.walk(order, back, limit=self.count_ahead + 1 - self.page_size)
+                    )
+                )
+                ahead += self.page_size
+            else:
+                bound = None  # fewer rows than a page before it: the first page
+                self.page, self.letter = 1, ""
+        if not page_ids:
+            if bound is None:
+                self.first = None
+            elif self.letter:
+                self.first = db.session.scalar(keyset.before_count(order, bound))
+            else:
+                self.first = max(self.row - 1, 0)
+            offset = 0 if bound is not None else self.offset
+            page_ids, ahead = self._window(
+                keyset.walk(order, bound, offset=offset, limit=self.count_ahead + 1)
+            )
+            if not page_ids and (bound is not None or self.page > 1):
+                self._last_page(order)
+                page_ids, ahead = self._window(
+                    keyset.walk(order, None, offset=self.offset, limit=self.count_ahead + 1)
+                )
+        if self.first is not None:
+            self.page = self.first // self.page_size + 1
+        self._count(self.offset + ahead, self.offset + self.count_ahead + 1)
+        self.items = []
+        if page_ids:
+            self._load(order, rows, page_ids)
+        return self
+
+    def _bound(self, order: keyset.Order) -> tuple[keyset.Bound | None, bool]:
+        """Where the page starts (or ends, walking back): None for a page number."""
+        if self.letter:
+            bound = keyset.letter_bound(order, self.letter)
+            if bound is not None:
+                return bound, False
+            self.letter = ""
+        if self.before:
+            bound = keyset.parse_cursor(order, self.before)
+            if bound is not None:
+                return bound, True
+        for text, inclusive in ((self.after, False), (self.at, True)):
+            bound = keyset.parse_cursor(order, text, inclusive)
+            if bound is not None:
+                return bound, False
+        return None, False
+
+    def _last_page(self, order: keyset.Order) -> None:
+        """A page past the end: count the rows (reading the index alone) and show the last."""
+        reach = self.offset if self.first is None else 10**9
+        counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
+        last = max(1, -(-counted // self.page_size))
+        if self.first is None and self.page_typed and not self.page_error:
+            self.page_error = _(
+                "There are %(pages)s pages: this is the last.", pages=format_number(last)
+            )
+        self.page, self.first = last, None
+
+    @staticmethod
+    def _counted(walked: Select) -> Select:
+        return select(func.count()).select_from(walked.subquery())
+
+    def _load(self, order: keyset.Order, rows: Select, page_ids: list) -> None:
+        """The page's rows in walk order, and the cursors of its first and last rows."""
+        columns = order.columns()
+        key = _primary_key(rows)
+        loaded = {
+            row[0]: row
+            for row in db.session.execute(rows.add_columns(*columns).where(key.in_(page_ids)))
+        }
+        width = len(columns)
+        items = [loaded[i] for i in page_ids if i in loaded]
+        if not items:
+            return
+        keys = [dict(zip(columns, row[-width:], strict=True)) for row in (items[0], items[-1])]
+        self.items = [row[:-width] for row in items]
+        first = self.offset + 1
+        self.prev_args = {
+            "page": None,
+            "before": keyset.cursor_of(order, keys[0]),
+            "row": max(first - self.page_size, 1),
+        }
+        self.next_args = {
+            "page": None,
+            "after": keyset.cursor_of(order, keys[1]),
+            "row": first + len(items),
+        }
+        if self.offset:
+            self.here_args = {"page": None, "at": keyset.cursor_of(order, keys[0]), "row": first}
+
     def _page_ids(self, ids: Select) -> tuple[list, int]:
         """This page's ids, and how many rows there are from its first, up to count_ahead + 1."""
         offset = (self.page - 1) * self.page_size
-        walked = ids.limit(self.count_ahead + 1).offset(offset).subquery()
+        return self._window(ids.limit(self.count_ahead + 1).offset(offset))
+
+    def _window(self, walked: Select) -> tuple[list, int]:
+        """The first page_size ids of a walk, and how many ids it walked."""
+        walked = walked.subquery()
         # The window counts every walked row; the outer LIMIT keeps the first page_size of
         # them in the order the subquery produced (neither database reorders a plain scan
         # for an empty OVER ()). tests/test_listing.py checks the order on both databases.
@@ -151,6 +320,20 @@ class Listing:
     def _count(self, counted: int, cap: int) -> None:
         self.capped = counted >= cap
         self.total = cap - 1 if self.capped else counted
+
+
+def _cursor(value: str | None) -> str:
+    return value if value and len(value) <= keyset.MAX_CURSOR else ""
+
+
+def _page_error(typed: str) -> str:
+    if not typed:
+        return ""
+    try:
+        number = int(typed)
+    except ValueError:
+        number = 0
+    return "" if number >= 1 else _("Enter a page number, such as 2.")
 
 
 def _primary_key(stmt: Select):

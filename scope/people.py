@@ -19,10 +19,22 @@ def partner_type_refusal(user_type: UserType | None) -> Refused | None:
 
 
 def occupation_refusal(
-    user_type: UserType | None, occupation: Occupation | None, named: str | None = None
+    user_type: UserType | None,
+    occupation: Occupation | None,
+    named: str | None = None,
+    held: int | None = None,
 ) -> Refused | None:
-    """A mentor always has one of the sponsor's occupations; `named` is what a file said."""
-    if user_type is not UserType.MENTOR or occupation is not None:
+    """A mentor always has one of the sponsor's occupations, not a retired one unless it is
+    the one they already have (`held`); `named` is what a file said."""
+    if user_type is not UserType.MENTOR:
+        return None
+    if occupation is not None and occupation.retired_at is not None and occupation.id != held:
+        return Refused(
+            f"“{named or occupation.name}” is retired on the Occupations list. "
+            "Choose another occupation, or restore it there first.",
+            "occupation",
+        )
+    if occupation is not None:
         return None
     if named:
         return Refused(f"“{named}” is not on the Occupations list.", "occupation")

@@ -349,6 +349,7 @@ class Tenant:
     def ids(self) -> dict:
         return {
             "organization_id": self.organization_id,
+            "occupation_id": self.occupation_id,
             "user_id": self.users[UserType.SUPERVISOR],
             "invitation_id": self.invitation_id,
             "message_id": self.message_id,

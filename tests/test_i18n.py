@@ -42,21 +42,64 @@ TRANSLATED_TEMPLATES = [
     "partners/_organization_edit.html",
     "partners/_organization_form.html",
     "partners/_organization_users.html",
+    "partners/_organization_invitations.html",
+    "partners/_organization_lifecycle.html",
+    "partners/new_organization.html",
+    "partners/occupations.html",
+    "partners/organization.html",
+    "partners/organization_search.html",
+    "partners/organizations.html",
+    "invites/_waiting.html",
+    "invites/choose_organization.html",
+    "invites/index.html",
+    "invites/managed.html",
+    "invites/wizard.html",
+    *(
+        f"public_links/{name}.html"
+        for name in (
+            "_awaiting",
+            "_list",
+            "awaiting",
+            "check_email",
+            "closed",
+            "confirm",
+            "confirmation_problem",
+            "flyer",
+            "index",
+            "new",
+            "qr",
+            "sign_up",
+        )
+    ),
     *(
         f"mail/{kind}.{part}"
         for kind in (
             "invitation",
+            "invitation_reminder",
             "set_password",
             "recovery",
             "confirm_email",
             "email_in_use",
             "email_changed",
             "password_changed",
+            "public_signup_confirm",
+            "public_signup_known",
+            "public_signup_approved",
+            "public_signup_declined",
         )
         for part in ("html", "txt")
     ),
     "mail/layout.html",
     "mail/layout.txt",
+    "_confirm.html",
+    "_dialog.html",
+    *sorted(str(p.relative_to(TEMPLATES)) for p in (TEMPLATES / "manage").glob("*.html")),
+    *sorted(str(p.relative_to(TEMPLATES)) for p in (TEMPLATES / "notices").glob("*.html")),
+    "settings/index.html",
+    "mail/mailbox.html",
+    "mail/message.html",
+    "mail/notice_digest.html",
+    "mail/notice_digest.txt",
 ]
 # Words that are the same in every language: the product's name.
 ALLOWED_WORDS = {"Scope"}

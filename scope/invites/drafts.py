@@ -17,7 +17,6 @@ from .. import i18n
 from ..emails import lookup_key, split_addresses
 from ..extensions import db
 from ..models import (
-    Occupation,
     PartnerOrganization,
     Sponsor,
     User,
@@ -94,10 +93,6 @@ def has_organizations() -> bool:
         PartnerOrganization.archived_at.is_(None)
     )
     return db.session.scalar(first.limit(1)) is not None
-
-
-def occupation_choices() -> list[Occupation]:
-    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
 
 
 def choose_organization(draft: WizardDraft, organization_id: int | None) -> PartnerOrganization:

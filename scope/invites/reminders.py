@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, text, update
 
 from .. import audit
@@ -99,7 +100,8 @@ def queue_reminder_email(invitation: Invitation, number: int) -> MailMessage:
     return queue_mail(
         kind="invitation_reminder",
         recipient=invitation.email,
-        subject=f"Reminder: {sponsor.name} invites you to Scope",
+        subject=_l("Reminder: %(sponsor)s invites you to Scope", sponsor=sponsor.name),
+        language=invitation.language,
         sponsor_id=invitation.sponsor_id,
         invitation_id=invitation.id,
         sponsor=sponsor,

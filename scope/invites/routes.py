@@ -10,6 +10,7 @@ from ..extensions import db
 from ..htmx import fragment_or_redirect, push_url, render
 from ..models import WizardKind
 from ..partners import picker
+from ..partners.occupations import occupation_choices
 from ..refusals import Refused
 from ..security import staff_required
 from . import bp, drafts, partner_admins
@@ -74,7 +75,7 @@ def row_form(kind: WizardKind, draft, formdata=True):
             },
         )
     if kind is not WizardKind.TEAMMATES:
-        form.fill(drafts.occupation_choices())
+        form.fill(occupation_choices())
     if not current_user.is_staff:
         allowed = partner_admins.invitable_types(current_user, draft.partner_organization)
         form.user_type.choices = [

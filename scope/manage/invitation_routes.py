@@ -138,6 +138,7 @@ def _invitation_row(invitation, message=None):
         invitation=invitation,
         deliveries=latest_delivery_for_invitations([invitation.id]),
         status_of=invitation_status,
+        statuses=service.STATUSES,
         message=message,
     )
 

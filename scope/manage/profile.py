@@ -64,7 +64,7 @@ def update_profile(user: User, data: dict, actor: User) -> ProfileChange:
         "email": _email(user, data.get("email"), refusals),
     }
     if not user.is_staff:
-        changes.update(_partner_fields(data, refusals))
+        changes.update(_partner_fields(data, refusals, user.occupation_id))
     if refusals:
         raise AllRefused(refusals)
     pending = None
@@ -113,8 +113,9 @@ def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None
     return email
 
 
-def _partner_fields(data: dict, refusals: list[Refused]) -> dict:
-    """A partner user's type, organization and occupation; a staff type is not on offer."""
+def _partner_fields(data: dict, refusals: list[Refused], held_occupation: int | None) -> dict:
+    """A partner user's type, organization and occupation; a staff type is not on offer,
+    nor a retired occupation unless the person already has it."""
     try:
         user_type = UserType(data.get("user_type"))
     except ValueError:
@@ -130,7 +131,7 @@ def _partner_fields(data: dict, refusals: list[Refused]) -> dict:
             None
             if organization
             else Refused("Choose the person's organization from the list.", "organization"),
-            occupation_refusal(user_type, occupation),
+            occupation_refusal(user_type, occupation, held=held_occupation),
         )
         if refusal is not None
     )

@@ -7,6 +7,7 @@ from ..accounts.links import pending_email_change
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget
 from ..models import User
+from ..partners.occupations import occupation_choices
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404
@@ -14,7 +15,7 @@ from . import bp
 from .actions import allowed_actions
 from .forms import ProfileForm
 from .profile import update_profile, user_history
-from .users import occupation_options, organization_options
+from .users import organization_options
 
 
 def profile_context(user: User) -> dict:
@@ -36,7 +37,9 @@ def _profile_form(user: User) -> ProfileForm:
         "organization": user.partner_organization_id,
         "occupation": user.occupation_id,
     }
-    return ProfileForm(data=data).for_user(user, organization_options(), occupation_options())
+    return ProfileForm(data=data).for_user(
+        user, organization_options(), occupation_choices(keep=user.occupation_id)
+    )
 
 
 @bp.get("/users/<int:user_id>")

@@ -44,6 +44,7 @@ def users_page():
         user_types=list(UserType),
         statuses=list(UserStatus),
         page_sizes=PAGE_SIZES,
+        letters=listing.sort in users.LETTER_SORTS and not listing.q,
     )
 
 

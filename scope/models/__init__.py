@@ -1,6 +1,7 @@
 """The schema. Every tenant-owned table carries sponsor_id; read it through scope.tenancy."""
 
 from .base import UTCDateTime, enum_column, utcnow
+from .counts import UserCount
 from .invitations import Invitation, InvitationState, WizardDraft, WizardKind, WizardRow
 from .people import (
     PARTNER_USER_TYPES,
@@ -42,6 +43,7 @@ __all__ = [
     "Sponsor",
     "UTCDateTime",
     "User",
+    "UserCount",
     "UserStatus",
     "UserType",
     "WizardDraft",

@@ -92,7 +92,7 @@ class OrganizationKind(enum.StrEnum):
     @property
     def plural(self) -> str:
         """As a heading or a group of choices: "Providers"."""
-        return _KIND_WORDS[self][2]
+        return gettext(_KIND_WORDS[self][2])
 
     @property
     def slug(self) -> str:
@@ -105,11 +105,11 @@ class OrganizationKind(enum.StrEnum):
 
 
 _KIND_WORDS = {
-    OrganizationKind.EMPLOYER: (N_("Employer"), "employer", "Employers", "employers"),
+    OrganizationKind.EMPLOYER: (N_("Employer"), "employer", N_("Employers"), "employers"),
     OrganizationKind.PROVIDER: (
         N_("Education Provider"),
         "education provider",
-        "Providers",
+        N_("Providers"),
         "providers",
     ),
 }
@@ -157,6 +157,8 @@ class Occupation(db.Model):
     name_key: Mapped[str] = mapped_column(String(200))
     rapids_code: Mapped[str | None] = mapped_column(String(20))
     onet_code: Mapped[str | None] = mapped_column(String(20))
+    # Retired: gone from every picker, still shown on the people and invitations that have it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -104,6 +104,8 @@ class PublicSignup(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The language of the page the sign-up was made on: its emails are written in it.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     public_link: Mapped[PublicLink] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -13,9 +13,11 @@ from collections import defaultdict
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import selectinload
 
+from .. import i18n
 from ..extensions import db
 from ..mail.services import queue_mail
 from ..models import (
@@ -245,7 +247,10 @@ def queue_digests(batch_size: int = 100) -> int:
         queue_mail(
             kind="notice_digest",
             recipient=reader.email,
-            subject=f"Scope: {len(notices)} new notice{'s' if len(notices) != 1 else ''}",
+            subject=lazy_ngettext(
+                "Scope: %(num)d new notice", "Scope: %(num)d new notices", len(notices)
+            ),
+            language=i18n.recipient_language(user=reader, sponsor=sponsor),
             sponsor_id=reader.sponsor_id,
             user_id=reader.id,
             sponsor=sponsor,

@@ -14,7 +14,7 @@ from ..security import staff_required
 from ..tenancy import current_sponsor_id, get_or_404
 from ..text import clean_line
 from . import picker, services
-from .forms import EmployerForm, OccupationForm, OrganizationForm
+from .forms import EmployerForm, OrganizationForm
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
@@ -158,53 +158,31 @@ def edit_organization(organization_id):
     )
 
 
-@bp.route("/occupations", methods=["GET", "POST"])
-@staff_required
-def occupations():
-    form = OccupationForm()
-    if form.validate_on_submit():
-        try:
-            occupation = services.create_occupation(current_sponsor_id(), form.data)
-        except Refused as refused:
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            return fragment_or_redirect(
-                url_for("partners.occupations"),
-                lambda: render(
-                    "partners/occupations.html",
-                    "created",
-                    occupation=occupation,
-                    form=OccupationForm(formdata=None),
-                    counts={},
-                ),
-            )
-    return render(
-        "partners/occupations.html",
-        "occupation_form",
-        status=form.status,
-        nav="partners",
-        form=form,
-        occupations=services.list_occupations(),
-        counts=services.occupation_user_counts(),
-    )
-
-
-def _lifecycle(organization_id: int, action, done: str):
-    """Archive, restore or delete, confirmed in the page; a refusal says why and changes
-    nothing."""
-    organization = get_or_404(PartnerOrganization, organization_id, lock=True)
-    page = url_for("partners.organization", organization_id=organization.id)
-    name, kind = organization.name, organization.kind
+def lifecycle(record, action, done: str, page: str, gone_page: str | None = None):
+    """Archive, retire, restore, delete…: confirmed in the page; a refusal says why and
+    changes nothing. `record` was read with its row locked; `gone_page` is where a deleted
+    one sends the person."""
+    name = record.name
     try:
-        action(organization, current_user)
+        action(record, current_user)
     except Refused as refused:
         db.session.rollback()
         return fragment_or_redirect(page, None, refused.message, ok=False)
     db.session.commit()
-    if action is services.delete_organization:
-        page = url_for("partners." + kind.slug)
-    return fragment_or_redirect(page, None, done.format(name=name))
+    return fragment_or_redirect(gone_page or page, None, done.format(name=name))
+
+
+def _lifecycle(organization_id: int, action, done: str):
+    organization = get_or_404(PartnerOrganization, organization_id, lock=True)
+    return lifecycle(
+        organization,
+        action,
+        done,
+        url_for("partners.organization", organization_id=organization.id),
+        url_for("partners." + organization.kind.slug)
+        if action is services.delete_organization
+        else None,
+    )
 
 
 @bp.post("/organizations/<int:organization_id>/archive")

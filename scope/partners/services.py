@@ -1,4 +1,4 @@
-"""Partner organizations and occupations: the rules, independent of any request."""
+"""Partner organizations: the rules, independent of any request (occupations: occupations.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from ..listing import Listing
 from ..models import (
     Invitation,
     InvitationState,
-    Occupation,
     OrganizationKind,
     PartnerOrganization,
+    PublicLink,
     User,
     WizardRow,
     utcnow,
@@ -179,23 +179,56 @@ def restore_organization(organization: PartnerOrganization, actor: User) -> None
     audit.record("organization_restored", organization, actor_id=actor.id)
 
 
-def organization_references(organization: PartnerOrganization) -> list[str]:
-    """What still refers to the organization, in words ("3 users"); empty: it can go."""
-    counted = (
-        (User, User.partner_organization_id, "user"),
-        (Invitation, Invitation.partner_organization_id, "invitation"),
+# What a reference is called when it is counted: "3 users", "1 person on an INVITE list".
+REFERENCE_WORDS = {
+    User: ("user", "users"),
+    Invitation: ("invitation", "invitations"),
+    PublicLink: ("public link", "public links"),
+    WizardRow: ("person on an INVITE list", "people on an INVITE list"),
+}
+
+
+def count_references(ident: int, columns) -> dict:
+    """How many rows of each model refer to a record through its column, for the columns
+    whose count is not zero. Wizard rows carry no sponsor: the record's id scopes them."""
+    counts = {}
+    for column in columns:
+        model = column.class_
+        stmt = (
+            select(func.count()).where(column == ident)
+            if model is WizardRow
+            else scoped(model, func.count()).where(column == ident)
+        )
+        if count := db.session.scalar(stmt):
+            counts[model] = count
+    return counts
+
+
+def describe_references(counts: dict) -> list[str]:
+    """The counts in words ("3 users"), in the order they were counted."""
+    return [pluralize(count, *REFERENCE_WORDS[model]) for model, count in counts.items()]
+
+
+def still_referred(name: str, counts: dict, instead: str) -> str:
+    """Why a record cannot be deleted: "X cannot be deleted: 2 users refer to it. …"."""
+    verb = "refers" if sum(counts.values()) == 1 else "refer"
+    return (
+        f"{name} cannot be deleted: {' and '.join(describe_references(counts))} {verb} to it. "
+        + instead
     )
-    found = []
-    for model, column, noun in counted:
-        count = db.session.scalar(scoped(model, func.count()).where(column == organization.id))
-        if count:
-            found.append(pluralize(count, noun))
-    rows = db.session.scalar(
-        select(func.count(WizardRow.id)).where(WizardRow.partner_organization_id == organization.id)
+
+
+def organization_references(organization: PartnerOrganization) -> dict:
+    """What still refers to the organization, counted by model; empty: it can go."""
+    return count_references(
+        organization.id,
+        (
+            User.partner_organization_id,
+            Invitation.partner_organization_id,
+            PublicLink.partner_organization_id,
+            WizardRow.partner_organization_id,
+        ),
     )
-    if rows:
-        found.append(pluralize(rows, "person", "people") + " on an INVITE list")
-    return found
 
 
 def delete_organization(organization: PartnerOrganization, actor: User) -> None:
@@ -203,8 +236,7 @@ def delete_organization(organization: PartnerOrganization, actor: User) -> None:
     references = organization_references(organization)
     if references:
         raise OrganizationRefused(
-            f"{organization.name} cannot be deleted: {' and '.join(references)} refer to it. "
-            "Archive it instead."
+            still_referred(organization.name, references, "Archive it instead.")
         )
     audit.record(
         "organization_deleted",
@@ -234,43 +266,3 @@ def organization_pending_invitations(organization: PartnerOrganization) -> list[
         .limit(PENDING_SHOWN + 1)
     )
     return list(db.session.scalars(stmt).unique())
-
-
-def _occupation_name_taken(sponsor_id: int, key: str) -> bool:
-    stmt = select(Occupation.id).where(
-        Occupation.sponsor_id == sponsor_id, Occupation.name_key == key
-    )
-    return db.session.scalar(select(exists(stmt))) or False
-
-
-def create_occupation(sponsor_id: int, data: dict) -> Occupation:
-    key = name_key(data["name"])
-    duplicate = DuplicateName(f"An occupation named “{data['name']}” already exists.")
-    if _occupation_name_taken(sponsor_id, key):
-        raise duplicate
-    occupation = Occupation(
-        sponsor_id=sponsor_id,
-        name=data["name"],
-        name_key=key,
-        rapids_code=data.get("rapids_code"),
-        onet_code=data.get("onet_code"),
-    )
-    _save(
-        lambda: db.session.add(occupation),
-        lambda: _occupation_name_taken(sponsor_id, key),
-        duplicate,
-    )
-    return occupation
-
-
-def list_occupations() -> list[Occupation]:
-    return list(db.session.scalars(scoped(Occupation).order_by(Occupation.name_key)))
-
-
-def occupation_user_counts() -> dict[int, int]:
-    stmt = (
-        scoped(User, User.occupation_id, func.count(User.id))
-        .where(User.occupation_id.is_not(None))
-        .group_by(User.occupation_id)
-    )
-    return dict(db.session.execute(stmt).all())

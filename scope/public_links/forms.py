@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -15,7 +16,7 @@ from ..invites.forms import USER_TYPE_CHOICES, OrganizationChoiceForm
 
 class PublicLinkForm(OrganizationChoiceForm):
     # The wizards' searchable picker (hidden id, typed name, radio choice), labelled so.
-    organization_name = optional("Organization", at_most(200))
+    organization_name = optional(_l("Organization"), at_most(200))
     user_type = SelectField("User type", choices=USER_TYPE_CHOICES, validate_choice=False)
     occupation = SelectField(
         "Occupation",
@@ -52,9 +53,9 @@ class PublicLinkForm(OrganizationChoiceForm):
 class PublicSignUpForm(NewPasswordForm):
     first_name, last_name = name_fields("your")
     email = EmailField(
-        "Email",
-        validators=[DataRequired("Enter your email address."), Length(max=1000), valid_email],
-        description="We email you a link to confirm it before your account is made.",
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=1000), valid_email],
+        description=_l("We email you a link to confirm it before your account is made."),
     )
 
     def password_hints(self) -> list[str]:

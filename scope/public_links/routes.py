@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, render
-from ..invites import drafts
 from ..models import PublicLink, PublicSignup, UserType
 from ..partners import picker
+from ..partners.occupations import occupation_choices
 from ..refusals import Refused
 from ..security import staff_required
 from ..tenancy import get_or_404
@@ -55,7 +55,7 @@ def new():
     chosen = picker.chosen(request.args.get("organization")) if request.method == "GET" else None
     form = PublicLinkForm(
         data={"organization": chosen.id, "organization_name": chosen.name} if chosen else None
-    ).fill(drafts.occupation_choices())
+    ).fill(occupation_choices())
     offered = picker.NotPicked("")
     if form.validate_on_submit():
         try:

@@ -1,9 +1,11 @@
 """The public side of a public link: the sign-up form and the emailed confirmation."""
 
 from flask import Blueprint, redirect, request
+from flask_babel import gettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from .. import i18n
 from ..auth import throttle
 from ..extensions import db, limiter
 from ..forms import ScopeForm
@@ -58,8 +60,10 @@ def _sign_up(token):
         return render("invites/log_out_first.html", status=409)
     form = PublicSignUpForm()
     if link.domains:
-        form.email.description = (
-            f"Your work address at {', '.join(link.domains)}. {form.email.description}"
+        form.email.description = gettext(
+            "Your work address at %(domains)s. We email you a link to confirm it before your "
+            "account is made.",
+            domains=", ".join(link.domains),
         )
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     if form.validate_on_submit():
@@ -88,6 +92,8 @@ def _sign_up(token):
 
 
 def _problem(reason: str, signup=None):
+    if signup is not None:
+        i18n.use_invitation_language(signup.language)
     sponsor = db.session.get(Sponsor, signup.sponsor_id) if signup else None
     status = 404 if reason == "invalid" else 410
     return render(
@@ -108,6 +114,8 @@ def _confirm(token):
         signup = signups.signup_for_token(token)
     except services.ConfirmationProblem as problem:
         return _problem(problem.reason, problem.signup)
+    # The pages after the email speak the language the person signed up in.
+    i18n.use_invitation_language(signup.language)
     form = ScopeForm()
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
     if request.method == "POST" and form.validate_on_submit():

@@ -7,11 +7,12 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit, i18n
 from ..accounts.links import hash_token
 from ..auth.passwords import hash_password
 from ..auth.services import login_account
@@ -105,11 +106,15 @@ def start_signup(
     sponsor = db.session.get(Sponsor, link.sponsor_id)
     organization = link.partner_organization
     known = _known_address(link.sponsor_id, email)
+    # The emails speak the language of the page the person signed up on.
+    language = i18n.current()
     if known:
+        owner = login_account(email)
         queue_mail(
             "public_signup_known",
             email,
-            f"Your Scope account with {sponsor.name}",
+            _l("Your Scope account with %(sponsor)s", sponsor=sponsor.name),
+            language=(owner and i18n.check(owner.language)) or language,
             sponsor_id=sponsor.id,
             sponsor=sponsor,
             organization=organization,
@@ -143,12 +148,14 @@ def start_signup(
             token_hash=hash_token(token),
             created_at=now,
             expires_at=expires_at,
+            language=language,
         )
     )
     queue_mail(
         "public_signup_confirm",
         email,
-        f"Confirm your email address for {sponsor.name}",
+        _l("Confirm your email address for %(sponsor)s", sponsor=sponsor.name),
+        language=language,
         sponsor_id=sponsor.id,
         sponsor=sponsor,
         organization=organization,
@@ -299,7 +306,8 @@ def approve_signup(signup: PublicSignup, actor: User) -> User:
     queue_mail(
         "public_signup_approved",
         signup.email,
-        f"Your Scope account with {sponsor.name} is ready",
+        _l("Your Scope account with %(sponsor)s is ready", sponsor=sponsor.name),
+        language=i18n.recipient_language(user, sponsor=sponsor),
         sponsor_id=sponsor.id,
         user_id=user.id,
         sponsor=sponsor,
@@ -328,7 +336,8 @@ def decline_signup(signup: PublicSignup, actor: User) -> None:
     queue_mail(
         "public_signup_declined",
         signup.email,
-        f"Your sign-up with {sponsor.name}",
+        _l("Your sign-up with %(sponsor)s", sponsor=sponsor.name),
+        language=signup.language,
         sponsor_id=sponsor.id,
         sponsor=sponsor,
         first_name=signup.first_name,

@@ -33,8 +33,12 @@
     if (offer) { offer.hidden = allMatching || boxes.length === 0 || ticked < boxes.length; }
     var count = table.querySelector(".selection-count");
     if (count) {
-      count.textContent = allMatching ? "All " + offer.getAttribute("data-matching-count") + " matching selected"
-        : ticked ? ticked + " selected" : "";
+      // The words come from the page (data-one, data-other, data-all), in its language.
+      var words = allMatching ? count.getAttribute("data-all") || "All {n} matching selected"
+        : ticked === 1 ? count.getAttribute("data-one") || "{n} selected"
+        : count.getAttribute("data-other") || "{n} selected";
+      var n = allMatching ? offer.getAttribute("data-matching-count") : String(ticked);
+      count.textContent = ticked || allMatching ? words.replace("{n}", n) : "";
     }
     var actions = table.querySelector("[data-bulk-actions]");
     if (actions) { actions.disabled = !ticked && !allMatching; }

@@ -100,7 +100,7 @@
       field.select();
       if (navigator.clipboard) { navigator.clipboard.writeText(field.value).catch(function () {}); }
       var note = document.getElementById(copy.getAttribute("data-copy-target") + "-note");
-      if (note) { note.textContent = "Link copied to the clipboard."; }
+      if (note) { note.textContent = note.getAttribute("data-copied") || "Link copied to the clipboard."; }
     }
     var closer = event.target.closest("[data-close-dialog]");
     if (closer) {
@@ -274,7 +274,7 @@
       if (navigator.clipboard) {
         navigator.clipboard.writeText(copy.value).then(function () {
           var note = document.getElementById(copy.id + "-note");
-          if (note) { note.textContent = "Link copied to the clipboard."; }
+          if (note) { note.textContent = note.getAttribute("data-copied") || "Link copied to the clipboard."; }
         }).catch(function () {});
       }
     }
