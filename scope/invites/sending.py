@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -154,7 +155,7 @@ def _insert(draft: WizardDraft, accepted: list, result: SendResult) -> list:
                 db.session.flush()
         except IntegrityError:
             problem = email_conflict(draft.sponsor_id, fresh.email) or RowRefused(
-                "This address was taken a moment ago by another request."
+                gettext("This address was taken a moment ago by another request.")
             )
             result.refused.append((row, problem))
         else:

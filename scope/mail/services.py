@@ -7,11 +7,13 @@ import secrets
 from collections.abc import Iterable
 
 from flask import render_template
+from flask_babel import gettext
 from markupsafe import Markup, escape
 from sqlalchemy import func, insert
 
 from .. import i18n
 from ..extensions import db
+from ..i18n import N_
 from ..listing import Listing
 from ..models import MailMessage, MailState, Sponsor, utcnow
 from ..tenancy import scoped
@@ -26,19 +28,19 @@ def development_mailbox_enabled(config) -> bool:
 
 # What each kind of email is, in words (the development mailbox lists them).
 KINDS = {
-    "invitation": "Invitation",
-    "invitation_reminder": "Invitation reminder",
-    "notice_digest": "Daily notices",
-    "set_password": "Set password",
-    "recovery": "Password recovery",
-    "confirm_email": "Confirm a new email address",
-    "email_in_use": "Email address in use",
-    "email_changed": "Email address changed",
-    "password_changed": "Password changed",
-    "public_signup_confirm": "Confirm a public-link sign-up",
-    "public_signup_known": "Public-link sign-up of a known address",
-    "public_signup_approved": "Sign-up approved",
-    "public_signup_declined": "Sign-up declined",
+    "invitation": N_("Invitation"),
+    "invitation_reminder": N_("Invitation reminder"),
+    "notice_digest": N_("Daily notices"),
+    "set_password": N_("Set password"),
+    "recovery": N_("Password recovery"),
+    "confirm_email": N_("Confirm a new email address"),
+    "email_in_use": N_("Email address in use"),
+    "email_changed": N_("Email address changed"),
+    "password_changed": N_("Password changed"),
+    "public_signup_confirm": N_("Confirm a public-link sign-up"),
+    "public_signup_known": N_("Public-link sign-up of a known address"),
+    "public_signup_approved": N_("Sign-up approved"),
+    "public_signup_declined": N_("Sign-up declined"),
 }
 
 
@@ -51,13 +53,13 @@ def note_queued_mail(session) -> None:
 
 
 def kind_label(kind: str) -> str:
-    return KINDS.get(kind) or kind.replace("_", " ").capitalize()
+    return gettext(KINDS[kind]) if kind in KINDS else kind.replace("_", " ").capitalize()
 
 
 def mailbox_state(message: MailMessage) -> str:
     """A message's state as the development mailbox has it: nothing was sent anywhere."""
     if message.state is MailState.DELIVERED:
-        return "In this mailbox"
+        return gettext("In this mailbox")
     return message.state.label
 
 
