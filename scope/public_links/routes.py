@@ -2,10 +2,12 @@
 
 import segno
 from flask import request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, render
+from ..i18n import N_
 from ..models import PublicLink, PublicSignup, UserType
 from ..partners import picker
 from ..partners.occupations import occupation_choices
@@ -80,7 +82,10 @@ def new():
             return fragment_or_redirect(
                 url_for("public_links.index"),
                 None,
-                f"Public link created for {link.partner_organization.name}.",
+                gettext(
+                    "Public link created for %(organization)s.",
+                    organization=link.partner_organization.name,
+                ),
             )
     return render(
         "public_links/new.html",
@@ -140,7 +145,7 @@ def _change(link_id: int, change, done: str):
             ok=False,
         )
     db.session.commit()
-    message = done.format(organization=link.partner_organization.name)
+    message = gettext(done, organization=link.partner_organization.name)
     return fragment_or_redirect(
         url_for("public_links.index"), lambda: _index(message=message, ok=True), message
     )
@@ -150,7 +155,7 @@ def _change(link_id: int, change, done: str):
 @staff_required
 def disable(link_id):
     return _change(
-        link_id, services.disable_link, "The public link for {organization} is disabled."
+        link_id, services.disable_link, N_("The public link for %(organization)s is disabled.")
     )
 
 
@@ -160,7 +165,7 @@ def rotate(link_id):
     return _change(
         link_id,
         services.rotate_link,
-        "The public link for {organization} has a new address; the old one no longer works.",
+        N_("The public link for %(organization)s has a new address; the old one no longer works."),
     )
 
 
@@ -183,7 +188,7 @@ def _decide(signup_id: int, decide, done: str):
         message, ok = refused.message, False
     else:
         db.session.commit()
-        message, ok = done.format(name=name), True
+        message, ok = gettext(done, name=name), True
     return fragment_or_redirect(
         url_for("manage.users"),
         lambda: render(
@@ -201,10 +206,10 @@ def _decide(signup_id: int, decide, done: str):
 @bp.post("/manage/signups/<int:signup_id>/approve")
 @staff_required
 def approve(signup_id):
-    return _decide(signup_id, signups.approve_signup, "{name} approved; they can log in now.")
+    return _decide(signup_id, signups.approve_signup, N_("%(name)s approved; they can log in now."))
 
 
 @bp.post("/manage/signups/<int:signup_id>/decline")
 @staff_required
 def decline(signup_id):
-    return _decide(signup_id, signups.decline_signup, "{name}'s sign-up declined.")
+    return _decide(signup_id, signups.decline_signup, N_("%(name)s's sign-up declined."))
