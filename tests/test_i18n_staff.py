@@ -186,6 +186,7 @@ def test_manage_invitations_and_its_bulk_dialog_read_in_spanish(app, staff):
         "Copiar enlace de invitación",
     ]
     assert "Personal (compañero de equipo)" in texts(page, "td[data-label=Organización]")
+    assert english_left(page, "manage/invitations.html", "manage/_filters.html", *MANAGE) == []
 
     with app.app_context():
         ids = list(db.session.scalars(select(Invitation.id).order_by(Invitation.id)))
