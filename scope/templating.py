@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
 from babel import dates, lists, numbers
@@ -20,9 +20,11 @@ _EXTENDS = re.compile(r"""\{%-?\s*extends\s+["']([^"']+)["']""")
 _DATE = {False: "medium", True: "long"}
 
 
-def format_date(value: datetime, long: bool = False, zone: str | None = None) -> str:
-    """ "Nov 30, 2026" in the reader's zone and language; long (emails): "November 30, 2026"."""
-    return dates.format_date(zones.local(value, zone), _DATE[long], locale=i18n.current())
+def format_date(value: date, long: bool = False, zone: str | None = None) -> str:
+    """ "Nov 30, 2026" in the reader's zone and language; long (emails): "November 30, 2026".
+    A calendar day (a link's last day) is no moment: no zone moves it."""
+    day = zones.local(value, zone) if isinstance(value, datetime) else value
+    return dates.format_date(day, _DATE[long], locale=i18n.current())
 
 
 def format_datetime(value: datetime, long: bool = False, zone: str | None = None) -> str:
@@ -34,7 +36,7 @@ def format_datetime(value: datetime, long: bool = False, zone: str | None = None
 
 
 @pass_context
-def _date_filter(context, value: datetime, long: bool = False) -> str:
+def _date_filter(context, value: date, long: bool = False) -> str:
     return format_date(value, long, context.get("time_zone"))
 
 

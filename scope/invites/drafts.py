@@ -102,7 +102,7 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
     )
     if organization is None:
         raise RowRefused(gettext("Choose an organization from the list."), "organization")
-    _not_archived(organization)
+    not_archived(organization)
     refusal = partner_admins.organization_refusal(
         db.session.get(User, draft.staff_user_id), organization
     )
@@ -199,11 +199,11 @@ def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
         return None
     if draft.partner_organization is None:
         raise RowRefused(gettext("Choose the organization first."), "organization")
-    _not_archived(draft.partner_organization)
+    not_archived(draft.partner_organization)
     return draft.partner_organization
 
 
-def _not_archived(organization: PartnerOrganization) -> None:
+def not_archived(organization: PartnerOrganization) -> None:
     """Nobody is invited to, or added at, an archived organization until it is restored."""
     if organization.archived_at is not None:
         raise RowRefused(

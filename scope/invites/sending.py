@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..extensions import db
 from ..mail import allowance
-from ..mail.services import queue_mail
+from ..mail.services import Outbox, queue_mail
 from ..models import (
     Invitation,
     InvitationState,
@@ -188,10 +188,14 @@ def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:
 
 
 def queue_invitation_email(
-    invitation: Invitation, inviter: User | None, organization: PartnerOrganization | None
-) -> MailMessage:
+    invitation: Invitation,
+    inviter: User | None,
+    organization: PartnerOrganization | None,
+    outbox: Outbox | None = None,
+) -> MailMessage | None:
+    """The invitation's email, queued now, or with `outbox` among many (then None)."""
     sponsor = db.session.get(Sponsor, invitation.sponsor_id)
-    return queue_mail(
+    return (outbox.queue if outbox else queue_mail)(
         kind="invitation",
         recipient=invitation.email,
         subject=_l("%(sponsor)s invites you to Scope", sponsor=sponsor.name),

@@ -42,8 +42,19 @@ def _listing(args=None) -> Listing:
 @inviter_required
 def invitations():
     listing = _listing()
+    organization = users.OrganizationFilter()
+    if current_user.is_staff:
+        args = request.args
+        organization = users.organization_filter(
+            listing,
+            args.get("organization"),
+            args.get("organization_name"),
+            args.get("organization_choice"),
+        )
     problems = listing_service.clean_filters(listing)
-    listing_service.list_invitations(listing)
+    # A typed name that picks no one organization lists nothing, and says why beside it.
+    if organization.refused is None or not organization.text:
+        listing_service.list_invitations(listing)
     full_page = not is_htmx()
     return render(
         "manage/invitations.html",
@@ -56,7 +67,7 @@ def invitations():
         status_of=invitation_status,
         statuses=service.STATUSES,
         user_types=list(UserType),
-        organizations=users.organization_options() if full_page else {},
+        organization=organization,
         inviters=listing_service.inviter_options() if full_page else [],
         page_sizes=PAGE_SIZES,
     )

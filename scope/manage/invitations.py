@@ -18,6 +18,7 @@ from ..i18n import N_
 from ..invites.sending import invitation_expiry, queue_invitation_email
 from ..invites.tokens import invitation_link, new_nonce
 from ..mail import allowance
+from ..mail.services import Outbox
 from ..models import (
     Invitation,
     InvitationState,
@@ -164,14 +165,17 @@ def resend_invitation(invitation: Invitation, actor: User) -> MailMessage:
 
 
 def _renew(invitation: Invitation, actor: User) -> MailMessage:
-    now = utcnow()
+    _new_link(invitation, utcnow())
+    message = queue_invitation_email(invitation, actor, invitation.partner_organization)
+    audit.record("resent", invitation, actor_id=actor.id)
+    return message
+
+
+def _new_link(invitation: Invitation, now: datetime) -> None:
     invitation.previous_nonce, invitation.nonce = invitation.nonce, new_nonce()
     invitation.sent_at = now
     invitation.expires_at = invitation_expiry(now)
     invitation.reviewed_at = None
-    message = queue_invitation_email(invitation, actor, invitation.partner_organization)
-    audit.record("resent", invitation, actor_id=actor.id)
-    return message
 
 
 def _count_resends(ids: list[int]) -> None:
@@ -242,8 +246,13 @@ def bulk_resend(invitations: list[Invitation], actor: User) -> str:
     allowance.reserve(actor.sponsor_id, len(ready))
     if ready:
         _count_resends([invitation.id for invitation in ready])
+    # One time for the batch: the emails of one organization's invitations are one letter.
+    now, outbox = utcnow(), Outbox()
     for invitation in ready:
-        _renew(invitation, actor)
+        _new_link(invitation, now)
+        queue_invitation_email(invitation, actor, invitation.partner_organization, outbox)
+    outbox.send()
+    audit.record_many("resent", ready, actor_id=actor.id)
     done = result.done
     return result.message(
         ngettext(

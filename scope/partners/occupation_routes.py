@@ -63,7 +63,7 @@ def _occupation_page(occupation: Occupation, form: OccupationForm, status: int =
         nav="partners",
         occupation=occupation,
         form=form,
-        references=describe_references(service.references(occupation)),
+        counts=_by_table(service.references(occupation)),
         targets=[o for o in service.occupation_choices() if o.id != occupation.id],
     )
 
@@ -100,6 +100,11 @@ def edit_occupation(occupation_id):
     return response
 
 
+def _by_table(counts: dict) -> dict:
+    """Counts by model as the templates name them (by table)."""
+    return {model.__tablename__: count for model, count in counts.items()}
+
+
 def _merge_target(source) -> Occupation | None:
     """The occupation chosen to merge into: None when none was chosen; another sponsor's
     (or no one's) id answers 404."""
@@ -126,7 +131,7 @@ def confirm_merge(occupation_id):
         occupation=occupation,
         into=into,
         problem=refusal.message if refusal else None,
-        moving=describe_references(service.references(occupation)),
+        moving=_by_table(service.references(occupation)),
     )
 
 

@@ -5,20 +5,18 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import (
     NewPasswordForm,
-    ScopeForm,
     at_most,
     coerce_id,
     name_fields,
     optional,
     valid_email,
 )
-from ..invites.forms import USER_TYPE_CHOICES
+from ..invites.forms import USER_TYPE_CHOICES, OrganizationChoiceForm
 
 
-class PublicLinkForm(ScopeForm):
-    organization = SelectField(
-        _l("Organization"), coerce=coerce_id, validators=[Optional()], validate_choice=False
-    )
+class PublicLinkForm(OrganizationChoiceForm):
+    # The wizards' searchable picker (hidden id, typed name, radio choice), labelled so.
+    organization_name = optional(_l("Organization"), at_most(200))
     user_type = SelectField(_l("User type"), choices=USER_TYPE_CHOICES, validate_choice=False)
     occupation = SelectField(
         _l("Occupation"),
@@ -44,11 +42,8 @@ class PublicLinkForm(ScopeForm):
     )
     require_approval = BooleanField(_l("Require approval"))
 
-    def fill(self, organizations, occupations):
-        """Employers and providers as option groups; the sponsor's occupations."""
-        self.organization.choices = [SelectChoice("", _l("Choose…"))] + [
-            SelectChoice(org.id, org.name, optgroup=org.kind.plural) for org in organizations
-        ]
+    def fill(self, occupations):
+        """The sponsor's occupations."""
         self.occupation.choices = [SelectChoice("", _l("Choose…"))] + [
             SelectChoice(o.id, o.name) for o in occupations
         ]

@@ -8,12 +8,12 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import fragment_or_redirect, render
 from ..i18n import N_
-from ..invites import drafts
 from ..models import PublicLink, PublicSignup, UserType
+from ..partners import picker
 from ..partners.occupations import occupation_choices
 from ..refusals import Refused
 from ..security import staff_required
-from ..tenancy import get_or_404, parse_id
+from ..tenancy import get_or_404
 from . import bp, services, signups
 from .forms import PublicLinkForm
 
@@ -40,26 +40,40 @@ def _user_type(value: str | None) -> UserType | None:
     return next((t for t in UserType if t.value == value), None)
 
 
+def _organization_id(form: PublicLinkForm) -> int | None:
+    """The organization the picker names; None when nothing was typed or picked (the service
+    then asks for one, beside its other refusals)."""
+    if not (form.organization.data or form.organization_name.data or form.organization_choice.data):
+        return None
+    return picker.pick(
+        form.organization.data, form.organization_name.data, choice=form.organization_choice.data
+    ).id
+
+
 @bp.route("/invite/public-links/new", methods=["GET", "POST"])
 @staff_required
 def new():
+    # Opened from an organization's page, the link is for that organization.
+    chosen = picker.chosen(request.args.get("organization")) if request.method == "GET" else None
     form = PublicLinkForm(
-        data={"organization": parse_id(request.args.get("organization", ""))}
-        if request.method == "GET"
-        else None
-    ).fill(drafts.organization_choices(), occupation_choices())
+        data={"organization": chosen.id, "organization_name": chosen.name} if chosen else None
+    ).fill(occupation_choices())
+    offered = picker.NotPicked("")
     if form.validate_on_submit():
-        data = services.LinkInput(
-            organization_id=form.organization.data,
-            user_type=_user_type(form.user_type.data),
-            occupation_id=form.occupation.data,
-            expires_on=form.expires_on.data,
-            max_signups=form.max_signups.data,
-            allowed_domains=form.allowed_domains.data,
-            require_approval=form.require_approval.data,
-        )
         try:
+            data = services.LinkInput(
+                organization_id=_organization_id(form),
+                user_type=_user_type(form.user_type.data),
+                occupation_id=form.occupation.data,
+                expires_on=form.expires_on.data,
+                max_signups=form.max_signups.data,
+                allowed_domains=form.allowed_domains.data,
+                require_approval=form.require_approval.data,
+            )
             link = services.create_link(data, current_user)
+        except picker.NotPicked as refused:
+            form.refuse(refused)
+            offered = refused
         except Refused as refused:
             db.session.rollback()
             form.refuse(refused)
@@ -80,6 +94,7 @@ def new():
         nav="invite",
         tab="authenticated",
         form=form,
+        offered=offered,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit, zones
 from ..extensions import db
+from ..invites.drafts import not_archived
 from ..invites.tokens import new_nonce, public_link_token
 from ..models import (
     Occupation,
@@ -119,6 +120,11 @@ def create_link(data: LinkInput, actor: User) -> PublicLink:
         refusals.append(
             Refused(gettext("Choose the organization people sign up for."), "organization")
         )
+    else:
+        try:
+            not_archived(organization)
+        except Refused as refused:
+            refusals.append(refused)
     refusal = partner_type_refusal(data.user_type)
     if refusal:
         refusals.append(refusal)
