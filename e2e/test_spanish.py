@@ -127,7 +127,7 @@ def test_a_person_signs_up_through_a_public_link_in_spanish_on_a_phone(
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Public links").click()
     page.get_by_role("link", name="Create public link").click()
-    page.get_by_label("Organization").select_option(label=organization)
+    pick_organization(page, organization, label="Organization")
     page.get_by_label("User type").select_option(label="Supervisor")
     page.get_by_label("Require approval").check()
     page.get_by_role("button", name="Create public link").click()

@@ -277,10 +277,10 @@ def test_the_notice_digest_is_written_in_its_readers_language(app, make_sponsor,
     assert digest.body_text.startswith("Hola, Rosa:")
     assert "Lo que pasó con las invitaciones que usted envió" in digest.body_text
     assert "Eva Núñez aceptó su invitación" in digest.body_text
-    assert "elija “Mostrarlos en Scope” allí" in digest.body_text
+    assert "elija “Mostrarlas en Scope” allí" in digest.body_text
     html = parse(digest.body_html)
     assert html.get("lang") == "es"
-    assert "Verlos en Scope" in html.text_content()
+    assert "Verlas en Scope" in html.text_content()
     assert english_left(digest.body_html, "mail/notice_digest.html") == []
     assert english_left(digest.body_text, "mail/notice_digest.txt") == []
 
