@@ -101,6 +101,7 @@ OPERATOR_MODULES = {
     "scope/sponsors.py",  # a new sponsor's first occupations: data
 }
 OPERATOR_CALLS = {
+    "echo",  # command-line output (the mail worker)
     "ConfigurationError",
     "ValueError",
     "RuntimeError",
@@ -114,6 +115,7 @@ FORMAT_WORDS = {"scope/invites/csv_rows.py": {"User type", "First name", "Last n
 ALLOWED = {"Scope"}
 
 _SENTENCE = re.compile(r"^[A-Z][a-z']*\b.* ")
+_PHRASE = re.compile(r"[a-z]{2,} [a-z]{2,}")
 
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
@@ -227,24 +229,35 @@ def untranslated_strings(source: str, refusals: set[str], tables: set[str] = fro
     return found
 
 
+def _sentence(node: ast.AST) -> str | None:
+    """The text of a literal that reads as a sentence: "Capital words, spaced", or an
+    f-string whose words end like one ("{name} saved.")."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        value = node.value.strip()
+        return value if _SENTENCE.match(value) and value not in ALLOWED else None
+    if isinstance(node, ast.JoinedStr):
+        words = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        if _PHRASE.search(words) and words.rstrip().endswith((".", "!", "?")):
+            return words.strip()
+    return None
+
+
 def stray_sentences(source: str, allowed: set[str] = frozenset()):
     """(line, text) of each sentence-like literal outside translation and operator calls."""
     tree = ast.parse(source)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     found = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        value = _sentence(node)
+        if value is None or value in allowed:
             continue
-        value = node.value.strip()
-        if isinstance(parents.get(node), ast.Expr) or value in allowed:
-            continue  # a docstring
-        if not _SENTENCE.match(value) or value in ALLOWED:
-            continue
-        up, excused = parents.get(node), False
+        up = parents.get(node)
+        if isinstance(up, (ast.Expr, ast.JoinedStr)):
+            continue  # a docstring, or a part of an f-string judged as a whole
+        excused = False
         while up is not None and not excused:
             if isinstance(up, ast.Call):
-                name = _name(up.func)
-                excused = name in TRANSLATION_CALLS | OPERATOR_CALLS | _LOGGING
+                excused = _name(up.func) in TRANSLATION_CALLS | OPERATOR_CALLS | _LOGGING
             up = parents.get(up)
         if not excused:
             found.append((node.lineno, value))
@@ -310,8 +323,11 @@ EMPTY = "No results found."
 log.warning("Mail server down: %s", error)
 def summary():
     return _("Nothing yet.") if x else "Nothing here yet"
+message = f"{name} was saved." if changed else _("Nothing changed.")
+click.echo(f"Delivering {count} messages now.")
 """
-    assert [text for _, text in stray_sentences(kept)] == [
+    assert sorted(text for _, text in stray_sentences(kept)) == [
         "No results found.",
         "Nothing here yet",
+        "was saved.",
     ]
