@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 
-from sqlalchemy import and_, case, column, func, inspect, or_, select, table, text
+from sqlalchemy import and_, column, func, inspect, or_, select, table, text
 
 from .extensions import db
 from .models import User
@@ -93,11 +93,11 @@ def conditions(q: str, max_words: int = 6) -> list:
     return terms
 
 
-def best_first(q: str, max_words: int = 6):
-    """0 for a user every word of q matches at the start of a word of their last name,
-    first name or email (whole words and prefixes: "garc" finds García), 1 for the
-    others (matches inside a word: "arc"). Results show the 0s first, each in name order.
-    """
+def word_starts(q: str, max_words: int = 6):
+    """True for a user every word of q matches at the start of a word of their last name,
+    first name or email (whole words and prefixes: "garc" finds García), NULL or false for
+    the others (matches inside a word: "arc"). Results show those first, each part in name
+    order. None when q has no words."""
     words = q.split()[:max_words]
     if not words:
         return None
@@ -109,4 +109,4 @@ def best_first(q: str, max_words: int = 6):
         starts.append(User.email.startswith(lower, autoescape=True))
         starts += [User.email.contains(c + lower, autoescape=True) for c in EMAIL_WORD_STARTS]
         terms.append(or_(*starts))
-    return case((and_(*terms), 0), else_=1)
+    return and_(*terms)
