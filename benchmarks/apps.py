@@ -29,6 +29,7 @@ def scope_app() -> Flask:
 def admin_app() -> Flask:
     from flask_admin import Admin
     from flask_admin.contrib.sqla import ModelView
+    from flask_babel import Babel
 
     from scope.extensions import db
     from scope.models import User
@@ -55,6 +56,9 @@ def admin_app() -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["SCOPE_SQLALCHEMY_DATABASE_URI"]
     app.config["SECRET_KEY"] = os.environ.get("SCOPE_SECRET_KEY", "benchmark")
     db.init_app(app)
+    # Flask-Admin translates its pages through Flask-Babel when it is installed (as it is
+    # for Scope): without it, every page answers 500.
+    Babel(app)
     admin = Admin(app, name="Bench")
     admin.add_view(UserView(User, db.session, endpoint="users", url="/admin/users"))
     return app

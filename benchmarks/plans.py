@@ -19,6 +19,8 @@ PATHS = [
     "/manage/users?q=garcia",
     "/manage/users?q=nobody",
     "/manage/users?type=mentor",
+    "/manage/users?status=active",
+    "/manage/users?organization={organization}",
     "/manage/users?status=managed&page=2000",
     "/manage/users?sort=email&dir=desc",
     "/manage/users?sort=organization",
@@ -35,6 +37,7 @@ def main() -> None:
 
     from scope import create_app
     from scope.extensions import db
+    from scope.models import PartnerOrganization
 
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False
@@ -42,12 +45,14 @@ def main() -> None:
     client.post("/login", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
     with app.app_context():
         engine = db.engine
+        organization = db.session.scalar(db.select(db.func.min(PartnerOrganization.id)))
     captured = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         captured.append((statement, parameters))
 
     for path in PATHS:
+        path = path.format(organization=organization)
         captured.clear()
         event.listen(engine, "before_cursor_execute", capture)
         client.get(path, headers={"HX-Request": "true"})

@@ -1,27 +1,30 @@
 """Markdown tables from benchmarks/results-sqlite.json and results-postgresql.json, side by side.
 
-python -m benchmarks.report
+python -m benchmarks.report            # 100,000 users
+python -m benchmarks.report 1m         # results-<db>-1m.json (run.py --scale 1m)
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def load() -> dict[str, dict]:
+def load(scale: str = "100k") -> dict[str, dict]:
     found = {}
+    suffix = "" if scale == "100k" else f"-{scale}"
     for db in ("sqlite", "postgresql"):
-        path = HERE / f"results-{db}.json"
+        path = HERE / f"results-{db}{suffix}.json"
         if path.exists():
             found[db] = json.loads(path.read_text())
     return found
 
 
 def main() -> None:
-    runs = load()
+    runs = load(sys.argv[1] if len(sys.argv) > 1 else "100k")
     dbs = list(runs)
     first = next(iter(runs.values()))
     print(f"Machine: {json.dumps(first['machine'])}\n")
@@ -57,6 +60,9 @@ def main() -> None:
             f"**{db}**: seed-demo {result['seed_demo_s']} s; SEND {result['send']}; "
             f"CSV check {result['csv_check']}; first page load {result['first_page_load']}\n"
         )
+        for key in ("seed_demo", "users_csv_export"):
+            if result.get(key):
+                print(f"**{db}** {key}: {result[key]}\n")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python -m benchmarks.run                      # SQLite, then PostgreSQL
     python -m benchmarks.run --db sqlite --reuse  # keep an already seeded database
+    python -m benchmarks.run --scale 1m --db postgresql   # a million users (seeded once)
 
 Prints one table per database and writes benchmarks/results-<db>.json. Everything runs on
 127.0.0.1. Single-client latency comes from one keep-alive connection in this process;
@@ -30,12 +31,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.scale import SCALES, measure_export, seed_args, seeded, timed_command
+
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_EMAIL = "staff@scope.example.com"
 STAFF_PASSWORD = "bench-staff-password-1"
 SECRET = "benchmark-secret-key-not-for-production"
-SEED = ("--users", "100000", "--invitations", "50000", "--orgs", "2000")
-ORGANIZATIONS = int(SEED[SEED.index("--orgs") + 1])
 
 
 # ------------------------------------------------------------------ processes
@@ -79,9 +80,12 @@ def flask(env: dict, *args: str) -> float:
     return time.perf_counter() - started
 
 
-def seed(db: str, url: str, reuse: bool) -> float | None:
-    """Create the schema and seed-demo; returns how long seed-demo took."""
-    if reuse:
+def seed(db: str, url: str, reuse: bool, scale: str = "100k") -> dict | None:
+    """Create the schema and seed-demo; returns what seed-demo took (None: not seeded).
+
+    At a scale other than 100k a database that already holds it is kept (a million users
+    take minutes to seed)."""
+    if reuse or (scale != "100k" and seeded(url, scale)):
         return None
     if db == "postgresql":
         base, name = url.rsplit("/", 1)
@@ -93,7 +97,8 @@ def seed(db: str, url: str, reuse: bool) -> float | None:
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     env = env_for(url)
     flask(env, "db", "upgrade")
-    return flask(env, "seed-demo", *SEED, "--staff-password", STAFF_PASSWORD)
+    args = ["-m", "flask", "--app", "scope", "seed-demo", *seed_args(scale)]
+    return timed_command([*args, "--staff-password", STAFF_PASSWORD], env, ROOT)
 
 
 def psql_connect(url: str):
@@ -516,7 +521,7 @@ def measure_csv(client: Client, rows: int, tag: str) -> dict:
 # ------------------------------------------------------------------ one database
 
 
-def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
+def cases_for(client: Client, scale: str = "100k") -> dict[str, tuple[str, bool]]:
     _, page = client.get("/partners/employers?sort=name&dir=asc&page=3", htmx=True)
     org_id = re.search(rb'/partners/organizations/(\d+)"', page).group(1).decode()
     users = "/manage/users?sort=name&dir=asc"
@@ -531,7 +536,9 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
     )
     invitations = "/manage/invitations?sort=sent&dir=desc&page=1"
     week_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
-    return {
+    organizations = SCALES[scale]["orgs"]
+    last_page = -(-SCALES[scale]["users"] // 25)
+    cases = {
         "users: first page": (users + "&page=1", True),
         "users: search 'g'": (users + "&page=1&q=g", True),
         "users: search 'gar'": (users + "&page=1&q=gar", True),
@@ -562,7 +569,7 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
         "invitations: page (full)": ("/manage/invitations", False),
         "employers table": ("/partners/employers?sort=name&dir=asc&page=1", True),
         "organization page": (f"/partners/organizations/{org_id}", False),
-        f"MANAGE page with {ORGANIZATIONS:,} organizations": ("/manage/users", False),
+        f"MANAGE page with {organizations:,} organizations": ("/manage/users", False),
         # The organization pickers' options as one types (at most 20, best first).
         "picker: empty box": (picker, True),
         "picker: 'h'": (picker + "h", True),
@@ -570,6 +577,26 @@ def cases_for(client: Client) -> dict[str, tuple[str, bool]]:
         "picker: 'electric'": (picker + "electric", True),
         "picker: 'zzz' (no match)": (picker + "zzz", True),
     }
+    # Rows the million-user scale adds: exact counts of each single filter, a full email
+    # address, the last page by its number.
+    _, page = client.get(users + "&page=1&q=garcia", htmx=True)
+    address = re.search(rb"([a-z]+\.garcia\.\d+@example\.org)", page).group(1).decode()
+    cases.update(
+        {
+            "users: filter status=active": (users + "&page=1&status=active", True),
+            "users: filter status=deactivated": (users + "&page=1&status=deactivated", True),
+            "users: filter type=provider": (users + "&page=1&type=provider", True),
+            "users: search a full email address": (users + f"&page=1&q={address}", True),
+            f"users: page {last_page:,} (last)": (users + f"&page={last_page}", True),
+            "users: jump to letter 'M'": (users + "&letter=M", True),
+        }
+    )
+    # The last page reached by Next from the one before it (a keyset cursor).
+    _, page = client.get(users + f"&page={last_page - 1}", htmx=True)
+    found = re.search(rb'href="([^"]+)"[^>]*rel="next"', page)
+    if found:
+        cases["users: last page by Next"] = (found.group(1).decode().replace("&amp;", "&"), True)
+    return cases
 
 
 def first_page_bytes(client: Client) -> dict:
@@ -590,7 +617,7 @@ def first_page_bytes(client: Client) -> dict:
 def run_database(db: str, url: str, args) -> dict:
     from benchmarks.apps import TRIVIAL_PATH
 
-    seed_seconds = seed(db, url, args.reuse)
+    seeding = seed(db, url, args.reuse, args.scale)
     smtp = SmtpSink()
     env = env_for(url, smtp.port)
     scope, port = start_gunicorn("benchmarks.apps:scope_app()", env, args.workers, args.threads)
@@ -599,12 +626,14 @@ def run_database(db: str, url: str, args) -> dict:
     )
     results: dict = {
         "database": db,
-        "seed_demo_s": round(seed_seconds, 1) if seed_seconds else None,
+        "scale": args.scale,
+        "seed_demo_s": seeding["wall_s"] if seeding else None,
+        "seed_demo": seeding,
     }
     try:
         client = Client(port)
         client.login()
-        cases = cases_for(client)
+        cases = cases_for(client, args.scale)
         cases["trivial endpoint"] = (TRIVIAL_PATH, False)
         admin_path = "/admin/users/"
         rows = {}
@@ -646,6 +675,8 @@ def run_database(db: str, url: str, args) -> dict:
             row["x_flask_admin"] = round(row["req_s"] / flask_admin, 1)
         results["requests"] = rows
         results["first_page_load"] = first_page_bytes(client)
+        results["users_csv_export"] = measure_export(port, client.cookies, worker_pids(scope.pid))
+        print(f"  {db:10} Users CSV export {results['users_csv_export']}", flush=True)
         tag = f"{db}-{int(time.time())}"
         prepare_drafts(url, args.send_rows, tag)
         results["send"] = measure_send(port, scope.pid, client, smtp, args.send_rows)
@@ -687,7 +718,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--sqlite-path", default=str(ROOT / "instance" / "bench.sqlite3"))
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/scope_bench")
+    parser.add_argument("--scale", choices=tuple(SCALES), default="100k")
+    parser.add_argument(
+        "--pg-url", help="default: scope_bench (100k) or scope_bench_1m on 127.0.0.1:5432"
+    )
     parser.add_argument("--reuse", action="store_true", help="skip seeding; the database is ready")
     parser.add_argument("--samples", type=int, default=200, help="single-client requests each")
     parser.add_argument("--seconds", type=int, default=2, help="each throughput run")
@@ -697,12 +731,17 @@ def main() -> None:
     parser.add_argument("--send-rows", type=int, default=1000)
     args = parser.parse_args()
     Path(args.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    suffix = "" if args.scale == "100k" else f"-{args.scale}"
+    if not args.pg_url:
+        args.pg_url = f"postgresql://postgres@127.0.0.1:5432/scope_bench{suffix.replace('-', '_')}"
+    if suffix and args.sqlite_path == parser.get_default("sqlite_path"):
+        args.sqlite_path = str(ROOT / "instance" / f"bench{suffix}.sqlite3")
     databases = {"sqlite": "sqlite:///" + args.sqlite_path, "postgresql": args.pg_url}
     chosen = list(databases) if args.db == "both" else [args.db]
     report = {"machine": machine(), "command": " ".join(sys.argv), "results": []}
     for db in chosen:
         report["results"].append(run_database(db, databases[db], args))
-        out = ROOT / "benchmarks" / f"results-{db}.json"
+        out = ROOT / "benchmarks" / f"results-{db}{suffix}.json"
         out.write_text(json.dumps({**report, "results": report["results"][-1]}, indent=1))
     print(json.dumps(report["machine"]))
 

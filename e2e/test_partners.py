@@ -4,7 +4,6 @@ import re
 import secrets
 
 import pytest
-from helpers import create_employer, nav, pick_organization
 from playwright.sync_api import Locator, Page, expect
 
 
@@ -241,74 +240,3 @@ def test_add_an_occupation(staff_page: Page, shot):
     page.reload()
     table = page.get_by_role("table", name="Occupations")
     expect(table.get_by_role("row").filter(has_text="Wind Turbine Technician")).to_have_count(1)
-
-
-def test_rename_merge_and_retire_an_occupation(staff_page: Page, shot):
-    """A mentor has Welder; it is renamed, merged into Machinist (the dialog says what
-    moves), then Machinist is retired and leaves the public link form, kept by the mentor."""
-    page = staff_page
-    employer = f"Volt Works {secrets.token_hex(2)}"
-    create_employer(page, employer, shot)
-    nav(page).get_by_role("link", name="Invite").click()
-    page.get_by_role("tablist", name="Kind of account").get_by_role("tab", name="Managed").click()
-    page.get_by_role("link", name="Get Started").click()
-    pick_organization(page, employer)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("User type").select_option(label="Mentor")
-    page.get_by_label("Occupation").select_option(label="Welder, Combination")
-    page.get_by_label("First name").fill("Ana")
-    page.get_by_label("Last name").fill("Reyes")
-    page.get_by_role("button", name="Add+").click()
-    page.get_by_role("button", name="Create Users +").click()
-    expect(page.get_by_text("1 managed user created.")).to_be_visible()
-
-    # Rename: a name another occupation has is refused beside the field.
-    open_partners(page, "Occupations")
-    page.get_by_role("table", name="Occupations").get_by_role(
-        "link", name="Welder, Combination"
-    ).click()
-    expect(page.get_by_role("heading", name="Welder, Combination", level=1)).to_be_visible()
-    name = page.get_by_label("Name", exact=True)
-    name.fill("PLUMBER")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("An occupation named “PLUMBER” already exists.")).to_be_visible()
-    expect(name).to_have_attribute("aria-invalid", "true")
-    shot(page, "rename-taken")
-    name.fill("Welder")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("heading", name="Welder", level=1)).to_be_visible()
-    expect(page.get_by_role("alert").or_(page.get_by_role("status")).first).to_contain_text(
-        "Welder saved."
-    )
-    expect(page.get_by_text("Referred to by 1 user.")).to_be_visible()
-    shot(page, "renamed")
-
-    # Merge into Machinist, asked first in a dialog that says what moves.
-    page.get_by_label("Merge into", exact=True).select_option(label="Machinist")
-    page.get_by_role("button", name="Merge", exact=True).click()
-    dialog = page.get_by_role("dialog", name="Merge Welder into Machinist?")
-    expect(dialog).to_contain_text("Moving to Machinist: 1 user.")
-    shot(page, "merge-dialog")
-    dialog.get_by_role("button", name="Merge").click()
-    expect(page.get_by_role("heading", name="Machinist", level=1)).to_be_visible()
-    expect(page.get_by_text("Welder merged into Machinist: 1 user moved.")).to_be_visible()
-    shot(page, "merged")
-
-    # Retire Machinist, confirmed; the mentor keeps it, the public link form offers it no more.
-    page.get_by_role("button", name="Retire", exact=True).click()
-    confirm = page.get_by_role("dialog", name="Retire Machinist?")
-    confirm.get_by_role("button", name="Retire").click()
-    expect(page.get_by_role("heading", name="Retired", exact=True)).to_be_visible()
-    expect(page.get_by_role("button", name="Restore")).to_be_visible()
-    shot(page, "retired")
-    open_partners(page, "Occupations")
-    table = page.get_by_role("table", name="Occupations")
-    row = table.get_by_role("row").filter(has=page.get_by_role("link", name="Machinist"))
-    expect(row).to_contain_text("Retired")
-    expect(row.get_by_role("cell").last).to_have_text("1")
-    expect(table.get_by_role("link", name="Welder")).to_have_count(0)
-    shot(page, "occupations-after")
-    page.goto(page.url.replace("/partners/occupations", "/invite/public-links/new"))
-    occupation = page.get_by_label("Occupation")
-    expect(occupation.locator("option", has_text="Machinist")).to_have_count(0)
-    expect(occupation.locator("option", has_text="Plumber")).to_have_count(1)

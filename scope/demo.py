@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import random
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from .auth.passwords import hash_password
@@ -25,6 +26,7 @@ from .models import (
     UserType,
     utcnow,
 )
+from .notices.services import EXPIRY_WARNING
 from .sponsors import get_or_create_sponsor
 from .text import name_key, person_name_key
 
@@ -231,8 +233,24 @@ def seed(
     return "\n".join(lines)
 
 
+def _emails_already_made(state, sent: datetime, now: datetime, reminder_days) -> dict:
+    """A pending invitation's reminders and expiry notice, as the mail worker would have
+    made them by now: the demo starts where a running installation is, not with every
+    reminder of the last month due at once (which the first web process would then make,
+    200 at a time)."""
+    pending = state is InvitationState.PENDING
+    sent_days = [day for day in reminder_days if pending and sent + timedelta(days=day) <= now]
+    expires = sent + timedelta(days=14)
+    return {
+        "reminder_count": len(sent_days),
+        "reminded_at": sent + timedelta(days=sent_days[-1]) if sent_days else None,
+        "expiry_noticed_at": now if pending and now < expires <= now + EXPIRY_WARNING else None,
+    }
+
+
 def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
     now = utcnow()
+    reminder_days = sorted(current_app.config["INVITATION_REMINDER_DAYS"])
     occupations = list(
         db.session.scalars(select(Occupation.id).where(Occupation.sponsor_id == sponsor_id))
     )
@@ -346,6 +364,7 @@ def _fill(rng, sponsor_id, staff_id, n_users, n_invitations, n_orgs) -> None:
                     "expires_at": sent + timedelta(days=14),
                     "reviewed_at": sent + timedelta(hours=3) if rng.random() < 0.3 else None,
                     "resend_count": 0,
+                    **_emails_already_made(state, sent, now, reminder_days),
                     "created_at": sent,
                 }
             )

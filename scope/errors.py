@@ -84,13 +84,32 @@ def streamed(chunks: Iterator[str]) -> Iterator[str]:
     unfinished, which the client sees as a failed download rather than a short one.
     """
     first = next(chunks, None)
+    # The chunks read the rows through the request's session, a few hundred at a time (on
+    # PostgreSQL from a server-side cursor, which lives as long as its transaction). The
+    # request's teardown, run when the view returns and before the body is sent, would
+    # close that session and end the export after its first chunk: the body takes the
+    # session over and closes it when it ends, however it ends.
+    session = db.session() if db.session.registry.has() else None
+    if session is not None:
+        db.session.registry.clear()
 
     def body() -> Iterator[str]:
-        if first is not None:
-            yield first
-        yield from chunks
+        try:
+            if first is not None:
+                yield first
+            yield from chunks
+        finally:
+            if session is not None:
+                _close(session)
 
     return stream_with_context(body())
+
+
+def _close(session) -> None:
+    try:
+        session.close()
+    except sa.SQLAlchemyError:
+        log.warning("database connection lost after a streamed response", exc_info=True)
 
 
 def cannot_write(error: sa.DBAPIError) -> bool:

@@ -8,12 +8,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from flask_babel import gettext as _
+from flask_babel import format_number, gettext
 from sqlalchemy import Select, func, select
 
 from . import keyset
 from .extensions import db
-from .templating import format_number
 from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -142,16 +141,17 @@ class Listing:
     @property
     def summary(self) -> str:
         if not self.total:
-            return _("No results")
+            return gettext("No results")
         first = self.offset + 1
         last = min(self.total, self.offset + (len(self.items) or self.page_size))
-        total = format_number(self.total) + ("+" if self.capped else "")
-        return _(
-            "%(first)s–%(last)s of %(total)s",
-            first=format_number(first),
-            last=format_number(last),
-            total=total,
-        )
+        numbers = {
+            "first": format_number(first),
+            "last": format_number(last),
+            "total": format_number(self.total),
+        }
+        if self.capped:
+            return gettext("%(first)s–%(last)s of %(total)s+", **numbers)
+        return gettext("%(first)s–%(last)s of %(total)s", **numbers)
 
     @property
     def count_ahead(self) -> int:
@@ -267,7 +267,7 @@ class Listing:
         counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
         last = max(1, -(-counted // self.page_size))
         if self.first is None and self.page_typed and not self.page_error:
-            self.page_error = _(
+            self.page_error = gettext(
                 "There are %(pages)s pages: this is the last.", pages=format_number(last)
             )
         self.page, self.first = last, None
@@ -336,7 +336,7 @@ def _page_error(typed: str) -> str:
         number = int(typed)
     except ValueError:
         number = 0
-    return "" if number >= 1 else _("Enter a page number, such as 2.")
+    return "" if number >= 1 else gettext("Enter a page number, such as 2.")
 
 
 def _primary_key(stmt: Select):

@@ -7,7 +7,9 @@ from sqlalchemy import event, func, select, text
 
 import scope.bulk_load
 from scope.extensions import db
-from scope.models import User, UserCount
+from scope.invites.reminders import queue_due_reminders
+from scope.models import Invitation, User, UserCount
+from scope.notices.services import queue_expiry_notices
 
 _POSTGRES_SCHEMA = """
     SELECT 'index', tablename || '.' || indexname, indexdef FROM pg_indexes
@@ -61,4 +63,21 @@ def test_a_large_load_leaves_indexes_triggers_and_constraints_as_they_were(
             select(func.sum(UserCount.count)).where(UserCount.dimension == "all")
         )
         assert users == kept == 301
+        db.session.remove()
+
+
+@pytest.mark.real_commits  # seed-demo analyzes on a connection of its own
+def test_a_seeded_demo_has_no_backlog_of_reminders_or_expiry_notices(app, runner):
+    """Invitations sent up to a month ago carry the reminders and the expiry notice a
+    running mail worker would have made: the first web process has none to catch up on."""
+    args = ["seed-demo", "--users", "5", "--invitations", "400", "--orgs", "3"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        reminded = db.session.scalar(
+            select(func.count()).select_from(Invitation).where(Invitation.reminder_count > 0)
+        )
+        assert reminded > 100  # most were sent more than 3 days ago
+        assert queue_due_reminders() == 0
+        assert queue_expiry_notices() == 0
         db.session.remove()

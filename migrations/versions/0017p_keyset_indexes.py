@@ -6,7 +6,7 @@ sorted the empty part on every page (75 ms at 100,000 users sorted by last login
 partial index holds each empty part in the order it is shown.
 
 Revision ID: 0017p_keyset_indexes
-Revises: 0017c_user_counts
+Revises: 0017n_notice_params
 Create Date: 2026-11-30 14:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0017p_keyset_indexes'
-down_revision = '0017c_user_counts'
+down_revision = '0017n_notice_params'
 branch_labels = None
 depends_on = None
 

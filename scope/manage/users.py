@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, asc, case, desc
 
 from .. import search
@@ -42,16 +43,17 @@ USER_SORTS = {
 # Columns that may be empty: empty values sort last whichever the direction.
 _NULLABLE = {User.email, PartnerOrganization.name_key, User.last_login_at}
 
+# The header of the export, in the language of whoever exports.
 CSV_COLUMNS = (
-    "Name",
-    "First name",
-    "Last name",
-    "Email",
-    "User type",
-    "Organization",
-    "Occupation",
-    "Status",
-    "Last login",
+    _l("Name"),
+    _l("First name"),
+    _l("Last name"),
+    _l("Email"),
+    _l("User type"),
+    _l("Organization"),
+    _l("Occupation"),
+    _l("Status"),
+    _l("Last login"),
 )
 # A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
