@@ -53,11 +53,13 @@ class Order:
         return len(self.segments) - 1
 
     def columns(self) -> list:
-        """Every key column of every segment, once (what a row needs for its cursor)."""
+        """Every key column of every segment and what tells the segments apart, once:
+        what a row needs for its cursor."""
         seen: dict = {}
         for segment in self.segments:
-            for key in segment.keys:
-                seen.setdefault(key, None)
+            for key in (*segment.keys, segment.present):
+                if key is not None:
+                    seen.setdefault(key, None)
         return list(seen)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, asc, desc
+from sqlalchemy import and_, asc, case, desc
 
 from .. import search
 from ..extensions import db
@@ -101,10 +101,10 @@ def _conditions(listing: Listing) -> list:
 LETTER_SORTS = ("name", "email", "organization")
 
 
-def _rank(listing: Listing):
-    """A search in name order shows the best matches first (search.best_first)."""
+def _best_first(listing: Listing):
+    """A search in name order shows the best matches first (search.word_starts)."""
     if listing.q and listing.sort == "name" and listing.direction == "asc":
-        return search.best_first(listing.q)
+        return search.word_starts(listing.q)
     return None
 
 
@@ -119,9 +119,14 @@ def user_order(listing: Listing, where: list) -> Order:
     """
     users = scoped(User, User.id).where(*where)
     descending = listing.direction == "desc"
-    rank = _rank(listing)
-    if listing.sort == "name" and rank is not None:
-        segments = [Segment(users, (rank, User.name_key, User.id))]
+    best = _best_first(listing)
+    if best is not None:
+        # The best matches, then the others, each walked in name order (no sort of every
+        # match by rank: a common word matches thousands).
+        segments = [
+            Segment(users.where(best), (User.name_key, User.id), case((best, 1))),
+            Segment(users.where(case((best, 1), else_=0) == 0), (User.name_key, User.id)),
+        ]
     elif listing.sort in ("type", "status"):
         column = User.user_type if listing.sort == "type" else User.status
         segments = [Segment(users, (column, User.name_key, User.id))]
@@ -162,8 +167,8 @@ def user_order(listing: Listing, where: list) -> Order:
 def _order(listing: Listing) -> list:
     """The same order as one ORDER BY (the CSV export reads every row in one statement)."""
     way = desc if listing.direction == "desc" else asc
-    rank = _rank(listing)
-    order = [] if rank is None else [rank]
+    best = _best_first(listing)
+    order = [] if best is None else [case((best, 0), else_=1)]
     for column in USER_SORTS[listing.sort]:
         term = way(column)
         order.append(term.nulls_last() if column in _NULLABLE else term)
