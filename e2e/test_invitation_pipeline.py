@@ -44,7 +44,7 @@ def test_resend_thirty_across_two_pages_then_revoke_many(
     open_invitations(page)
     bulk = page.get_by_role("button", name="Bulk actions")
     expect(bulk).to_be_disabled()  # nothing selected yet
-    page.get_by_label("Organization").select_option(label=organization)
+    pick_organization(page, organization, label="Organization")
     expect(page.get_by_text("1–25 of 30")).to_be_visible()
     shot(page, "filtered")
 

@@ -29,7 +29,7 @@ def create_public_link(page: Page, organization: str, shot, **settings) -> str:
     """INVITE → Public links → Create public link; the new link's address."""
     open_public_links(page)
     page.get_by_role("link", name="Create public link").click()
-    page.get_by_label("Organization").select_option(label=organization)
+    pick_organization(page, organization, label="Organization")
     page.get_by_label("User type").select_option(label=settings.get("user_type", "Supervisor"))
     if "domains" in settings:
         page.get_by_label("Allowed email domains").fill(settings["domains"])

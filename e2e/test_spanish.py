@@ -1,10 +1,18 @@
 """A partner's journey in Spanish: staff pick Español for an invitation, the person reads the
-email, signs up and finds My account in Spanish, on a phone as well as a desktop."""
+email, signs up and finds My account in Spanish, on a phone as well as a desktop. And a staff
+member who chose Español walks MANAGE, Notifications and Sponsor settings in Spanish."""
 
 import re
 import secrets
 
-from helpers import create_employer, nav, new_password, pick_organization, unique_email
+from helpers import (
+    create_employer,
+    create_managed_users,
+    nav,
+    new_password,
+    pick_organization,
+    unique_email,
+)
 from playwright.sync_api import Page, expect
 
 
@@ -119,7 +127,7 @@ def test_a_person_signs_up_through_a_public_link_in_spanish_on_a_phone(
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Public links").click()
     page.get_by_role("link", name="Create public link").click()
-    page.get_by_label("Organization").select_option(label=organization)
+    pick_organization(page, organization, label="Organization")
     page.get_by_label("User type").select_option(label="Supervisor")
     page.get_by_label("Require approval").check()
     page.get_by_role("button", name="Create public link").click()
@@ -220,3 +228,126 @@ def test_staff_who_chose_spanish_invite_and_manage_partners_in_spanish(
     page.goto("/invite/public-links")
     expect(page.get_by_role("heading", name="Enlaces públicos")).to_be_visible()
     shot(page, "public-links")
+
+
+def no_shot(page: Page, name: str) -> None:
+    """Setting up in English: those pages have screenshots of their own elsewhere."""
+
+
+def test_staff_who_chose_spanish_walk_manage_in_spanish(page: Page, create_staff, login, shot):
+    staff = create_staff(first_name="Morgan", last_name="Lee")
+    login(page, staff.email, staff.password)
+    organization = f"Construcciones del Sur {secrets.token_hex(2)}"
+    create_employer(page, organization, no_shot)
+    people = [
+        ("Supervisor", "María Fernanda", "Echeverría Villalobos", unique_email("mfernanda")),
+        ("Supervisor", "José", "Núñez", unique_email("jose")),
+    ]
+    create_managed_users(page, organization, people, no_shot)
+    invited = [unique_email("invitada"), unique_email("invitado")]
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite External Users").click()
+    pick_organization(page, organization)
+    page.get_by_role("button", name="Continue").click()
+    for email in invited:
+        page.get_by_label("User type").select_option(label="Supervisor")
+        page.get_by_label("Email").fill(email)
+        page.get_by_role("button", name="Add+").click()
+        expect(page.get_by_role("table", name="People to invite")).to_contain_text(email)
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("2 invitations sent.")).to_be_visible()
+
+    # Staff choose their language on My account; every staff page follows it.
+    nav(page).get_by_role("button", name=re.compile("Morgan Lee")).click()
+    page.get_by_role("menuitem", name="My account").click()
+    page.locator("#account-language").get_by_role("link", name="Edit").click()
+    page.get_by_role("combobox", name="Language").select_option(label="Español")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Mi cuenta", exact=True)).to_be_visible()
+
+    main = page.get_by_role("navigation", name="Principal")
+    main.get_by_role("link", name="Administrar").click()
+    expect(page.get_by_role("heading", name="Administrar", exact=True)).to_be_visible()
+    tabs = page.get_by_role("tablist", name="Administrar")
+    expect(tabs.get_by_role("tab", name="Usuarios")).to_have_attribute("aria-selected", "true")
+    users = page.get_by_role("table", name="Usuarios")
+    expect(users.get_by_role("link", name="José Núñez")).to_be_visible()
+    expect(page.get_by_label("Buscar usuarios")).to_be_visible()
+    shot(page, "manage-users")
+
+    bulk = page.get_by_role("button", name="Acciones en lote")
+    expect(bulk).to_be_disabled()
+    page.get_by_label("Seleccionar José Núñez").check()
+    expect(page.get_by_text("1 elemento seleccionado")).to_be_visible()
+    page.get_by_label("Seleccionar todos los usuarios de esta página").check()
+    expect(page.get_by_text("3 elementos seleccionados")).to_be_visible()
+    bulk.click()
+    expect(page.get_by_role("menuitem", name="Convertir en autenticado")).to_be_visible()
+    shot(page, "manage-users-bulk-menu")
+    page.get_by_role("menuitem", name="Desactivar").click()
+    dialog = page.get_by_role("dialog", name="¿Desactivar 3 usuarios seleccionados?")
+    expect(dialog).to_contain_text("Se omiten los usuarios ya desactivados y su propia cuenta.")
+    shot(page, "manage-users-bulk-deactivate")
+    dialog.get_by_role("button", name="Cancelar").click()
+    expect(dialog).to_have_count(0)
+
+    row = users.get_by_role("row").filter(has_text="Núñez")
+    row.get_by_role("button", name="Acciones").click()
+    menu = row.get_by_role("menu")
+    expect(menu.get_by_role("menuitem", name="Ver perfil")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Eliminar")).to_be_visible()
+    shot(page, "manage-users-row-menu")
+    menu.get_by_role("menuitem", name="Eliminar").click()
+    dialog = page.get_by_role("dialog", name="¿Eliminar a José Núñez?")
+    expect(dialog).to_contain_text("Esto no se puede deshacer.")
+    shot(page, "manage-users-delete")
+    dialog.get_by_role("button", name="Cancelar").click()
+
+    users.get_by_role("link", name="María Fernanda Echeverría Villalobos").click()
+    expect(page.get_by_role("heading", name="Datos del perfil")).to_be_visible()
+    expect(page.get_by_role("button", name="Autenticar")).to_be_visible()
+    expect(page.get_by_role("heading", name="Historial")).to_be_visible()
+    shot(page, "manage-user-profile")
+
+    page.get_by_role("link", name="Usuarios", exact=True).click()
+    page.get_by_role("tablist", name="Administrar").get_by_role("tab", name="Invitaciones").click()
+    invitations = page.get_by_role("table", name=re.compile("^Invitaciones"))
+    expect(invitations.get_by_role("row").filter(has_text=invited[0])).to_be_visible()
+    expect(page.get_by_label("Invitado por")).to_be_visible()
+    shot(page, "manage-invitations")
+    page.get_by_label("Seleccionar todas las invitaciones de esta página").check()
+    expect(page.get_by_text("2 elementos seleccionados")).to_be_visible()
+    # On a phone the longer Spanish words wrap the table's bar: Export stays on the screen.
+    page.set_viewport_size({"width": 375, "height": 812})
+    export = page.get_by_role("link", name="Exportar CSV").bounding_box()
+    assert export["x"] >= 0 and export["x"] + export["width"] <= 375, export
+    sort_bar = page.locator("#invitations thead tr")
+    expect(sort_bar).to_have_attribute("data-sort-label", "Ordenar por")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.get_by_role("button", name="Acciones en lote").click()
+    page.get_by_role("menuitem", name="Reenviar").click()
+    dialog = page.get_by_role("dialog", name="¿Reenviar 2 invitaciones seleccionadas?")
+    expect(dialog).to_contain_text("2 personas recibirán un correo nuevo")
+    shot(page, "manage-invitations-bulk-resend")
+    dialog.get_by_role("button", name="Cancelar").click()
+    expect(dialog).to_have_count(0)
+    row = invitations.get_by_role("row").filter(has_text=invited[0])
+    row.get_by_role("button", name="Acciones").click()
+    row.get_by_role("menuitem", name="Copiar enlace de invitación").click()
+    dialog = page.get_by_role("dialog", name=f"Enlace de invitación para {invited[0]}")
+    expect(dialog.get_by_label("Enlace de invitación")).to_be_visible()
+    shot(page, "manage-invitation-link")
+    dialog.get_by_role("button", name="Cerrar").click()
+
+    main.get_by_role("button", name="Notificaciones").click()
+    dialog = page.get_by_role("dialog", name="Notificaciones")
+    expect(dialog.get_by_text("Nada sin leer.")).to_be_visible()
+    expect(dialog.get_by_role("group", name="Cómo recibe los avisos")).to_be_visible()
+    shot(page, "notifications")
+    dialog.get_by_role("button", name="Cerrar").click()
+
+    main.get_by_role("button", name=re.compile("Morgan Lee")).click()
+    page.get_by_role("menuitem", name="Configuración del patrocinador").click()
+    expect(page.get_by_role("heading", name="Configuración del patrocinador")).to_be_visible()
+    expect(page.get_by_role("heading", name="Recordatorios de invitación")).to_be_visible()
+    shot(page, "sponsor-settings")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_login import current_user
+from sqlalchemy import insert
 
 from .extensions import db
-from .models import AuditEvent
+from .models import AuditEvent, utcnow
 
 
 def record(
@@ -29,3 +30,22 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_many(action: str, subjects, *, actor_id: int, **details) -> None:
+    """The same event for many records of one sponsor (a bulk action), in one statement."""
+    now = utcnow()
+    rows = [
+        {
+            "sponsor_id": subject.sponsor_id,
+            "actor_id": actor_id,
+            "action": action,
+            "subject_type": type(subject).__tablename__,
+            "subject_id": subject.id,
+            "details": details,
+            "created_at": now,
+        }
+        for subject in subjects
+    ]
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)

@@ -53,11 +53,13 @@ class Order:
         return len(self.segments) - 1
 
     def columns(self) -> list:
-        """Every key column of every segment, once (what a row needs for its cursor)."""
+        """Every key column of every segment and what tells the segments apart, once:
+        what a row needs for its cursor."""
         seen: dict = {}
         for segment in self.segments:
-            for key in segment.keys:
-                seen.setdefault(key, None)
+            for key in (*segment.keys, segment.present):
+                if key is not None:
+                    seen.setdefault(key, None)
         return list(seen)
 
 
@@ -106,6 +108,14 @@ def parse_cursor(order: Order, text: str | None, inclusive: bool = False) -> Bou
     return Bound(index, tuple(values), inclusive)
 
 
+def python_type(key) -> type | None:
+    """The Python type of a key's values (a decorated type's own, e.g. UTC datetimes)."""
+    try:
+        return getattr(key.type, "impl_instance", key.type).python_type
+    except NotImplementedError:
+        return None
+
+
 def _plain(value):
     if isinstance(value, datetime):
         return value.isoformat()
@@ -116,14 +126,14 @@ def _plain(value):
 
 def _typed(key, value):
     """A cursor value as the key column's Python type, or None when it cannot be one."""
-    try:
-        kind = key.type.python_type
-    except NotImplementedError:
+    kind = python_type(key)
+    if kind is None:
         return None
     try:
         if kind is int:
             return value if type(value) is int and abs(value) < 2**63 else None
-        if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        # PostgreSQL text cannot hold NUL: a cursor with one was not made here.
+        if not isinstance(value, str) or len(value) > _MAX_TEXT or "\x00" in value:
             return None
         if kind is datetime:
             return datetime.fromisoformat(value)
@@ -199,11 +209,7 @@ def letter_bound(order: Order, letter: str) -> Bound | None:
     "m" up, or from "n" down when descending. None when the order's first column is not
     text (type, status, last login)."""
     keys = order.segments[0].keys
-    try:
-        text = keys[0].type.python_type is str
-    except NotImplementedError:
-        text = False
-    if len(keys) < 2 or not text:
+    if len(keys) < 2 or python_type(keys[0]) is not str:
         return None
     letter = letter.lower()
     if order.descending:

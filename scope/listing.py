@@ -8,12 +8,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from flask_babel import gettext as _
+from flask_babel import format_number, gettext
 from sqlalchemy import Select, func, select
 
 from . import keyset
 from .extensions import db
-from .templating import format_number
 from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -54,6 +53,8 @@ class Listing:
     # A typed page number that names no page, and why.
     page_typed: str = ""
     page_error: str = ""
+    # Whether rows follow this page, when the walk that found it could tell.
+    more: bool | None = None
 
     @classmethod
     def from_request(
@@ -120,7 +121,9 @@ class Listing:
 
     @property
     def has_next(self) -> bool:
-        return self.capped or self.offset + self.page_size < self.total
+        if self.more is not None:
+            return self.more
+        return self.capped or self.offset + len(self.items) < self.total
 
     @property
     def prev_params(self) -> dict[str, Any]:
@@ -138,16 +141,17 @@ class Listing:
     @property
     def summary(self) -> str:
         if not self.total:
-            return _("No results")
+            return gettext("No results")
         first = self.offset + 1
-        last = min(self.total, self.offset + self.page_size)
-        total = format_number(self.total) + ("+" if self.capped else "")
-        return _(
-            "%(first)s–%(last)s of %(total)s",
-            first=format_number(first),
-            last=format_number(last),
-            total=total,
-        )
+        last = min(self.total, self.offset + (len(self.items) or self.page_size))
+        numbers = {
+            "first": format_number(first),
+            "last": format_number(last),
+            "total": format_number(self.total),
+        }
+        if self.capped:
+            return gettext("%(first)s–%(last)s of %(total)s+", **numbers)
+        return gettext("%(first)s–%(last)s of %(total)s", **numbers)
 
     @property
     def count_ahead(self) -> int:
@@ -200,23 +204,21 @@ class Listing:
         bound, backward = self._bound(order)
         page_ids: list = []
         if backward:
-            # One row more than a page: whether rows remain before this page.
+            # One row more than a page: whether rows remain before this page. Fewer than a
+            # page (rows were deleted) make a short first page: no row is shown twice.
             ids = list(
                 db.session.scalars(keyset.walk(order, bound, True, limit=self.page_size + 1))
             )
-            if len(ids) > self.page_size:
-                page_ids = ids[: self.page_size][::-1]
-                self.first = max(self.row - 1, 1)
+            page_ids = ids[: self.page_size][::-1]
+            if page_ids:
+                self.first = max(self.row - 1, 1) if len(ids) > self.page_size else 0
                 back = keyset.Bound(bound.segment, bound.values, inclusive=True)
-                ahead = db.session.scalar(
-                    self._counted(
-                        keyset.walk(order, back, limit=self.count_ahead + 1 - self.page_size)
-                    )
-                )
-                ahead += self.page_size
+                reach = self.count_ahead + 1 - len(page_ids)
+                walked = keyset.walk(order, back, limit=max(reach, 1))
+                ahead = len(page_ids) + db.session.scalar(self._counted(walked))
             else:
-                bound = None  # fewer rows than a page before it: the first page
-                self.page, self.letter = 1, ""
+                bound = None  # nothing left before it: the first page
+                self.page = 1
         if not page_ids:
             if bound is None:
                 self.first = None
@@ -236,6 +238,7 @@ class Listing:
         if self.first is not None:
             self.page = self.first // self.page_size + 1
         self._count(self.offset + ahead, self.offset + self.count_ahead + 1)
+        self.more = ahead > len(page_ids)
         self.items = []
         if page_ids:
             self._load(order, rows, page_ids)
@@ -264,7 +267,7 @@ class Listing:
         counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
         last = max(1, -(-counted // self.page_size))
         if self.first is None and self.page_typed and not self.page_error:
-            self.page_error = _(
+            self.page_error = gettext(
                 "There are %(pages)s pages: this is the last.", pages=format_number(last)
             )
         self.page, self.first = last, None
@@ -333,7 +336,7 @@ def _page_error(typed: str) -> str:
         number = int(typed)
     except ValueError:
         number = 0
-    return "" if number >= 1 else _("Enter a page number, such as 2.")
+    return "" if number >= 1 else gettext("Enter a page number, such as 2.")
 
 
 def _primary_key(stmt: Select):

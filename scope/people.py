@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from .forms import use_at_most
 from .models import PARTNER_USER_TYPES, Occupation, UserType
 from .refusals import Refused
 
-_TYPES = ", ".join(t.label for t in PARTNER_USER_TYPES[:-1])
-CHOOSE_TYPE = f"Choose a user type. The types are {_TYPES} and {PARTNER_USER_TYPES[-1].label}."
-CHOOSE_OCCUPATION = "Choose the mentor's occupation."
+CHOOSE_OCCUPATION = _l("Choose the mentor's occupation.")
 NAME_LENGTH = 100
+
+
+def choose_type() -> str:
+    """ "Choose a user type. The types are Administrator, Supervisor, Mentor and Provider." """
+    *first, last = [t.label for t in PARTNER_USER_TYPES]
+    return gettext(
+        "Choose a user type. The types are %(types)s and %(last)s.",
+        types=", ".join(first),
+        last=last,
+    )
 
 
 def partner_type_refusal(user_type: UserType | None) -> Refused | None:
     """Partner users are administrators, supervisors, mentors or providers, never staff."""
     if user_type not in PARTNER_USER_TYPES:
-        return Refused(CHOOSE_TYPE, "user_type")
+        return Refused(choose_type(), "user_type")
     return None
 
 
@@ -30,26 +42,31 @@ def occupation_refusal(
         return None
     if occupation is not None and occupation.retired_at is not None and occupation.id != held:
         return Refused(
-            f"“{named or occupation.name}” is retired on the Occupations list. "
-            "Choose another occupation, or restore it there first.",
+            gettext(
+                "“%(name)s” is retired on the Occupations list. "
+                "Choose another occupation, or restore it there first.",
+                name=named or occupation.name,
+            ),
             "occupation",
         )
     if occupation is not None:
         return None
     if named:
-        return Refused(f"“{named}” is not on the Occupations list.", "occupation")
+        return Refused(
+            gettext("“%(name)s” is not on the Occupations list.", name=named), "occupation"
+        )
     return Refused(CHOOSE_OCCUPATION, "occupation")
 
 
 def name_refusals(first_name: str | None, last_name: str | None) -> list[Refused]:
     """Both names are needed for a person who has not named themselves yet."""
     refusals = []
-    for field, label, value in (
-        ("first_name", "first", first_name),
-        ("last_name", "last", last_name),
+    for field, missing, value in (
+        ("first_name", _l("Enter the first name."), first_name),
+        ("last_name", _l("Enter the last name."), last_name),
     ):
         if not value:
-            refusals.append(Refused(f"Enter the {label} name.", field))
+            refusals.append(Refused(missing, field))
         elif len(value) > NAME_LENGTH:
-            refusals.append(Refused(f"Use at most {NAME_LENGTH} characters.", field))
+            refusals.append(Refused(use_at_most(NAME_LENGTH), field))
     return refusals

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 
-from sqlalchemy import and_, case, column, func, inspect, or_, select, table, text
+from sqlalchemy import and_, column, func, inspect, or_, select, table, text
 
 from .extensions import db
 from .models import User
@@ -93,20 +93,23 @@ def conditions(q: str, max_words: int = 6) -> list:
     return terms
 
 
-def best_first(q: str, max_words: int = 6):
-    """0 for a user every word of q matches at the start of a word of their last name,
-    first name or email (whole words and prefixes: "garc" finds García), 1 for the
-    others (matches inside a word: "arc"). Results show the 0s first, each in name order.
-    """
+def word_starts(q: str, max_words: int = 6):
+    """True for a user every word of q matches at the start of a word of their last name,
+    first name or email (whole words and prefixes: "garc" finds García), false for the
+    others (matches inside a word: "arc"). Results show those first, each part in name
+    order. None when q has no words."""
     words = q.split()[:max_words]
     if not words:
         return None
+    # Read from the rows the search found, never from the trigram index (PostgreSQL chose
+    # it for these patterns: 9 index scans, 40 ms for 'garcia' at 100,000 users).
+    names, emails = func.coalesce(User.name_key, ""), func.coalesce(User.email, "")
     terms = []
     for word in words:
         key, lower = name_key(word), word.lower()
-        starts = [User.name_key.startswith(key, autoescape=True)]
-        starts += [User.name_key.contains(c + key, autoescape=True) for c in NAME_WORD_STARTS]
-        starts.append(User.email.startswith(lower, autoescape=True))
-        starts += [User.email.contains(c + lower, autoescape=True) for c in EMAIL_WORD_STARTS]
+        starts = [names.startswith(key, autoescape=True)]
+        starts += [names.contains(c + key, autoescape=True) for c in NAME_WORD_STARTS]
+        starts.append(emails.startswith(lower, autoescape=True))
+        starts += [emails.contains(c + lower, autoescape=True) for c in EMAIL_WORD_STARTS]
         terms.append(or_(*starts))
-    return case((and_(*terms), 0), else_=1)
+    return and_(*terms)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
-from babel import dates, numbers
+from babel import dates, lists, numbers
 from flask import Flask, current_app
 from flask_babel import gettext
 from jinja2 import Environment, Template, pass_context
@@ -20,9 +20,11 @@ _EXTENDS = re.compile(r"""\{%-?\s*extends\s+["']([^"']+)["']""")
 _DATE = {False: "medium", True: "long"}
 
 
-def format_date(value: datetime, long: bool = False, zone: str | None = None) -> str:
-    """ "Nov 30, 2026" in the reader's zone and language; long (emails): "November 30, 2026"."""
-    return dates.format_date(zones.local(value, zone), _DATE[long], locale=i18n.current())
+def format_date(value: date, long: bool = False, zone: str | None = None) -> str:
+    """ "Nov 30, 2026" in the reader's zone and language; long (emails): "November 30, 2026".
+    A calendar day (a link's last day) is no moment: no zone moves it."""
+    day = zones.local(value, zone) if isinstance(value, datetime) else value
+    return dates.format_date(day, _DATE[long], locale=i18n.current())
 
 
 def format_datetime(value: datetime, long: bool = False, zone: str | None = None) -> str:
@@ -34,7 +36,7 @@ def format_datetime(value: datetime, long: bool = False, zone: str | None = None
 
 
 @pass_context
-def _date_filter(context, value: datetime, long: bool = False) -> str:
+def _date_filter(context, value: date, long: bool = False) -> str:
     return format_date(value, long, context.get("time_zone"))
 
 
@@ -52,6 +54,20 @@ def pluralize(count: int, singular: str, plural: str | None = None) -> str:
 def format_number(value: int) -> str:
     """ "1,200" in English, "1.200" in Spanish."""
     return numbers.format_decimal(value, locale=i18n.current())
+
+
+def format_list(items) -> str:
+    """ "A, B, and C" in English, "A, B y C" in Spanish."""
+    return lists.format_list([str(item) for item in items], locale=i18n.current())
+
+
+def joined_by_and(items) -> str:
+    """ "A and B and C" in English, "A y B y C" in Spanish."""
+    words = [str(item) for item in items]
+    text = words[0] if words else ""
+    for word in words[1:]:
+        text = gettext("%(first)s and %(then)s", first=text, then=word)
+    return text
 
 
 def render_block(template_name: str, block: str, **context) -> str:

@@ -1,7 +1,10 @@
 """A request whose transaction lost a race to another (PostgreSQL chose it to end a deadlock,
-or could not serialize it) runs again, from the start, instead of answering 500.
+or could not serialize it, or a row it refers to was deleted by another transaction after the
+request checked it, as when an occupation is merged away while a row naming it is added) runs
+again, from the start, instead of answering 500: the second attempt's checks see the change
+and answer as they would have.
 
-Only these two outcomes are retried: they mean "nothing of yours was written, try again".
+Only these outcomes are retried: they mean "nothing of yours was written, try again".
 Every view is wrapped, so no route needs to know; a view's effects outside the database
 happen after its commit, so a retried attempt repeats nothing.
 """
@@ -20,8 +23,8 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 
-# deadlock_detected, serialization_failure
-RETRYABLE = {"40P01", "40001"}
+# deadlock_detected, serialization_failure, foreign_key_violation
+RETRYABLE = {"40P01", "40001", "23503"}
 ATTEMPTS = 4
 
 

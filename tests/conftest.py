@@ -22,6 +22,7 @@ from unittest import mock
 
 import pytest
 from flask import current_app
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, literal, select, text, union_all
 from sqlalchemy.engine import Engine, make_url
@@ -72,6 +73,15 @@ def _database_url(tmp_path_factory):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class ServerLikeClient(FlaskClient):
+    """A test client that reads each response to its end and closes it, as a WSGI server
+    does: a streamed body (a CSV export) holds the request's session until it is closed, and
+    the tests share one connection. `buffered=False` reads a body a chunk at a time."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, _database_url):
     instance = tmp_path_factory.mktemp("instance")
@@ -88,6 +98,7 @@ def app(tmp_path_factory, _database_url):
         }
     )
     app.instance_path = str(instance)
+    app.test_client_class = ServerLikeClient
     with app.app_context():
         _reset_schema()
         upgrade()

@@ -572,3 +572,33 @@ def bulk_outbox(app, sponsor_id: int, count: int) -> None:
             ],
         )
         db.session.commit()
+
+
+# --- Races ---------------------------------------------------------------------------------
+
+
+def run_together(functions, timeout: float = 60) -> list:
+    """Call every function in a thread of its own, all released at once by a barrier, and
+    return their results in order. A function's exception fails the test (never swallowed),
+    and so does a thread still running after `timeout` seconds. Tests that use it need
+    `@pytest.mark.real_commits`."""
+    barrier = threading.Barrier(len(functions), timeout=30)
+    results: list = [None] * len(functions)
+    errors = []
+
+    def run(i, function):
+        barrier.wait()
+        try:
+            results[i] = function()
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    running = [thread for thread in threads if thread.is_alive()]
+    assert not running, f"{len(running)} still running after {timeout} s"
+    assert errors == []
+    return results

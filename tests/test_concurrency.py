@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from scope.extensions import db, limiter
 from scope.manage.invitations import copy_link
 from scope.models import Invitation, InvitationState, User, UserType, utcnow
-from tests.helpers import csrf_token, postgres_url
+from tests.helpers import csrf_token, postgres_url, run_together
 
 pytestmark = [
     pytest.mark.postgres,
@@ -81,27 +81,6 @@ def _sign_up(client, path, token, first="Ada"):
     )
 
 
-def _run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions), timeout=30)
-    results: list = [None] * len(functions)
-    errors = []
-
-    def run(i, function):
-        barrier.wait()
-        try:
-            results[i] = function()
-        except Exception as error:  # reported below, never swallowed
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
-    return results
-
-
 def test_ten_simultaneous_submissions_of_one_sign_up_link_make_one_account(
     app, make_sponsor, make_user
 ):
@@ -110,7 +89,7 @@ def test_ten_simultaneous_submissions_of_one_sign_up_link_make_one_account(
     _, path = _invitation(app, sponsor_id, staff_id, "ada@example.com")
     clients = [_sign_up_client(app, path) for _ in range(10)]
 
-    responses = _run_together(
+    responses = run_together(
         [lambda c=c, t=t, n=n: _sign_up(c, path, t, f"Ada{n}") for n, (c, t) in enumerate(clients)]
     )
 
@@ -145,7 +124,7 @@ def test_simultaneous_revoke_and_sign_up_leave_a_consistent_state(
             headers={"X-CSRFToken": staff_token, "HX-Request": "true"},
         )
 
-    revoke, sign_up = _run_together(
+    revoke, sign_up = run_together(
         [
             revoke_after_a_while,
             lambda: _sign_up(person, path, token),

@@ -17,6 +17,7 @@ from scope.models import (
     Invitation,
     InvitationState,
     MailMessage,
+    PublicLink,
     PublicSignup,
     User,
     UserType,
@@ -334,3 +335,26 @@ def test_staff_who_keep_english_see_english(app, staff, employer):
     assert text_of(staff.get("/invite/", headers=ES), "h1") == "Invite"
     page = staff.get(f"/partners/organizations/{employer}", headers=ES)
     assert text_of(page, "#details-title") == "Employer details"
+
+
+def test_a_links_last_day_and_its_flyer_read_in_spanish(app, staff, employer):
+    _choose_spanish(staff)
+    _public_link(staff, employer, expires_on="2099-12-31", max_signups="1200")
+    page = staff.get("/invite/public-links")
+    details = dict(zip(texts(page, ".public-link dt"), texts(page, ".public-link dd"), strict=True))
+    assert details["Vence el"] == "31 dic 2099"
+    assert details["Registros"] == "0 de 1.200"
+    assert details["Requerir aprobación"] == "No"
+    with app.app_context():
+        link_id = db.session.scalar(select(PublicLink.id))
+    flyer = staff.get(f"/invite/public-links/{link_id}/flyer")
+    assert parse(flyer).get("lang") == "es"
+    assert text_of(flyer, "h1") == "Únase a Acme Robotics en Scope"
+    assert "Regístrese con el rol de Supervisor." in text_of(flyer)
+    assert "Regístrese a más tardar el 31 de diciembre de 2099." in text_of(flyer)
+    # In English the day reads the English way.
+    token = csrf_token(staff.get("/my/account"))
+    staff.post("/my/account/language", {"language": "en", "csrf_token": token})
+    assert "Sign up by December 31, 2099." in text_of(
+        staff.get(f"/invite/public-links/{link_id}/flyer")
+    )

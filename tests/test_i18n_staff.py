@@ -25,6 +25,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|<[^>]+>")
 # Attributes whose words a person reads or hears.
 SHOWN = ("aria-label", "title", "placeholder", "data-label", "data-confirm", "data-confirm-text")
 SHOWN += ("data-confirm-button", "data-name", "data-one", "data-other", "data-all", "data-copied")
+SHOWN += ("data-sort-label",)
 
 
 @cache
@@ -120,7 +121,7 @@ def test_manage_users_reads_in_spanish_for_staff_who_chose_it(app, staff, people
     assert texts(page, "[role=tab]") == ["Usuarios", "Invitaciones"]
     assert "Buscar usuarios" in texts(page, "label")
     headers = [header.rstrip(" ▲▼") for header in texts(page, "#users th")]
-    assert {"Nombre", "Correo electrónico", "Estado", "Último inicio de sesión"} <= set(headers)
+    assert {"Nombre", "Correo electrónico", "Estado", "Último acceso"} <= set(headers)
     assert texts(page, "#bulk-menu [role=menuitem]") == [
         "Convertir en autenticado",
         "Desactivar",
@@ -185,6 +186,7 @@ def test_manage_invitations_and_its_bulk_dialog_read_in_spanish(app, staff):
         "Copiar enlace de invitación",
     ]
     assert "Personal (compañero de equipo)" in texts(page, "td[data-label=Organización]")
+    assert english_left(page, "manage/invitations.html", "manage/_filters.html", *MANAGE) == []
 
     with app.app_context():
         ids = list(db.session.scalars(select(Invitation.id).order_by(Invitation.id)))
@@ -282,3 +284,19 @@ def test_the_notice_digest_is_written_in_its_readers_language(app, make_sponsor,
     assert "Verlas en Scope" in html.text_content()
     assert english_left(digest.body_html, "mail/notice_digest.html") == []
     assert english_left(digest.body_text, "mail/notice_digest.txt") == []
+
+
+def test_the_development_mailbox_reads_in_spanish(app, staff):
+    _invite(staff, "ana@example.org")
+    _choose_spanish(staff)
+    page = staff.get("/mail/mailbox")
+    assert text_of(page, "h1") == "Buzón de desarrollo"
+    assert texts(page, "th") == ["Destinatario", "Asunto", "Tipo", "Estado", "Creado"]
+    assert english_left(page, "mail/mailbox.html") == []
+    link = element(page, "#mailbox tbody a").get("href")
+    message = staff.get(link)
+    assert text_of(message, "p a") == "Volver al buzón"
+    assert {"Para", "De", "Tipo", "Creado"} <= set(texts(message, "dt"))
+    assert {"Sobre", "Texto", "HTML"} <= set(texts(message, "h2"))
+    assert element(message, "iframe").get("title") == "Parte HTML del correo"
+    assert english_left(message, "mail/message.html") == []

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from scope import create_app
 from scope.extensions import db
 from scope.mail.delivery import BACKOFF, MAX_ATTEMPTS, deliver_due
-from scope.mail.services import queue_mail
+from scope.mail.services import Outbox, queue_mail
 from scope.mail.worker import in_process_delivery, run_worker
 from scope.models import (
     AuditEvent,
@@ -619,6 +619,56 @@ def test_only_a_commit_that_queued_mail_wakes_delivery(make_app, make_sponsor, m
         db.session.execute(update(MailMessage).values(subject="Changed"))
         db.session.commit()
         assert wakes == [1], "a commit without a new email wakes nobody"
+    assert not delivery.running, "no thread without a request"
+
+
+def test_a_commit_of_mail_queued_together_wakes_delivery(make_app, make_sponsor, monkeypatch):
+    live = _with_test_templates(make_app(MAIL_DELIVER_IN_PROCESS=True, MAIL_SERVER=None))
+    sponsor_id = make_sponsor()
+    delivery = in_process_delivery(live)
+    wakes = []
+    monkeypatch.setattr(delivery, "wake", lambda: wakes.append(1))
+
+    def send():
+        outbox = Outbox()
+        for n in range(3):
+            outbox.queue(
+                kind="test_note",
+                recipient=f"x{n}@example.com",
+                subject="Hi",
+                sponsor_id=sponsor_id,
+                name="X",
+                link=f"http://scope.test/x{n}",
+            )
+        return outbox.send()
+
+    with live.app_context():
+        assert send() == 3
+        db.session.rollback()
+        db.session.commit()
+        assert wakes == [], "a rolled-back batch wakes nobody"
+        send()
+        db.session.commit()
+        assert wakes == [1]
+        bodies = db.session.scalars(select(MailMessage.body_text).order_by(MailMessage.id))
+        assert [body.split()[-1] for body in bodies] == [
+            f"http://scope.test/x{n}" for n in range(3)
+        ]
+        # A link HTML escapes is written out, not put in place of the mark.
+        outbox = Outbox()
+        outbox.queue(
+            kind="test_note",
+            recipient="amp@example.com",
+            subject="Hi",
+            sponsor_id=sponsor_id,
+            name="X",
+            link="http://scope.test/x?a=1&b=2",
+        )
+        outbox.send()
+        html = db.session.scalar(
+            select(MailMessage.body_html).where(MailMessage.recipient == "amp@example.com")
+        )
+        assert 'href="http://scope.test/x?a=1&amp;b=2"' in html
     assert not delivery.running, "no thread without a request"
 
 

@@ -383,3 +383,48 @@ def test_an_occupation_nothing_refers_to_is_deleted_and_audited(app, staff, occu
     assert _occupation(app, plumber) is None
     assert "Plumber deleted." in text_of(staff.get("/partners/occupations"), "#alerts")
     assert _actions(app, plumber) == ["occupation_deleted"]
+
+
+def test_a_profile_keeps_its_retired_occupation_and_no_other_takes_it(
+    app, staff, make_org, make_user, occupation_id
+):
+    org = make_org(staff.sponsor_id, "Volt Works")
+    electrician = occupation_id(staff.sponsor_id)
+    people = {
+        name: make_user(
+            f"{name}@volt.example",
+            sponsor_id=staff.sponsor_id,
+            user_type=UserType.MENTOR,
+            organization_id=org,
+            occupation_id=occupation,
+            first_name=name.title(),
+            with_password=False,
+        )
+        for name, occupation in (
+            ("ana", electrician),
+            ("ben", occupation_id(staff.sponsor_id, "Plumber")),
+        )
+    }
+    staff.post(f"/partners/occupations/{electrician}/retire")
+
+    def edit(name):
+        return staff.post(
+            f"/manage/users/{people[name]}/edit",
+            {
+                "first_name": name.title(),
+                "last_name": "Mentor",
+                "email": f"{name}@volt.example",
+                "user_type": "mentor",
+                "organization": str(org),
+                "occupation": str(electrician),
+            },
+            htmx=True,
+        )
+
+    assert edit("ana").status_code == 200
+    refused = edit("ben")
+    assert refused.status_code == 422
+    assert "“Electrician” is retired on the Occupations list." in text_of(refused)
+    with app.app_context():
+        assert db.session.get(User, people["ana"]).occupation_id == electrician
+        assert db.session.get(User, people["ben"]).occupation_id != electrician

@@ -9,16 +9,32 @@ real browser by e2e/test_phone_tables.py.
 from __future__ import annotations
 
 import io
+import uuid
+from datetime import timedelta
 
 import pytest
 from lxml.html import HtmlElement
 
-from scope.models import OrganizationKind, UserStatus, UserType
-from tests.helpers import element, elements, fragment_elements
+from scope.extensions import db
+from scope.models import (
+    Invitation,
+    InvitationState,
+    MailMessage,
+    MailState,
+    OrganizationKind,
+    PublicLink,
+    PublicSignup,
+    SignupState,
+    User,
+    UserStatus,
+    UserType,
+    utcnow,
+)
+from tests.helpers import element, elements, fragment_elements, login, texts
 
-# Cells that need no drawn label: a row's checkbox and its Actions (or Remove) button say
-# what they are in their accessible names.
-UNLABELLED = ("cell-check", "cell-action")
+# Cells that need no drawn label: a row's checkbox, its Actions (or Remove) button and its
+# buttons (Approve, Decline) say what they are in their accessible names.
+UNLABELLED = ("cell-check", "cell-action", "cell-buttons")
 
 
 def header_names(table: HtmlElement) -> list[str]:
@@ -41,10 +57,18 @@ def assert_row_cells_named(row: HtmlElement, headers: list[str]) -> None:
             assert cell.get("data-label") == header, (header, cell.get("data-label"))
 
 
+def table_name(table: HtmlElement) -> str:
+    """What a screen reader calls the table: its caption, or the heading it is labelled by."""
+    if table.get("aria-labelledby"):
+        [heading] = table.getroottree().getroot().cssselect(f"#{table.get('aria-labelledby')}")
+        return heading.text_content().strip()
+    return table.cssselect("caption")[0].text
+
+
 def assert_cards(source, name: str) -> int:
-    """The table captioned `name` is stacked, with its roles and a label on every data cell;
+    """The table named `name` is stacked, with its roles and a label on every data cell;
     returns how many data rows it has."""
-    [table] = [t for t in elements(source, "table") if t.cssselect("caption")[0].text == name]
+    [table] = [t for t in elements(source, "table") if table_name(t) == name]
     assert "stacked" in table.classes and table.get("role") == "table"
     assert [part.get("role") for part in table.cssselect("thead, tbody")] == ["rowgroup"] * 2
     [header_row] = table.cssselect("thead tr")
@@ -199,3 +223,143 @@ def test_managed_wizard_rows_and_csv_problems_are_labelled_cards(staff, make_org
     assert assert_cards(good, "People to create") == 1
     names = elements(good, "td.cell-name")
     assert [td.get("data-label") for td in names] == ["First name", "Last name"]
+
+
+# --- the other tables: partners, an organization's people, sign-ups, the mailbox -----------
+
+
+def test_organization_rows_are_labelled_cards(staff, make_org):
+    make_org(staff.sponsor_id, "Featherstonehaugh Precision Manufacturing")
+    make_org(staff.sponsor_id, "Beacon Health")
+    page = staff.get("/partners/employers")
+    assert assert_cards(page, "Employers") == 2
+    names = elements(page, "td.cell-name.cell-primary[data-label='Name'] a")
+    assert [a.text_content() for a in names] == [
+        "Beacon Health",
+        "Featherstonehaugh Precision Manufacturing",
+    ]
+    # A blank field still fills its line on a card; the date keeps to one line.
+    assert {td.text_content() for td in elements(page, "td[data-label='City']")} == {"—"}
+    assert len(elements(page, "td.cell-date[data-label='Added'] time")) == 2
+    # A search answers the same rows.
+    assert assert_cards(staff.get("/partners/employers?q=beacon", htmx=True), "Employers") == 1
+
+
+def test_an_organization_created_from_the_dialog_is_a_labelled_card(staff):
+    response = staff.post("/partners/employers/new", {"name": "Keystone Electric"}, htmx=True)
+    assert response.status_code == 200
+    [row] = [e for e in fragment_elements(response) if e.tag == "tr"]
+    headers = header_names(element(staff.get("/partners/employers"), "table"))
+    assert_row_cells_named(row, headers)
+
+
+def test_occupation_rows_are_labelled_cards(staff):
+    page = staff.get("/partners/occupations")
+    count = assert_cards(page, "Occupations")
+    assert count > 0  # every sponsor starts with real occupations
+    assert len(elements(page, "td.cell-primary[data-label='Name']")) == count
+
+
+@pytest.fixture
+def beacon_people(app, staff, sponsor_people):
+    """Beacon Health's users, and a pending invitation to it."""
+    with app.app_context():
+        db.session.add(
+            Invitation(
+                sponsor_id=staff.sponsor_id,
+                email="ben.featherstonehaugh@beacon-health-partners.example.org",
+                pending_email="ben.featherstonehaugh@beacon-health-partners.example.org",
+                user_type=UserType.SUPERVISOR,
+                partner_organization_id=sponsor_people["beacon"],
+                invited_by_id=staff.user_id,
+                state=InvitationState.PENDING,
+                nonce=uuid.uuid4().hex,
+                sent_at=utcnow(),
+                expires_at=utcnow() + timedelta(days=14),
+                resend_count=0,
+            )
+        )
+        db.session.commit()
+    return sponsor_people["beacon"]
+
+
+def test_an_organizations_users_and_invitations_are_labelled_cards(staff, beacon_people):
+    page = staff.get(f"/partners/organizations/{beacon_people}")
+    assert assert_cards(page, "Users") == 2
+    assert texts(page, "td[data-label='Status'] .badge") == ["Active", "Managed", "Sent"]
+    assert assert_cards(page, "Pending invitations") == 1
+    [status] = elements(page, "section.organization-invitations td[data-label='Status']")
+    assert status.text_content() == "Sent"
+    assert len(elements(page, "td.cell-date[data-label='Sent'] time")) == 1
+
+
+def test_my_organization_draws_the_same_cards(app, sponsor_people):
+    with app.app_context():
+        user = db.session.get(User, sponsor_people["maya"])
+        user.user_type = UserType.ADMINISTRATOR
+        db.session.commit()
+    maya = login(app, "maya.featherstonehaugh@beacon-health-partners.example.org")
+    assert assert_cards(maya.get("/my/organization"), "Users") == 2
+
+
+def add_awaiting_signups(app, sponsor_id: int, organization_id: int, count: int) -> None:
+    with app.app_context():
+        link = PublicLink(
+            sponsor_id=sponsor_id,
+            partner_organization_id=organization_id,
+            user_type=UserType.SUPERVISOR,
+            nonce=uuid.uuid4().hex,
+            require_approval=True,
+        )
+        db.session.add(link)
+        db.session.flush()
+        for n in range(count):
+            email = f"dana.featherstonehaugh-{n}@beacon-health-partners.example.org"
+            db.session.add(
+                PublicSignup(
+                    sponsor_id=sponsor_id,
+                    public_link_id=link.id,
+                    email=email,
+                    pending_email=email,
+                    first_name="Dana",
+                    last_name=f"Reyes {n}",
+                    state=SignupState.AWAITING_APPROVAL,
+                    token_hash=uuid.uuid4().hex,
+                    expires_at=utcnow() + timedelta(days=1),
+                    confirmed_at=utcnow(),
+                )
+            )
+        db.session.commit()
+
+
+def test_sign_ups_awaiting_approval_are_labelled_cards(app, staff, sponsor_people):
+    add_awaiting_signups(app, staff.sponsor_id, sponsor_people["beacon"], 2)
+    response = staff.get("/manage/signups", htmx=True)
+    assert response.status_code == 200
+    assert assert_cards(response, "Awaiting approval") == 2
+    assert texts(response, "td[data-label='Status']") == ["Awaiting approval"] * 2
+    # Approve and Decline sit together on the card's last line.
+    for cell in elements(response, "td.cell-buttons"):
+        assert [b.text_content() for b in cell.cssselect("button")] == ["Approve", "Decline"]
+
+
+def test_development_mailbox_rows_are_labelled_cards(app, staff):
+    with app.app_context():
+        for state in (MailState.QUEUED, MailState.DELIVERED):
+            db.session.add(
+                MailMessage(
+                    sponsor_id=staff.sponsor_id,
+                    kind="set_password",
+                    recipient="maya.featherstonehaugh@beacon-health-partners.example.org",
+                    subject="Set your Scope password",
+                    body_text="Hello",
+                    body_html="<p>Hello</p>",
+                    state=state,
+                    attempts=0,
+                )
+            )
+        db.session.commit()
+    page = staff.get("/mail/mailbox")
+    assert assert_cards(page, "Messages") == 2
+    assert texts(page, "td[data-label='State'] .badge") == ["In this mailbox", "Queued"]
+    assert len(elements(page, "td.cell-date[data-label='Created'] time")) == 2

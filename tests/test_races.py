@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections import Counter
 
@@ -30,7 +29,7 @@ from scope.models import (
     WizardDraft,
     WizardRow,
 )
-from tests.helpers import PASSWORD, csrf_token
+from tests.helpers import PASSWORD, csrf_token, run_together
 
 pytestmark = [
     pytest.mark.postgres,
@@ -70,27 +69,6 @@ class Session:
         return self.client.post(url, data=data or {}, headers=headers)
 
 
-def _together(functions) -> list:
-    barrier = threading.Barrier(len(functions), timeout=30)
-    results: list = [None] * len(functions)
-    errors = []
-
-    def run(i, function):
-        barrier.wait()
-        try:
-            results[i] = function()
-        except Exception as error:  # reported below, never swallowed
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
-    return results
-
-
 @pytest.fixture
 def team(app, make_sponsor, make_user):
     """Eight staff members of one sponsor, each logged in in a browser of their own."""
@@ -108,7 +86,7 @@ def _count(app, model, *where) -> int:
 
 def test_one_employer_name_created_eight_times_at_once(app, team):
     sponsor_id, sessions = team
-    answers = _together(
+    answers = run_together(
         [
             lambda s=s: s.post("/partners/employers/new", {"name": "Summit Builders"})
             for s in sessions
@@ -125,7 +103,7 @@ def test_one_employer_name_created_eight_times_at_once(app, team):
 def test_one_occupation_created_eight_times_at_once(app, team):
     sponsor_id, sessions = team
     before = _count(app, Occupation, Occupation.sponsor_id == sponsor_id)
-    answers = _together(
+    answers = run_together(
         [lambda s=s: s.post("/partners/occupations", {"name": "Millwright"}) for s in sessions]
     )
     assert Counter(a.status_code for a in answers) == {200: 1, 422: 7}
@@ -158,7 +136,7 @@ def test_eight_people_given_one_address_at_once(app, team, make_user, make_org):
         }
         return session.post(f"/manage/users/{user_id}/edit", data)
 
-    answers = _together(
+    answers = run_together(
         [lambda s=s, u=u: edit(s, u) for s, u in zip(sessions, people, strict=True)]
     )
     assert Counter(a.status_code for a in answers) == {200: 1, 422: 7}
@@ -168,7 +146,7 @@ def test_eight_people_given_one_address_at_once(app, team, make_user, make_org):
 def test_the_first_rows_of_a_list_added_in_eight_tabs_at_once(app, make_sponsor, make_user):
     make_user("new@riverbend.example", sponsor_id=make_sponsor())
     tabs = [Session(app, "new@riverbend.example") for _ in range(8)]
-    answers = _together(
+    answers = run_together(
         [
             lambda t=t, n=n: t.post("/invite/teammates/rows", {"email": f"p{n}@example.org"})
             for n, t in enumerate(tabs)
@@ -183,7 +161,7 @@ def test_twenty_sends_of_one_list_at_once_send_it_once(app, make_sponsor, make_u
     tabs = [Session(app, "sam@riverbend.example") for _ in range(20)]
     tabs[0].post("/invite/teammates/rows", {"email": "same@person.example"})
     tabs[0].post("/invite/teammates/rows", {"email": "other@person.example"})
-    answers = _together([lambda t=t: t.post("/invite/teammates/send") for t in tabs])
+    answers = run_together([lambda t=t: t.post("/invite/teammates/send") for t in tabs])
     assert {a.status_code for a in answers} == {200}
     assert _count(app, Invitation) == 2 and _count(app, MailMessage) == 2
     sent = [a.get_data(as_text=True) for a in answers]
@@ -218,7 +196,7 @@ def test_set_password_against_deactivate_ends_deactivated(app, make_sponsor, mak
         time.sleep(round_ * 0.02)  # both orders, and the moment in between
         return boss.post(f"/manage/users/{user_id}/deactivate")
 
-    chosen, deactivated = _together([set_password, deactivate])
+    chosen, deactivated = run_together([set_password, deactivate])
     assert chosen.status_code in (302, 410), chosen.status_code
     assert deactivated.status_code == 200, deactivated.get_data(as_text=True)
     with app.app_context():
@@ -280,7 +258,7 @@ def test_twenty_sign_ups_of_one_address_through_one_link_make_one_account(
 
     sponsor_id = make_sponsor()
     path = _public_link(app, sponsor_id, require_approval=require_approval)
-    answers = _together([lambda: _sign_up(app, path, "dana@example.com") for _ in range(20)])
+    answers = run_together([lambda: _sign_up(app, path, "dana@example.com") for _ in range(20)])
     assert {a.status_code for a in answers} == {200}
     with app.app_context():
         bodies = db.session.scalars(
@@ -289,7 +267,7 @@ def test_twenty_sign_ups_of_one_address_through_one_link_make_one_account(
     paths = ["/p/confirm/" + re.search(r"/p/confirm/(\S+)", b).group(1) for b in bodies]
     assert len(paths) == 20
     # Every emailed link confirmed at once: one account (or one waiting sign-up), no 500.
-    confirmed = _together([lambda p=p: _confirm(app, p) for p in paths])
+    confirmed = run_together([lambda p=p: _confirm(app, p) for p in paths])
     codes = Counter(a.status_code for a in confirmed)
     assert set(codes) <= {200, 302, 410}, codes
     assert _count(app, User, User.email == "dana@example.com") == (0 if require_approval else 1)

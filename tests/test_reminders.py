@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from scope.models import (
     UserType,
     utcnow,
 )
-from tests.helpers import element, needs_postgres, text_of
+from tests.helpers import element, needs_postgres, run_together, text_of
 
 # The worker's step commits, and the concurrency test runs it in threads.
 pytestmark = pytest.mark.real_commits
@@ -254,27 +253,6 @@ def worker_apps(app):
             db.engine.dispose()
 
 
-def _run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions), timeout=30)
-    results: list = [None] * len(functions)
-    errors = []
-
-    def run(i, function):
-        barrier.wait()
-        try:
-            results[i] = function()
-        except Exception as error:  # reported below, never swallowed
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert errors == []
-    return results
-
-
 @needs_postgres
 def test_concurrent_workers_send_each_reminder_exactly_once(app, invite, worker_apps):
     ids = [invite(f"person{n}@example.com", days_ago=4) for n in range(60)]
@@ -290,7 +268,7 @@ def test_concurrent_workers_send_each_reminder_exactly_once(app, invite, worker_
 
         return run
 
-    sent = _run_together([work(worker) for worker in workers])
+    sent = run_together([work(worker) for worker in workers], timeout=120)
     assert sum(sent) == 60
     assert sum(1 for count in sent if count) > 1, "the work was shared, not serialized"
     with app.app_context():

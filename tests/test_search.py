@@ -7,14 +7,18 @@ tests hold every path to one meaning: each word occurs in the name key or the em
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from scope import search
 from scope.extensions import db
 from scope.models import User, UserStatus, UserType
+from tests.helpers import elements
 
 PEOPLE = [
     ("Maya", "Chen", "maya.chen@beacon.example.com"),
@@ -156,3 +160,121 @@ def test_the_index_follows_renames_new_emails_and_deletions(app, people, paths):
     ]:
         results = paths(app, people, q)
         assert results["chosen"] == results["like"] == results["index"] == names, q
+
+
+# Best matches first ------------------------------------------------------------------
+
+RANKED = [
+    ("Ana", "Garcia", "ana.g@example.com"),
+    ("Luis", "Edgarcia", "luis@example.com"),  # inside a word: after the others
+    ("Garcia", "Lopez", None),  # first name
+    ("Maria", "Bogarcia", "garcia.m@example.com"),  # the email's first word
+    ("Rosa", "Garcia-Marquez", "rosa@example.com"),
+    ("Tomas", "Perez", "t.garciaperez@example.com"),  # a word of the email
+]
+
+
+def shown_names(html: str) -> list[str]:
+    return [name.text_content() for name in elements(html, 'tr[id^="user-"] .cell-name a')]
+
+
+@pytest.fixture
+def ranked(staff, make_user):
+    for first, last, email in RANKED:
+        make_user(
+            email or "",
+            sponsor_id=staff.sponsor_id,
+            first_name=first,
+            last_name=last,
+            user_type=UserType.MENTOR,
+            with_password=False,
+        )
+    return staff
+
+
+def test_a_search_shows_whole_words_and_prefixes_first_then_name_order(ranked):
+    html = ranked.get("/manage/users?q=garcia", htmx=True).get_data(as_text=True)
+    assert shown_names(html) == [
+        "Maria Bogarcia",
+        "Ana Garcia",
+        "Rosa Garcia-Marquez",
+        "Garcia Lopez",
+        "Tomas Perez",
+        "Luis Edgarcia",
+    ]
+    html = ranked.get("/manage/users?q=garcia+ma", htmx=True).get_data(as_text=True)
+    # "ma" starts Maria and Marquez; it is inside Tomas (and Garcia-Marquez's email is rosa@).
+    assert shown_names(html) == ["Maria Bogarcia", "Rosa Garcia-Marquez", "Tomas Perez"]
+    # Browsing, and a search sorted another way, keep that order.
+    html = ranked.get("/manage/users?q=garcia&sort=name&dir=desc", htmx=True)
+    names = shown_names(html.get_data(as_text=True))
+    assert names == [
+        "Tomas Perez",
+        "Garcia Lopez",
+        "Rosa Garcia-Marquez",
+        "Ana Garcia",
+        "Luis Edgarcia",
+        "Maria Bogarcia",
+    ]
+
+
+PARTS = ["ana", "garcia", "marquez", "edgar", "maria", "lopez", "ma", "ia", "gar", "z"]
+
+
+def _best_first(first: str, last: str, email: str | None, q: str) -> tuple:
+    key = f"{last} {first}".casefold()
+    words = q.split()[:6]
+
+    def starts(word: str) -> bool:
+        return bool(
+            re.search(r"(^|[ -])" + re.escape(word.casefold()), key)
+            or re.search(r"(^|[.@_+-])" + re.escape(word.lower()), email or "")
+        )
+
+    return (not all(starts(w) for w in words), key)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    crowd=st.lists(
+        st.tuples(
+            st.sampled_from(PARTS).map(str.title),
+            st.lists(st.sampled_from(PARTS), min_size=1, max_size=2).map("-".join),
+            st.one_of(st.none(), st.lists(st.sampled_from(PARTS), min_size=1, max_size=2)),
+        ),
+        max_size=20,
+    ),
+    q=st.lists(st.sampled_from([*PARTS, "A", "GAR", "-", "a-m", "é"]), min_size=1, max_size=2),
+)
+def test_a_search_finds_what_a_substring_scan_finds_best_first(app, staff, crowd, q):
+    q = " ".join(q)
+    with app.app_context():
+        db.session.execute(delete(User).where(User.id != staff.user_id))
+        for n, (first, last, email) in enumerate(crowd):
+            address = f"{'.'.join(email)}{n}@x.test" if email else None
+            db.session.add(
+                User(
+                    sponsor_id=staff.sponsor_id,
+                    email=address,
+                    first_name=first,
+                    last_name=last,
+                    user_type=UserType.MENTOR,
+                    status=UserStatus.ACTIVE,
+                )
+            )
+        db.session.commit()
+        everyone = db.session.scalars(select(User).where(User.sponsor_id == staff.sponsor_id))
+        rows = [(u.id, u.first_name, u.last_name, u.email) for u in everyone]
+    words = q.split()
+    found = [
+        (i, first, last, email)
+        for i, first, last, email in rows
+        if all(
+            w.casefold() in f"{last} {first}".casefold() or w.lower() in (email or "")
+            for w in words
+        )
+    ]
+    found.sort(key=lambda r: (*_best_first(r[1], r[2], r[3], q), r[0]))
+    html = staff.get(f"/manage/users?size=100&q={quote(q)}", htmx=True).get_data(as_text=True)
+    ids = [int(r.get("id").removeprefix("user-")) for r in elements(html, 'tr[id^="user-"]')]
+    assert ids == [r[0] for r in found], q

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -37,7 +38,7 @@ class LinkProblem(Refused):
     deactivated, taken (its address is already another account's login)."""
 
     def __init__(self, reason: str, token: AccountToken | None = None):
-        super().__init__(f"This link cannot be used ({reason}).")
+        super().__init__(gettext("This link cannot be used (%(reason)s).", reason=reason))
         self.reason = reason
         self.token = token
 

@@ -15,12 +15,15 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import insert
 
 from ..extensions import db
 from ..models import PARTNER_USER_TYPES, UserType, WizardDraft, WizardKind, WizardRow
 from ..refusals import Refused
+from ..templating import format_list, format_number
 from ..text import clean_line
 from .drafts import current_rows
 from .rows import MAX_ROWS, CheckedRow, RowInput, check_rows
@@ -46,7 +49,7 @@ _TYPES = {t.label.lower(): t for t in PARTNER_USER_TYPES} | {
     "instructor": UserType.PROVIDER,
     "admin": UserType.ADMINISTRATOR,
 }
-_UNREADABLE = "The file is not a text CSV file. Save it as CSV (UTF-8) and upload it again."
+_UNREADABLE = _l("The file is not a text CSV file. Save it as CSV (UTF-8) and upload it again.")
 
 
 class CsvRefused(Refused):
@@ -101,9 +104,16 @@ def read_people(kind: WizardKind, data: bytes) -> list[RowInput]:
 def decode(data: bytes) -> str:
     """The file's text, whichever of the encodings spreadsheets save in it was written."""
     if len(data) > MAX_BYTES:
-        raise CsvRefused(f"The file is larger than {MAX_BYTES // 2**20} MB. Split it in parts.")
+        raise CsvRefused(
+            gettext(
+                "The file is larger than %(size)s MB. Split it in parts.",
+                size=format_number(MAX_BYTES // 2**20),
+            )
+        )
     if not data.strip():
-        raise CsvRefused("The file is empty. Download the template and fill in one row a person.")
+        raise CsvRefused(
+            gettext("The file is empty. Download the template and fill in one row a person.")
+        )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings = ["utf-16"]
     elif data.startswith(codecs.BOM_UTF8):
@@ -129,12 +139,17 @@ def _read(columns: tuple[str, ...], text: str) -> list[tuple[int, dict[str, str]
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
-            raise CsvRefused("The file has no header row. Start from the template.")
+            raise CsvRefused(gettext("The file has no header row. Start from the template."))
         keys = [header_key(h) for h in header]
         missing = [c for c in columns if header_key(c) not in keys]
         if missing:
+            # The column names are the file's format, the same in every language.
             raise CsvRefused(
-                f"The header row lacks {', '.join(missing)}. The columns are: {', '.join(columns)}."
+                gettext(
+                    "The header row lacks %(missing)s. The columns are: %(columns)s.",
+                    missing=format_list(missing),
+                    columns=format_list(list(columns)),
+                )
             )
         index = {c: keys.index(header_key(c)) for c in columns}
         rows = []
@@ -142,13 +157,21 @@ def _read(columns: tuple[str, ...], text: str) -> list[tuple[int, dict[str, str]
             # Every line counts, blank ones too: a file of empty lines costs as much to read.
             if reader.line_num > MAX_LINES:
                 raise CsvRefused(
-                    f"The file has more than {MAX_LINES:,} lines. Remove the empty ones, "
-                    "or split it in parts."
+                    gettext(
+                        "The file has more than %(count)s lines. Remove the empty ones, "
+                        "or split it in parts.",
+                        count=format_number(MAX_LINES),
+                    )
                 )
             if not any(v.strip() for v in values):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise CsvRefused(f"The file has more than {MAX_ROWS:,} people. Split it in parts.")
+                raise CsvRefused(
+                    gettext(
+                        "The file has more than %(count)s people. Split it in parts.",
+                        count=format_number(MAX_ROWS),
+                    )
+                )
             rows.append(
                 (
                     reader.line_num,
@@ -159,9 +182,11 @@ def _read(columns: tuple[str, ...], text: str) -> list[tuple[int, dict[str, str]
                 )
             )
     except csv.Error as error:
-        raise CsvRefused(f"The file could not be read as CSV ({error}).") from None
+        raise CsvRefused(
+            gettext("The file could not be read as CSV (%(error)s).", error=error)
+        ) from None
     if not rows:
-        raise CsvRefused("The file has a header but no people. Add one row a person.")
+        raise CsvRefused(gettext("The file has a header but no people. Add one row a person."))
     return rows
 
 
@@ -173,7 +198,12 @@ def check_csv(draft: WizardDraft, filename: str, data: bytes) -> CsvCheck:
 def add_rows(draft: WizardDraft, rows: list[CheckedRow]) -> int:
     """Put people who passed every rule on the open list, in one statement."""
     if len(current_rows(draft)) + len(rows) > MAX_ROWS:
-        raise CsvRefused(f"A list holds at most {MAX_ROWS:,} people. Send these first.")
+        raise CsvRefused(
+            gettext(
+                "A list holds at most %(count)s people. Send these first.",
+                count=format_number(MAX_ROWS),
+            )
+        )
     if rows:
         db.session.execute(
             insert(WizardRow),
@@ -232,5 +262,7 @@ def add_held_rows(draft: WizardDraft, held: str) -> int:
             for user_type, email, first, last, occupation, line in rows
         ]
     except (BadSignature, ValueError, TypeError):
-        raise CsvRefused("These rows are no longer available. Upload the file again.") from None
+        raise CsvRefused(
+            gettext("These rows are no longer available. Upload the file again.")
+        ) from None
     return add_rows(draft, [row for row in check_rows(draft, people) if row.ok])

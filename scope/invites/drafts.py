@@ -26,6 +26,7 @@ from ..models import (
     WizardRow,
 )
 from ..refusals import AllRefused, Refused
+from ..templating import format_number
 from ..tenancy import scoped
 from . import partner_admins
 from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
@@ -100,8 +101,8 @@ def choose_organization(draft: WizardDraft, organization_id: int | None) -> Part
         scoped(PartnerOrganization).where(PartnerOrganization.id == organization_id)
     )
     if organization is None:
-        raise RowRefused("Choose an organization from the list.", "organization")
-    _not_archived(organization)
+        raise RowRefused(gettext("Choose an organization from the list."), "organization")
+    not_archived(organization)
     refusal = partner_admins.organization_refusal(
         db.session.get(User, draft.staff_user_id), organization
     )
@@ -188,21 +189,28 @@ def is_listed(draft: WizardDraft, values: dict) -> bool:
     return False
 
 
+def _list_full() -> str:
+    return gettext("A list holds at most %(count)s people.", count=format_number(MAX_ROWS))
+
+
 def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
     """The organization the list is for; the wizards for partners cannot go on without one."""
     if draft.kind is WizardKind.TEAMMATES:
         return None
     if draft.partner_organization is None:
-        raise RowRefused("Choose the organization first.", "organization")
-    _not_archived(draft.partner_organization)
+        raise RowRefused(gettext("Choose the organization first."), "organization")
+    not_archived(draft.partner_organization)
     return draft.partner_organization
 
 
-def _not_archived(organization: PartnerOrganization) -> None:
+def not_archived(organization: PartnerOrganization) -> None:
     """Nobody is invited to, or added at, an archived organization until it is restored."""
     if organization.archived_at is not None:
         raise RowRefused(
-            f"{organization.name} is archived. Restore it on its page to add people to it.",
+            gettext(
+                "%(name)s is archived. Restore it on its page to add people to it.",
+                name=organization.name,
+            ),
             "organization",
         )
 
@@ -211,7 +219,7 @@ def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:
     """Put one person on the open list after every rule passed; AllRefused names each
     problem. The row form then keeps the person's type and occupation for the next one."""
     if len(draft.rows) >= MAX_ROWS:
-        raise RowRefused(f"A list holds at most {MAX_ROWS:,} people.")
+        raise RowRefused(_list_full())
     require_organization(draft)
     (checked,) = check_rows(draft, [person])
     if not checked.ok:
@@ -262,9 +270,9 @@ def add_addresses(draft: WizardDraft, text: str, user_type: UserType | None, occ
         for address in split_addresses(text)
     ]
     if not people:
-        raise RowRefused("Paste one or more email addresses.", "addresses")
+        raise RowRefused(gettext("Paste one or more email addresses."), "addresses")
     if len(draft.rows) + len(people) > MAX_ROWS:
-        raise RowRefused(f"A list holds at most {MAX_ROWS:,} people.", "addresses")
+        raise RowRefused(_list_full(), "addresses")
     result = AddressesAdded()
     for checked in check_rows(draft, people):
         if checked.ok:

@@ -1,4 +1,5 @@
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     EmailField,
@@ -14,8 +15,8 @@ from .. import i18n
 from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
 from ..models import PARTNER_USER_TYPES
 
-USER_TYPE_CHOICES = [SelectChoice("", "Choose…")] + [
-    SelectChoice(t.value, t.label) for t in PARTNER_USER_TYPES
+USER_TYPE_CHOICES = [SelectChoice("", _l("Choose…"))] + [
+    SelectChoice(t.value, t.lazy_label) for t in PARTNER_USER_TYPES
 ]
 
 
@@ -26,7 +27,7 @@ class OrganizationChoiceForm(ScopeForm):
     among the candidates it found is the choice."""
 
     organization = HiddenField()
-    organization_name = optional("Employer", at_most(200))
+    organization_name = optional(_l("Employer"), at_most(200))
     organization_choice = HiddenField()
 
     @property
@@ -50,43 +51,43 @@ class _InvitationBatch(ScopeForm):
     """What goes with a batch of invitations: a list pasted at once, a personal message."""
 
     addresses = optional(
-        "Addresses",
+        _l("Addresses"),
         at_most(100_000),
         field=TextAreaField,
-        description="One address a line, or separated by commas; “Name <address>” is fine.",
+        description=_l("One address a line, or separated by commas; “Name <address>” is fine."),
     )
     message = optional(
-        "Personal message (optional)",
+        _l("Personal message (optional)"),
         at_most(MESSAGE_LENGTH),
         field=TextAreaField,
-        description="Shown in the invitation email and on the sign-up page. Plain text.",
+        description=_l("Shown in the invitation email and on the sign-up page. Plain text."),
     )
     # What is chosen is checked by drafts.set_language (scope.i18n.check).
     language = SelectField(
-        "Language",
+        _l("Language"),
         choices=[
             SelectChoice(code, name, render_kw={"lang": code})
             for code, name in i18n.LANGUAGES.items()
         ],
         validators=[known_language],
         validate_choice=False,
-        description="The invitation email and the sign-up page are written in it.",
+        description=_l("The invitation email and the sign-up page are written in it."),
     )
 
 
 class TeammateRowForm(_InvitationBatch):
-    email = EmailField("Email", validators=[Length(max=1000)])
+    email = EmailField(_l("Email"), validators=[Length(max=1000)])
 
 
 class ExternalRowForm(_InvitationBatch):
-    user_type = SelectField("User type", choices=USER_TYPE_CHOICES, validate_choice=False)
-    email = EmailField("Email", validators=[Length(max=1000)])
+    user_type = SelectField(_l("User type"), choices=USER_TYPE_CHOICES, validate_choice=False)
+    email = EmailField(_l("Email"), validators=[Length(max=1000)])
     occupation = SelectField(
-        "Occupation", coerce=coerce_id, validators=[Optional()], validate_choice=False
+        _l("Occupation"), coerce=coerce_id, validators=[Optional()], validate_choice=False
     )
 
     def fill(self, occupations):
-        self.occupation.choices = [SelectChoice("", "Choose…")] + [
+        self.occupation.choices = [SelectChoice("", _l("Choose…"))] + [
             SelectChoice(o.id, o.name) for o in occupations
         ]
         return self
@@ -110,11 +111,13 @@ class ManagedRowForm(ExternalRowForm):
     language = None
     first_name, last_name = name_fields("the")
     email = EmailField(
-        "Email",
+        _l("Email"),
         validators=[Length(max=1000)],
-        description="Optional; needed to authenticate later.",
+        description=_l("Optional; needed to authenticate later."),
     )
 
 
 class CsvUploadForm(ScopeForm):
-    csv_file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
+    csv_file = FileField(
+        _l("CSV file"), validators=[FileRequired(_l("Choose a CSV file to upload."))]
+    )

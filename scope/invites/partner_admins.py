@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import login_manager
@@ -53,15 +54,19 @@ def type_refusal(
     allowed = invitable_types(inviter, organization)
     if user_type in allowed:
         return None
-    labels = ", ".join(t.label for t in allowed) or "nobody"
-    return Refused(f"You can invite {labels} to your organization.", "user_type")
+    if not allowed:
+        return Refused(gettext("You cannot invite anyone to your organization."), "user_type")
+    labels = ", ".join(t.label for t in allowed)
+    return Refused(
+        gettext("You can invite %(types)s to your organization.", types=labels), "user_type"
+    )
 
 
 def organization_refusal(inviter: User, organization: PartnerOrganization) -> Refused | None:
     """A partner administrator invites to their own organization only."""
     if inviter.is_staff or organization.id == inviter.partner_organization_id:
         return None
-    return Refused("Choose the organization the people work at.", "organization")
+    return Refused(gettext("Choose the organization the people work at."), "organization")
 
 
 def inviter_required(view):

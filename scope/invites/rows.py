@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -26,7 +27,7 @@ from ..models import (
 )
 from ..people import name_refusals, occupation_refusal, partner_type_refusal
 from ..refusals import Refused
-from ..templating import format_date
+from ..templating import format_date, format_number
 from ..text import name_key
 from . import partner_admins
 
@@ -117,7 +118,7 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
         person = row.input
         if draft.kind is WizardKind.TEAMMATES:
             if person.user_type is not UserType.STAFF:
-                row.refuse("Teammates get staff access.", "user_type")
+                row.refuse(gettext("Teammates get staff access."), "user_type")
         else:
             row.add(partner_type_refusal(person.user_type))
             row.add(
@@ -134,9 +135,9 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
         elif row.email in seen:
             first = seen[row.email].input.line
             row.refuse(
-                f"This address is also on line {first}."
+                gettext("This address is also on line %(line)s.", line=format_number(first))
                 if first
-                else "This address is already in the list."
+                else gettext("This address is already in the list.")
             )
         elif row.email:
             seen[row.email] = row
@@ -147,8 +148,10 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
             if not owner.is_staff:
                 # A partner administrator learns nothing of other organizations' people.
                 conflict = RowRefused(
-                    "This address already has an account or an invitation. "
-                    "Ask your sponsor's staff if the person cannot log in."
+                    gettext(
+                        "This address already has an account or an invitation. "
+                        "Ask your sponsor's staff if the person cannot log in."
+                    )
                 )
             row.problems.append(conflict)
     return checked
@@ -161,15 +164,20 @@ def _any_mentor(people: Iterable[RowInput]) -> bool:
 def _listed_message(draft: WizardDraft, row: WizardRow) -> str:
     organization = row.partner_organization
     if organization is None or organization.id == draft.partner_organization_id:
-        return "This address is already in the list."
-    return f"This address is already in the list for {organization.name}, not yet invited."
+        return gettext("This address is already in the list.")
+    return gettext(
+        "This address is already in the list for %(organization)s, not yet invited.",
+        organization=organization.name,
+    )
 
 
 def _check_email(row: CheckedRow, required: bool) -> None:
     if not row.input.email and not required:
         return
     if row.input.line is None and looks_like_several(row.input.email):
-        row.refuse("Enter one address here. To add several at once, paste them into Addresses.")
+        row.refuse(
+            gettext("Enter one address here. To add several at once, paste them into Addresses.")
+        )
         return
     try:
         row.email = normalize_email(row.input.email)
@@ -225,13 +233,21 @@ def email_conflicts(sponsor_id: int, emails: Iterable[str]) -> dict[str, RowRefu
 
 def _invitation_conflict(invitation: Invitation) -> RowRefused:
     """Says what the address is already invited to: where, as what, and since when."""
-    where = invitation.partner_organization.name if invitation.partner_organization else "staff"
-    return RowRefused(
-        f"Already invited to {where} as {invitation.user_type.label} on "
-        f"{format_date(invitation.sent_at)}, not yet accepted. Resend that invitation "
-        "instead of inviting again.",
-        invitation_id=invitation.id,
-    )
+    words = {"type": invitation.user_type.label, "date": format_date(invitation.sent_at)}
+    if invitation.partner_organization is None:
+        message = gettext(
+            "Already invited as %(type)s on %(date)s, not yet accepted. Resend that invitation "
+            "instead of inviting again.",
+            **words,
+        )
+    else:
+        message = gettext(
+            "Already invited to %(organization)s as %(type)s on %(date)s, not yet accepted. "
+            "Resend that invitation instead of inviting again.",
+            organization=invitation.partner_organization.name,
+            **words,
+        )
+    return RowRefused(message, invitation_id=invitation.id)
 
 
 def email_conflict(sponsor_id: int, email: str) -> RowRefused | None:
@@ -241,17 +257,24 @@ def email_conflict(sponsor_id: int, email: str) -> RowRefused | None:
 def _account_conflict(user: User) -> RowRefused:
     if user.status is UserStatus.DEACTIVATED:
         return RowRefused(
-            f"{user.full_name}'s account with this address is deactivated. "
-            "Reactivate it instead of inviting.",
+            gettext(
+                "%(name)s's account with this address is deactivated. "
+                "Reactivate it instead of inviting.",
+                name=user.full_name,
+            ),
             user_id=user.id,
             reactivate=True,
         )
     if user.status is UserStatus.MANAGED:
         return RowRefused(
-            f"{user.full_name} already has a managed account with this address. "
-            "Convert it to authenticated (AUTHENTICATE on the profile) instead of inviting.",
+            gettext(
+                "%(name)s already has a managed account with this address. Convert it to "
+                "authenticated (AUTHENTICATE on the profile) instead of inviting.",
+                name=user.full_name,
+            ),
             user_id=user.id,
         )
     return RowRefused(
-        f"{user.full_name} already has an account with this address.", user_id=user.id
+        gettext("%(name)s already has an account with this address.", name=user.full_name),
+        user_id=user.id,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..extensions import db
 from ..mail import allowance
-from ..mail.services import queue_mail
+from ..mail.services import Outbox, queue_mail
 from ..models import (
     Invitation,
     InvitationState,
@@ -154,7 +155,7 @@ def _insert(draft: WizardDraft, accepted: list, result: SendResult) -> list:
                 db.session.flush()
         except IntegrityError:
             problem = email_conflict(draft.sponsor_id, fresh.email) or RowRefused(
-                "This address was taken a moment ago by another request."
+                gettext("This address was taken a moment ago by another request.")
             )
             result.refused.append((row, problem))
         else:
@@ -187,10 +188,14 @@ def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:
 
 
 def queue_invitation_email(
-    invitation: Invitation, inviter: User | None, organization: PartnerOrganization | None
-) -> MailMessage:
+    invitation: Invitation,
+    inviter: User | None,
+    organization: PartnerOrganization | None,
+    outbox: Outbox | None = None,
+) -> MailMessage | None:
+    """The invitation's email, queued now, or with `outbox` among many (then None)."""
     sponsor = db.session.get(Sponsor, invitation.sponsor_id)
-    return queue_mail(
+    return (outbox.queue if outbox else queue_mail)(
         kind="invitation",
         recipient=invitation.email,
         subject=_l("%(sponsor)s invites you to Scope", sponsor=sponsor.name),

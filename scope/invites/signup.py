@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +21,9 @@ class LinkUnavailable(Refused):
     taken."""
 
     def __init__(self, reason: str, invitation: Invitation | None = None):
-        super().__init__(f"This invitation link cannot be used ({reason}).")
+        super().__init__(
+            gettext("This invitation link cannot be used (%(reason)s).", reason=reason)
+        )
         self.reason = reason
         self.invitation = invitation
 

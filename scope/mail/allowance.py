@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import MailMessage, Sponsor, utcnow
 from ..refusals import Refused
-from ..templating import pluralize
+from ..templating import format_number
 
 # The kinds of email a staff action sends (recovery and notices are not staff's doing).
 STAFF_KINDS = ("invitation", "set_password", "confirm_email", "email_in_use")
@@ -54,9 +55,19 @@ def reserve(sponsor_id: int, count: int, field: str | None = None) -> None:
     if sent + count > cap:
         left = max(cap - sent, 0)
         raise MailCapReached(
-            f"Too many emails: your sponsor may send {cap:,} a day and has sent {sent:,} in "
-            f"the last 24 hours, so {pluralize(count, 'email')} would be too many "
-            f"({left:,} left). Send fewer, or try again tomorrow.",
+            ngettext(
+                "Too many emails: your sponsor may send %(cap)s a day and has sent %(sent)s in "
+                "the last 24 hours, so %(count)s email would be too many (%(left)s left). "
+                "Send fewer, or try again tomorrow.",
+                "Too many emails: your sponsor may send %(cap)s a day and has sent %(sent)s in "
+                "the last 24 hours, so %(count)s emails would be too many (%(left)s left). "
+                "Send fewer, or try again tomorrow.",
+                count,
+                count=format_number(count),
+                cap=format_number(cap),
+                sent=format_number(sent),
+                left=format_number(left),
+            ),
             field,
         )
 
@@ -87,9 +98,16 @@ def address_refusal(
     sent = sent_today(sponsor_id, kind, [recipient]).get(recipient, 0)
     if sent < PER_ADDRESS_PER_DAY:
         return None
-    instead = ", or use Copy Invitation Link" if kind == "invitation" else ""
-    return Refused(
-        f"This address already got {sent} of these emails in the last 24 hours. "
-        f"Try again tomorrow{instead}.",
-        field,
-    )
+    if kind == "invitation":
+        message = gettext(
+            "This address already got %(sent)s of these emails in the last 24 hours. "
+            "Try again tomorrow, or use Copy Invitation Link.",
+            sent=format_number(sent),
+        )
+    else:
+        message = gettext(
+            "This address already got %(sent)s of these emails in the last 24 hours. "
+            "Try again tomorrow.",
+            sent=format_number(sent),
+        )
+    return Refused(message, field)

@@ -14,11 +14,12 @@ from sqlalchemy import event
 from ..extensions import db
 from ..models import MailMessage
 from .delivery import DeliveryCounts, deliver_due
+from .services import QUEUED_IN_TRANSACTION as _QUEUED_IN_TRANSACTION
+from .services import note_queued_mail
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "scope.mail_delivery"
-_QUEUED_IN_TRANSACTION = "scope.mail_queued"
 
 
 class InProcessDelivery:
@@ -134,7 +135,7 @@ def _listen_for_queued_mail() -> None:
 
 def _note_queued_mail(session, flush_context) -> None:
     if any(isinstance(obj, MailMessage) for obj in session.new):
-        session.info[_QUEUED_IN_TRANSACTION] = True
+        note_queued_mail(session)
 
 
 def _wake_after_commit(session) -> None:

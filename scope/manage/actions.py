@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import delete, update
 
 from .. import audit
@@ -19,10 +20,11 @@ from ..accounts.link_emails import send_set_password_link
 from ..accounts.links import end_account_links
 from ..auth.services import end_all_sessions
 from ..extensions import db
+from ..i18n import N_
 from ..mail import allowance
 from ..models import AccountToken, AuditEvent, Invitation, MailMessage, User, UserStatus
 from ..refusals import Refused
-from ..templating import pluralize
+from ..templating import format_number
 from ..tenancy import parse_id, scoped
 
 BULK_LIMIT = 1000
@@ -37,7 +39,7 @@ class UserAction(enum.StrEnum):
 
 class ActionRefused(Refused):
     """The account is not in a state that allows this action; `reason` is the short form
-    a bulk action counts ("not managed")."""
+    a bulk action counts ("not managed"), marked for the catalog and translated where shown."""
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
@@ -46,6 +48,10 @@ class ActionRefused(Refused):
 
 class TooManySelected(Refused):
     pass
+
+
+# Why a bulk action skipped an address that had its share of emails today.
+EMAILED_TOO_OFTEN = N_("emailed too often today")
 
 
 class Account(Protocol):
@@ -62,23 +68,35 @@ def action_refusal(user: Account, actor: User, action: UserAction) -> ActionRefu
     name, status = user.full_name, user.status
     if action is UserAction.CONVERT:
         if status is not UserStatus.MANAGED:
-            return ActionRefused(f"{name} is not a managed user.", "not managed")
+            return ActionRefused(
+                gettext("%(name)s is not a managed user.", name=name), N_("not managed")
+            )
         if not user.email:
             return ActionRefused(
-                f"{name} has no email address. Add one with Edit first, then AUTHENTICATE.",
-                "no email",
+                gettext(
+                    "%(name)s has no email address. Add one with Edit first, then AUTHENTICATE.",
+                    name=name,
+                ),
+                N_("no email"),
             )
     elif action is UserAction.DEACTIVATE:
         if user.id == actor.id:
-            return ActionRefused("You cannot deactivate your own account.", "your own account")
+            return ActionRefused(
+                gettext("You cannot deactivate your own account."), N_("your own account")
+            )
         if status is UserStatus.DEACTIVATED:
-            return ActionRefused(f"{name} is already deactivated.", "already deactivated")
+            return ActionRefused(
+                gettext("%(name)s is already deactivated.", name=name), N_("already deactivated")
+            )
     elif action is UserAction.REACTIVATE:
         if status is not UserStatus.DEACTIVATED:
-            return ActionRefused(f"{name} is not deactivated.", "not deactivated")
+            return ActionRefused(
+                gettext("%(name)s is not deactivated.", name=name), N_("not deactivated")
+            )
     elif action is UserAction.DELETE and status is not UserStatus.MANAGED:
         return ActionRefused(
-            f"Only managed users can be deleted; {name} is not one.", "not managed"
+            gettext("Only managed users can be deleted; %(name)s is not one.", name=name),
+            N_("not managed"),
         )
     return None
 
@@ -166,12 +184,19 @@ def delete_user(user: User, actor: User) -> None:
 # Many accounts --------------------------------------------------------------------------
 
 
-def parse_ids(values: Iterable[str], noun: str = "users") -> list[int]:
-    """Distinct ids from a form; anything that is not a number is ignored."""
+def parse_ids(values: Iterable[str], too_many=None) -> list[int]:
+    """Distinct ids from a form; anything that is not a number is ignored. More than
+    BULK_LIMIT: TooManySelected, with `too_many()`'s message if given."""
     ids = [ident for value in values if (ident := parse_id((value or "").strip())) is not None]
     ids = list(dict.fromkeys(ids))
     if len(ids) > BULK_LIMIT:
-        raise TooManySelected(f"Select at most {BULK_LIMIT:,} {noun} at a time.")
+        raise TooManySelected(
+            too_many()
+            if too_many
+            else gettext(
+                "Select at most %(count)s users at a time.", count=format_number(BULK_LIMIT)
+            )
+        )
     return ids
 
 
@@ -188,12 +213,27 @@ def selected_users(ids: list[int], lock: bool = False) -> list[User]:
 
 @dataclass
 class BulkResult:
+    """How many were done; how many were skipped, by reason in the reader's language."""
+
     done: int = 0
     skipped: Counter = field(default_factory=Counter)
 
     def message(self, done_text: str) -> str:
         reasons = sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))
-        return ", ".join([done_text] + [f"{count:,} skipped: {why}" for why, count in reasons])
+        return ", ".join(
+            [done_text]
+            + [
+                # English says "skipped" for one or many; Spanish does not.
+                ngettext(
+                    "%(count)s skipped: %(reason)s",
+                    "%(count)s skipped: %(reason)s",
+                    count,
+                    count=format_number(count),
+                    reason=why,
+                )
+                for why, count in reasons
+            ]
+        )
 
 
 def sort_out(users: list[User], actor: User, action: UserAction) -> tuple[BulkResult, list]:
@@ -202,7 +242,7 @@ def sort_out(users: list[User], actor: User, action: UserAction) -> tuple[BulkRe
     for user in users:
         refusal = action_refusal(user, actor, action)
         if refusal:
-            result.skipped[refusal.reason] += 1
+            result.skipped[gettext(refusal.reason)] += 1
         else:
             ready.append(user)
     result.done = len(ready)
@@ -216,7 +256,7 @@ def convert_plan(users: list[User], actor: User) -> tuple[BulkResult, list[User]
     sent = allowance.sent_today(actor.sponsor_id, "set_password", [u.email for u in ready])
     fresh = [user for user in ready if sent.get(user.email, 0) < allowance.PER_ADDRESS_PER_DAY]
     if len(fresh) < len(ready):
-        result.skipped["emailed too often today"] += len(ready) - len(fresh)
+        result.skipped[gettext(EMAILED_TOO_OFTEN)] += len(ready) - len(fresh)
     result.done = len(fresh)
     return result, fresh
 
@@ -228,21 +268,42 @@ def bulk_convert(users: list[User], actor: User, custom_message: str | None) -> 
     allowance.reserve(actor.sponsor_id, len(ready))
     for user in ready:
         send_set_password_link(user, actor_id=actor.id, custom_message=custom_message)
-    return result.message(f"{pluralize(result.done, 'email')} queued")
+    done = result.done
+    return result.message(
+        ngettext(
+            "%(count)s email queued", "%(count)s emails queued", done, count=format_number(done)
+        )
+    )
 
 
 def bulk_deactivate(users: list[User], actor: User) -> str:
     result, ready = sort_out(users, actor, UserAction.DEACTIVATE)
     for user in ready:
         deactivate_user(user, actor)
-    return result.message(f"{pluralize(result.done, 'user')} deactivated")
+    done = result.done
+    return result.message(
+        ngettext(
+            "%(count)s user deactivated",
+            "%(count)s users deactivated",
+            done,
+            count=format_number(done),
+        )
+    )
 
 
 def bulk_reactivate(users: list[User], actor: User) -> str:
     result, ready = sort_out(users, actor, UserAction.REACTIVATE)
     for user in ready:
         reactivate_user(user, actor)
-    return result.message(f"{pluralize(result.done, 'user')} reactivated")
+    done = result.done
+    return result.message(
+        ngettext(
+            "%(count)s user reactivated",
+            "%(count)s users reactivated",
+            done,
+            count=format_number(done),
+        )
+    )
 
 
 def bulk_delete(users: list[User], actor: User) -> str:
@@ -250,4 +311,9 @@ def bulk_delete(users: list[User], actor: User) -> str:
     result, ready = sort_out(users, actor, UserAction.DELETE)
     for user in ready:
         delete_user(user, actor)
-    return result.message(f"{pluralize(result.done, 'user')} deleted")
+    done = result.done
+    return result.message(
+        ngettext(
+            "%(count)s user deleted", "%(count)s users deleted", done, count=format_number(done)
+        )
+    )

@@ -3,6 +3,7 @@
 from urllib.parse import parse_qsl
 
 from flask import make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -10,6 +11,7 @@ from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
 from ..refusals import Refused
 from ..security import staff_required
+from ..templating import format_number
 from . import actions, bp, users
 from .forms import BulkConvertForm
 from .routes import _listing
@@ -29,8 +31,11 @@ def _selection(source):
             ids = users.matching_ids(listing, actions.BULK_LIMIT + 1)
             if len(ids) > actions.BULK_LIMIT:
                 raise actions.TooManySelected(
-                    f"Select at most {actions.BULK_LIMIT:,} users at a time: "
-                    "narrow the search or filters first."
+                    gettext(
+                        "Select at most %(count)s users at a time: "
+                        "narrow the search or filters first.",
+                        count=format_number(actions.BULK_LIMIT),
+                    )
                 )
         else:
             ids = actions.parse_ids(source.getlist("user_id"))
@@ -38,7 +43,7 @@ def _selection(source):
     except Refused as refused:
         return [], refused.message
     if not selected:
-        return [], "No users selected. Tick the boxes beside their names first."
+        return [], gettext("No users selected. Tick the boxes beside their names first.")
     return selected, None
 
 

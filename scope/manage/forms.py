@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, TextAreaField
 
 from ..forms import ScopeForm, at_most, coerce_id, name_fields, optional
@@ -7,15 +8,15 @@ from ..models import PARTNER_USER_TYPES
 class ProfileForm(ScopeForm):
     first_name, last_name = name_fields("the")
     # Judged by the service, which also knows who else has the address.
-    email = optional("Email", at_most(254))
+    email = optional(_l("Email"), at_most(254))
     user_type = SelectField(
-        "User type",
-        choices=[SelectChoice(t.value, t.label) for t in PARTNER_USER_TYPES],
+        _l("User type"),
+        choices=[SelectChoice(t.value, t.lazy_label) for t in PARTNER_USER_TYPES],
         validate_choice=True,
     )
     # Membership of the sponsor's organizations and occupations is a service rule.
-    organization = SelectField("Organization", coerce=coerce_id, validate_choice=False)
-    occupation = SelectField("Occupation", coerce=coerce_id, validate_choice=False)
+    organization = SelectField(_l("Organization"), coerce=coerce_id, validate_choice=False)
+    occupation = SelectField(_l("Occupation"), coerce=coerce_id, validate_choice=False)
 
     def for_user(self, user, organizations: dict, occupations: list):
         """Fit the form to the person: a staff member's type and organization are not edited."""
@@ -24,12 +25,12 @@ class ProfileForm(ScopeForm):
             del self.organization
             del self.occupation
             return self
-        self.organization.choices = [SelectChoice("", "Choose…")] + [
+        self.organization.choices = [SelectChoice("", _l("Choose…"))] + [
             SelectChoice(org.id, org.name, optgroup=group)
             for group, orgs in organizations.items()
             for org in orgs
         ]
-        self.occupation.choices = [SelectChoice("", "Choose…")] + [
+        self.occupation.choices = [SelectChoice("", _l("Choose…"))] + [
             SelectChoice(occupation.id, occupation.name) for occupation in occupations
         ]
         return self
@@ -37,8 +38,8 @@ class ProfileForm(ScopeForm):
 
 class BulkConvertForm(ScopeForm):
     custom_message = optional(
-        "Custom message",
+        _l("Custom message"),
         at_most(2000),
         field=TextAreaField,
-        description="Optional. Added to the email above the link.",
+        description=_l("Optional. Added to the email above the link."),
     )

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext
 from sqlalchemy.orm import aliased, joinedload
 
 from .. import zones
@@ -50,11 +51,11 @@ def clean_filters(listing: Listing) -> dict[str, str]:
             filters.pop(name)
     for name in ("sent_from", "sent_to"):
         if name in filters and _day(filters[name]) is None:
-            problems[name] = "Enter a date as YYYY-MM-DD, or leave it empty."
+            problems[name] = gettext("Enter a date as YYYY-MM-DD, or leave it empty.")
             filters.pop(name)
     both = "sent_from" in filters and "sent_to" in filters
     if both and _day(filters["sent_to"]) < _day(filters["sent_from"]):
-        problems["sent_to"] = "This date is before the “from” date."
+        problems["sent_to"] = gettext("This date is before the “from” date.")
         filters.pop("sent_to")
     return problems
 
@@ -188,11 +189,11 @@ def export_csv(listing: Listing) -> Iterator[str]:
                     invitation.email,
                     invitation.user_type.label,
                     occupation or "",
-                    organization or "Staff (teammate)",
+                    organization or gettext("Staff (teammate)"),
                     f"{first or ''} {last or ''}".strip(),
                     _utc(invitation.sent_at),
                     _utc(invitation.expires_at),
-                    STATUSES[invitation_status(invitation, now)],
+                    str(STATUSES[invitation_status(invitation, now)]),
                     str(invitation.resend_count or 0),
                     _utc(invitation.accepted_at),
                     _utc(invitation.revoked_at),

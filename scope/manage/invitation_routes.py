@@ -5,6 +5,7 @@ from datetime import date
 from urllib.parse import parse_qsl
 
 from flask import Response, make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -17,6 +18,7 @@ from ..mail.services import latest_delivery_for_invitations
 from ..models import UserType
 from ..refusals import Refused
 from ..security import staff_required
+from ..templating import format_number
 from . import bp, users
 from . import invitation_listing as listing_service
 from . import invitations as service
@@ -40,8 +42,19 @@ def _listing(args=None) -> Listing:
 @inviter_required
 def invitations():
     listing = _listing()
+    organization = users.OrganizationFilter()
+    if current_user.is_staff:
+        args = request.args
+        organization = users.organization_filter(
+            listing,
+            args.get("organization"),
+            args.get("organization_name"),
+            args.get("organization_choice"),
+        )
     problems = listing_service.clean_filters(listing)
-    listing_service.list_invitations(listing)
+    # A typed name that picks no one organization lists nothing, and says why beside it.
+    if organization.refused is None or not organization.text:
+        listing_service.list_invitations(listing)
     full_page = not is_htmx()
     return render(
         "manage/invitations.html",
@@ -54,7 +67,7 @@ def invitations():
         status_of=invitation_status,
         statuses=service.STATUSES,
         user_types=list(UserType),
-        organizations=users.organization_options() if full_page else {},
+        organization=organization,
         inviters=listing_service.inviter_options() if full_page else [],
         page_sizes=PAGE_SIZES,
     )
@@ -99,7 +112,9 @@ def _act(invitation_id: int, action, answer):
 @inviter_required
 def revoke_invitation(invitation_id):
     def revoked(invitation):
-        message = f"Invitation to {invitation.email} revoked. Its link no longer works."
+        message = gettext(
+            "Invitation to %(email)s revoked. Its link no longer works.", email=invitation.email
+        )
         response = make_response(render("manage/invitations.html", "removed", message=message))
         # The row leaves the list in place (focus moves to the next row's Actions); a
         # redrawn table would lose the focus. Under Revoked it shows on the next visit.
@@ -112,7 +127,7 @@ def revoke_invitation(invitation_id):
 @inviter_required
 def resend_invitation(invitation_id):
     def resent(invitation):
-        message = f"Invitation to {invitation.email} sent again."
+        message = gettext("Invitation to %(email)s sent again.", email=invitation.email)
         if request.args.get("from") == "wizard":
             return render("manage/invitations.html", "notice", message=message)
         return _invitation_row(invitation, message)
@@ -160,6 +175,12 @@ def invitation_link(invitation_id):
 # Many invitations -------------------------------------------------------------------------
 
 
+def _too_many_invitations() -> str:
+    return gettext(
+        "Select at most %(count)s invitations at a time.", count=format_number(BULK_LIMIT)
+    )
+
+
 def _selection(source: MultiDict):
     """The selected invitations of this sponsor (ticked ones, or every one the filters of
     "select all N matching" select), or a message saying why there are none to act on."""
@@ -170,16 +191,18 @@ def _selection(source: MultiDict):
             ids = listing_service.matching_ids(listing, BULK_LIMIT + 1)
             if len(ids) > BULK_LIMIT:
                 raise TooManySelected(
-                    f"Select at most {BULK_LIMIT:,} invitations at a time: "
-                    "narrow the filters first."
+                    gettext(
+                        "Select at most %(count)s invitations at a time: narrow the filters first.",
+                        count=format_number(BULK_LIMIT),
+                    )
                 )
         else:
-            ids = parse_ids(source.getlist("invitation_id"), "invitations")
+            ids = parse_ids(source.getlist("invitation_id"), _too_many_invitations)
         selected = service.selected_invitations(ids, lock=request.method == "POST")
     except Refused as refused:
         return [], refused.message
     if not selected:
-        return [], "No invitations selected. Tick the boxes beside them first."
+        return [], gettext("No invitations selected. Tick the boxes beside them first.")
     return selected, None
 
 

@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
+from ..i18n import N_
 from ..invites.sending import invitation_expiry, queue_invitation_email
 from ..invites.tokens import invitation_link, new_nonce
 from ..mail import allowance
+from ..mail.services import Outbox
 from ..models import (
     Invitation,
     InvitationState,
@@ -24,9 +28,9 @@ from ..models import (
     utcnow,
 )
 from ..refusals import Refused
-from ..templating import pluralize
+from ..templating import format_number
 from ..tenancy import parse_id, scoped
-from .actions import BulkResult
+from .actions import EMAILED_TOO_OFTEN, BulkResult
 
 INVITATION_SORTS = {
     "email": (Invitation.email,),
@@ -37,27 +41,28 @@ INVITATION_SORTS = {
 INVITATION_FILTERS = ("status", "organization", "type", "invited_by", "sent_from", "sent_to")
 # The Status filter: a pending invitation is Sent, Reviewed or Expired; then the history.
 STATUSES = {
-    "pending": "Pending",
-    "sent": "Sent",
-    "reviewed": "Reviewed",
-    "expired": "Expired",
-    "accepted": "Accepted",
-    "revoked": "Revoked",
-    "all": "Any status",
+    "pending": _l("Pending"),
+    "sent": _l("Sent"),
+    "reviewed": _l("Reviewed"),
+    "expired": _l("Expired"),
+    "accepted": _l("Accepted"),
+    "revoked": _l("Revoked"),
+    "all": _l("Any status"),
 }
 DEFAULT_STATUS = "pending"
+# The header of the export, in the language of whoever exports.
 CSV_COLUMNS = (
-    "Email",
-    "User type",
-    "Occupation",
-    "Organization",
-    "Invited by",
-    "Sent",
-    "Expires",
-    "Status",
-    "Resent",
-    "Accepted",
-    "Revoked",
+    _l("Email"),
+    _l("User type"),
+    _l("Occupation"),
+    _l("Organization"),
+    _l("Invited by"),
+    _l("Sent"),
+    _l("Expires"),
+    _l("Status"),
+    _l("Resent"),
+    _l("Accepted"),
+    _l("Revoked"),
 )
 
 
@@ -112,9 +117,11 @@ def action_refusal(invitation: Invitation) -> InvitationRefused | None:
     """Why Revoke, Resend and Copy Invitation Link are not offered on this invitation: only
     a pending one can be acted on."""
     if invitation.state is InvitationState.ACCEPTED:
-        return InvitationRefused("This invitation was already accepted.", "already accepted")
+        return InvitationRefused(
+            gettext("This invitation was already accepted."), N_("already accepted")
+        )
     if invitation.state is InvitationState.REVOKED:
-        return InvitationRefused("This invitation was revoked.", "already revoked")
+        return InvitationRefused(gettext("This invitation was revoked."), N_("already revoked"))
     return None
 
 
@@ -151,21 +158,24 @@ def resend_invitation(invitation: Invitation, actor: User) -> MailMessage:
     _pending(invitation)
     refusal = allowance.address_refusal(invitation.sponsor_id, "invitation", invitation.email)
     if refusal:
-        raise InvitationRefused(refusal.message, "emailed too often today")
+        raise InvitationRefused(refusal.message, EMAILED_TOO_OFTEN)
     allowance.reserve(invitation.sponsor_id, 1)
     _count_resends([invitation.id])
     return _renew(invitation, actor)
 
 
 def _renew(invitation: Invitation, actor: User) -> MailMessage:
-    now = utcnow()
+    _new_link(invitation, utcnow())
+    message = queue_invitation_email(invitation, actor, invitation.partner_organization)
+    audit.record("resent", invitation, actor_id=actor.id)
+    return message
+
+
+def _new_link(invitation: Invitation, now: datetime) -> None:
     invitation.previous_nonce, invitation.nonce = invitation.nonce, new_nonce()
     invitation.sent_at = now
     invitation.expires_at = invitation_expiry(now)
     invitation.reviewed_at = None
-    message = queue_invitation_email(invitation, actor, invitation.partner_organization)
-    audit.record("resent", invitation, actor_id=actor.id)
-    return message
 
 
 def _count_resends(ids: list[int]) -> None:
@@ -210,7 +220,7 @@ def sort_out(invitations: list[Invitation]) -> tuple[BulkResult, list[Invitation
     for invitation in invitations:
         refusal = action_refusal(invitation)
         if refusal:
-            result.skipped[refusal.reason] += 1
+            result.skipped[gettext(refusal.reason)] += 1
         else:
             ready.append(invitation)
     result.done = len(ready)
@@ -224,7 +234,7 @@ def resend_plan(invitations: list[Invitation], actor: User) -> tuple[BulkResult,
     sent = allowance.sent_today(actor.sponsor_id, "invitation", [i.email for i in ready])
     fresh = [i for i in ready if sent.get(i.email, 0) < allowance.PER_ADDRESS_PER_DAY]
     if len(fresh) < len(ready):
-        result.skipped["emailed too often today"] += len(ready) - len(fresh)
+        result.skipped[gettext(EMAILED_TOO_OFTEN)] += len(ready) - len(fresh)
     result.done = len(fresh)
     return result, fresh
 
@@ -236,13 +246,34 @@ def bulk_resend(invitations: list[Invitation], actor: User) -> str:
     allowance.reserve(actor.sponsor_id, len(ready))
     if ready:
         _count_resends([invitation.id for invitation in ready])
+    # One time for the batch: the emails of one organization's invitations are one letter.
+    now, outbox = utcnow(), Outbox()
     for invitation in ready:
-        _renew(invitation, actor)
-    return result.message(f"{pluralize(result.done, 'invitation')} sent again")
+        _new_link(invitation, now)
+        queue_invitation_email(invitation, actor, invitation.partner_organization, outbox)
+    outbox.send()
+    audit.record_many("resent", ready, actor_id=actor.id)
+    done = result.done
+    return result.message(
+        ngettext(
+            "%(count)s invitation sent again",
+            "%(count)s invitations sent again",
+            done,
+            count=format_number(done),
+        )
+    )
 
 
 def bulk_revoke(invitations: list[Invitation], actor: User) -> str:
     result, ready = sort_out(invitations)
     for invitation in ready:
         _revoke(invitation, actor)
-    return result.message(f"{pluralize(result.done, 'invitation')} revoked")
+    done = result.done
+    return result.message(
+        ngettext(
+            "%(count)s invitation revoked",
+            "%(count)s invitations revoked",
+            done,
+            count=format_number(done),
+        )
+    )

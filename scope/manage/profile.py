@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -13,13 +15,14 @@ from .. import audit
 from ..accounts.link_emails import request_email_change
 from ..emails import EmailRefused, normalize_email
 from ..extensions import db
+from ..i18n import N_
 from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
 from ..people import occupation_refusal, partner_type_refusal
 from ..refusals import AllRefused, Refused
 from ..tenancy import scoped
 from .actions import end_links
 
-EMAIL_TAKEN = "Another account already uses this email address."
+EMAIL_TAKEN = _l("Another account already uses this email address.")
 
 
 @dataclass
@@ -31,11 +34,12 @@ class ProfileChange:
     @property
     def message(self) -> str:
         if self.email_pending:
-            return (
-                f"Profile saved. {self.email_pending} gets an email to confirm the address; "
-                "it becomes the login once confirmed."
+            return gettext(
+                "Profile saved. %(email)s gets an email to confirm the address; "
+                "it becomes the login once confirmed.",
+                email=self.email_pending,
             )
-        return "Profile saved."
+        return gettext("Profile saved.")
 
 
 def _email_taken(user: User, email: str) -> bool:
@@ -96,7 +100,7 @@ def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None
         if user.password_hash:
             refusals.append(
                 Refused(
-                    "This person logs in with their email address, so it cannot be empty.",
+                    gettext("This person logs in with their email address, so it cannot be empty."),
                     "email",
                 )
             )
@@ -130,7 +134,9 @@ def _partner_fields(data: dict, refusals: list[Refused], held_occupation: int | 
             partner_type_refusal(user_type),
             None
             if organization
-            else Refused("Choose the person's organization from the list.", "organization"),
+            else Refused(
+                gettext("Choose the person's organization from the list."), "organization"
+            ),
             occupation_refusal(user_type, occupation, held=held_occupation),
         )
         if refusal is not None
@@ -146,23 +152,23 @@ def _partner_fields(data: dict, refusals: list[Refused], held_occupation: int | 
 
 # How each recorded action reads; "actor" phrases name who did it, the others say it all.
 _PHRASES = {
-    ("user_account", "created_managed"): ("Added as a managed user", "actor"),
-    ("user_account", "created_from_invitation"): ("Signed up from the invitation", None),
-    ("user_account", "authentication_sent"): ("Authentication email sent", "actor"),
-    ("user_account", "authenticated"): ("Password set; the account is now Active", None),
-    ("user_account", "password_changed"): ("Password changed", None),
-    ("user_account", "password_reset"): ("Password reset with a recovery link", None),
-    ("user_account", "deactivated"): ("Deactivated", "actor"),
-    ("user_account", "reactivated"): ("Reactivated", "actor"),
-    ("user_account", "profile_updated"): ("Profile edited", "actor"),
-    ("user_account", "email_change_requested"): ("New login address requested", "actor"),
-    ("user_account", "email_changed"): ("New login address confirmed", None),
-    ("user_account", "signed_up"): ("Signed up through a public link", None),
-    ("user_account", "approved"): ("Sign-up approved", "actor"),
-    ("invitation", "invited"): ("Invited", "actor"),
-    ("invitation", "resent"): ("Invitation resent", "actor"),
-    ("invitation", "reviewed"): ("Invitation opened", None),
-    ("invitation", "delivery_failed"): ("Invitation email could not be delivered", None),
+    ("user_account", "created_managed"): (N_("Added as a managed user"), "actor"),
+    ("user_account", "created_from_invitation"): (N_("Signed up from the invitation"), None),
+    ("user_account", "authentication_sent"): (N_("Authentication email sent"), "actor"),
+    ("user_account", "authenticated"): (N_("Password set; the account is now Active"), None),
+    ("user_account", "password_changed"): (N_("Password changed"), None),
+    ("user_account", "password_reset"): (N_("Password reset with a recovery link"), None),
+    ("user_account", "deactivated"): (N_("Deactivated"), "actor"),
+    ("user_account", "reactivated"): (N_("Reactivated"), "actor"),
+    ("user_account", "profile_updated"): (N_("Profile edited"), "actor"),
+    ("user_account", "email_change_requested"): (N_("New login address requested"), "actor"),
+    ("user_account", "email_changed"): (N_("New login address confirmed"), None),
+    ("user_account", "signed_up"): (N_("Signed up through a public link"), None),
+    ("user_account", "approved"): (N_("Sign-up approved"), "actor"),
+    ("invitation", "invited"): (N_("Invited"), "actor"),
+    ("invitation", "resent"): (N_("Invitation resent"), "actor"),
+    ("invitation", "reviewed"): (N_("Invitation opened"), None),
+    ("invitation", "delivery_failed"): (N_("Invitation email could not be delivered"), None),
 }
 # Already told by created_from_invitation.
 _HIDDEN = {("invitation", "accepted")}
@@ -197,29 +203,36 @@ def user_history(user: User, limit: int = 200) -> list[HistoryEntry]:
         key = (event.subject_type, event.action)
         if key in _HIDDEN:
             continue
-        phrase, style = _PHRASES.get(key, (event.action.replace("_", " ").capitalize(), "actor"))
+        if key in _PHRASES:
+            phrase, style = _PHRASES[key]
+            phrase = gettext(phrase)
+        else:
+            phrase, style = event.action.replace("_", " ").capitalize(), "actor"
         if style == "actor":
-            phrase = f"{phrase} by {_who(event, user)}"
+            phrase = gettext("%(what)s by %(who)s", what=phrase, who=_who(event, user))
         if key == ("user_account", "profile_updated") and event.details.get("fields"):
-            labels = [_FIELD_LABELS.get(name, name) for name in event.details["fields"]]
-            phrase = f"{phrase}: {', '.join(labels)}"
+            labels = [
+                gettext(_FIELD_LABELS[name]) if name in _FIELD_LABELS else name
+                for name in event.details["fields"]
+            ]
+            phrase = gettext("%(what)s: %(fields)s", what=phrase, fields=", ".join(labels))
         entries.append(HistoryEntry(event.created_at, phrase))
     return entries
 
 
 _FIELD_LABELS = {
-    "first_name": "first name",
-    "last_name": "last name",
-    "email": "email",
-    "user_type": "user type",
-    "partner_organization_id": "organization",
-    "occupation_id": "occupation",
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+    "email": N_("email"),
+    "user_type": N_("user type"),
+    "partner_organization_id": N_("organization"),
+    "occupation_id": N_("occupation"),
 }
 
 
 def _who(event: AuditEvent, user: User) -> str:
     if event.actor_id is None:
-        return "System"
+        return gettext("System")
     if event.actor_id == user.id:
-        return "the person themselves"
-    return event.actor.full_name if event.actor else "System"
+        return gettext("the person themselves")
+    return event.actor.full_name if event.actor else gettext("System")

@@ -4,11 +4,13 @@ from datetime import date
 from functools import partial
 
 from flask import Response, make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..errors import streamed
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, trigger
+from ..i18n import N_
 from ..listing import PAGE_SIZES, Listing
 from ..models import User, UserStatus, UserType
 from ..refusals import Refused
@@ -109,27 +111,27 @@ def _action(user_id: int, action, done: str):
         db.session.rollback()
         return _answer(user, refused.message, ok=False, status=refused.status)
     db.session.commit()
-    return _answer(user, done.format(name=user.full_name))
+    return _answer(user, gettext(done, name=user.full_name))
 
 
 @bp.post("/users/<int:user_id>/convert")
 @staff_required
 def convert_user(user_id):
     return _action(
-        user_id, actions.convert_to_authenticated, "Authentication email sent to {name}."
+        user_id, actions.convert_to_authenticated, N_("Authentication email sent to %(name)s.")
     )
 
 
 @bp.post("/users/<int:user_id>/deactivate")
 @staff_required
 def deactivate_user(user_id):
-    return _action(user_id, actions.deactivate_user, "{name} deactivated.")
+    return _action(user_id, actions.deactivate_user, N_("%(name)s deactivated."))
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 @staff_required
 def reactivate_user(user_id):
-    return _action(user_id, actions.reactivate_user, "{name} reactivated.")
+    return _action(user_id, actions.reactivate_user, N_("%(name)s reactivated."))
 
 
 @bp.get("/users/<int:user_id>/delete")

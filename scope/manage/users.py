@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, asc, desc
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, asc, case, desc
 
 from .. import search
 from ..extensions import db
@@ -42,16 +43,17 @@ USER_SORTS = {
 # Columns that may be empty: empty values sort last whichever the direction.
 _NULLABLE = {User.email, PartnerOrganization.name_key, User.last_login_at}
 
+# The header of the export, in the language of whoever exports.
 CSV_COLUMNS = (
-    "Name",
-    "First name",
-    "Last name",
-    "Email",
-    "User type",
-    "Organization",
-    "Occupation",
-    "Status",
-    "Last login",
+    _l("Name"),
+    _l("First name"),
+    _l("Last name"),
+    _l("Email"),
+    _l("User type"),
+    _l("Organization"),
+    _l("Occupation"),
+    _l("Status"),
+    _l("Last login"),
 )
 # A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -99,10 +101,10 @@ def _conditions(listing: Listing) -> list:
 LETTER_SORTS = ("name", "email", "organization")
 
 
-def _rank(listing: Listing):
-    """A search in name order shows the best matches first (search.best_first)."""
+def _best_first(listing: Listing):
+    """A search in name order shows the best matches first (search.word_starts)."""
     if listing.q and listing.sort == "name" and listing.direction == "asc":
-        return search.best_first(listing.q)
+        return search.word_starts(listing.q)
     return None
 
 
@@ -117,9 +119,14 @@ def user_order(listing: Listing, where: list) -> Order:
     """
     users = scoped(User, User.id).where(*where)
     descending = listing.direction == "desc"
-    rank = _rank(listing)
-    if listing.sort == "name" and rank is not None:
-        segments = [Segment(users, (rank, User.name_key, User.id))]
+    best = _best_first(listing)
+    if best is not None:
+        # The best matches, then the others, each walked in name order (no sort of every
+        # match by rank: a common word matches thousands).
+        segments = [
+            Segment(users.where(best), (User.name_key, User.id), case((best, 1))),
+            Segment(users.where(case((best, 1), else_=0) == 0), (User.name_key, User.id)),
+        ]
     elif listing.sort in ("type", "status"):
         column = User.user_type if listing.sort == "type" else User.status
         segments = [Segment(users, (column, User.name_key, User.id))]
@@ -160,8 +167,8 @@ def user_order(listing: Listing, where: list) -> Order:
 def _order(listing: Listing) -> list:
     """The same order as one ORDER BY (the CSV export reads every row in one statement)."""
     way = desc if listing.direction == "desc" else asc
-    rank = _rank(listing)
-    order = [] if rank is None else [rank]
+    best = _best_first(listing)
+    order = [] if best is None else [case((best, 0), else_=1)]
     for column in USER_SORTS[listing.sort]:
         term = way(column)
         order.append(term.nulls_last() if column in _NULLABLE else term)

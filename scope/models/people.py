@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -36,6 +36,11 @@ class UserType(enum.StrEnum):
     @property
     def label(self) -> str:
         return gettext(_USER_TYPE_LABELS[self])
+
+    @property
+    def lazy_label(self) -> LazyString:
+        """The label read when shown: for choices made once, at import."""
+        return LazyString(lambda: self.label)
 
 
 PARTNER_USER_TYPES = [
@@ -86,8 +91,8 @@ class OrganizationKind(enum.StrEnum):
 
     @property
     def noun(self) -> str:
-        """In a sentence: "An education provider named …"."""
-        return _KIND_WORDS[self][1]
+        """In a sentence: "This education provider was archived …"."""
+        return gettext(_KIND_WORDS[self][1])
 
     @property
     def plural(self) -> str:
@@ -105,10 +110,10 @@ class OrganizationKind(enum.StrEnum):
 
 
 _KIND_WORDS = {
-    OrganizationKind.EMPLOYER: (N_("Employer"), "employer", N_("Employers"), "employers"),
+    OrganizationKind.EMPLOYER: (N_("Employer"), N_("employer"), N_("Employers"), "employers"),
     OrganizationKind.PROVIDER: (
         N_("Education Provider"),
-        "education provider",
+        N_("education provider"),
         N_("Providers"),
         "providers",
     ),
@@ -229,6 +234,32 @@ class User(UserMixin, db.Model):
             postgresql_where=text("password_hash IS NOT NULL"),
         ),
         Index("ix_user_account_sponsor_login", "sponsor_id", "last_login_at", "name_key", "id"),
+        # The users without an email, a last login or an organization, in the order they
+        # follow the others (keyset paging walks them apart): PostgreSQL reads no order from
+        # "column IS NULL" in the indexes above, so it sorted them on every page.
+        Index(
+            "ix_user_account_sponsor_no_email",
+            "sponsor_id",
+            "id",
+            sqlite_where=text("email IS NULL"),
+            postgresql_where=text("email IS NULL"),
+        ),
+        Index(
+            "ix_user_account_sponsor_no_login",
+            "sponsor_id",
+            "name_key",
+            "id",
+            sqlite_where=text("last_login_at IS NULL"),
+            postgresql_where=text("last_login_at IS NULL"),
+        ),
+        Index(
+            "ix_user_account_sponsor_no_org",
+            "sponsor_id",
+            "name_key",
+            "id",
+            sqlite_where=text("partner_organization_id IS NULL"),
+            postgresql_where=text("partner_organization_id IS NULL"),
+        ),
         # The mail worker's periodic step looks for digest readers whose digest is due.
         Index("ix_user_account_notice_digest", "notice_digest", "notice_digest_at"),
     )

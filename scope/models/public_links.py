@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import gettext
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..i18n import N_
 from .base import UTCDateTime, enum_column, utcnow
 from .people import Occupation, PartnerOrganization, User, UserType
 
@@ -69,7 +71,17 @@ class SignupState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return gettext(_SIGNUP_STATE_LABELS[self])
+
+
+# Translated when read (N_ only marks them for the catalog).
+_SIGNUP_STATE_LABELS = {
+    SignupState.UNCONFIRMED: N_("Unconfirmed"),
+    SignupState.AWAITING_APPROVAL: N_("Awaiting approval"),
+    SignupState.APPROVED: N_("Approved"),
+    SignupState.DECLINED: N_("Declined"),
+    SignupState.REPLACED: N_("Replaced"),
+}
 
 
 class PublicSignup(db.Model):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..i18n import N_
 from .base import UTCDateTime, enum_column, utcnow
 from .invitations import Invitation
 from .people import User
@@ -65,7 +68,16 @@ class MailState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return gettext(_MAIL_STATE_LABELS[self])
+
+
+# Translated when read (N_ only marks them for the catalog).
+_MAIL_STATE_LABELS = {
+    MailState.QUEUED: N_("Queued"),
+    MailState.SENDING: N_("Sending"),
+    MailState.DELIVERED: N_("Delivered"),
+    MailState.FAILED: N_("Failed"),
+}
 
 
 class MailMessage(db.Model):
@@ -107,7 +119,10 @@ class Notice(db.Model):
     sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
-    text: Mapped[str] = mapped_column(String(500))
+    # The English wording, kept as written; `params` are the details it is worded from in
+    # the reader's language (scope.notices.messages). Old rows have no params.
+    stored_text: Mapped[str] = mapped_column("text", String(500))
+    params: Mapped[dict | None] = mapped_column(JSON)
     invitation_id: Mapped[int | None] = mapped_column(
         ForeignKey("invitation.id", ondelete="SET NULL")
     )
@@ -121,3 +136,20 @@ class Notice(db.Model):
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invitation: Mapped[Invitation | None] = relationship()
+
+    # notice.text reads in the language of the page or email showing it; Notice.text in a
+    # query is the stored English.
+    @hybrid_property
+    def text(self) -> str:
+        from ..notices.messages import read
+
+        return read(self.kind, self.params, self.stored_text)
+
+    @text.inplace.setter
+    def _text_setter(self, value: str) -> None:
+        self.stored_text = value
+
+    @text.inplace.expression
+    @classmethod
+    def _text_expression(cls):
+        return cls.stored_text

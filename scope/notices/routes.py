@@ -1,6 +1,7 @@
 """Notifications: the header button's unread count, the list, Mark all read, the digest."""
 
 from flask import Blueprint, abort, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
@@ -84,7 +85,7 @@ def digest():
     choice = request.form.get("digest")
     if choice not in ("daily", "none"):
         return fragment_or_redirect(
-            url_for("notices.index"), None, "Choose how to get notices.", ok=False
+            url_for("notices.index"), None, gettext("Choose how to get notices."), ok=False
         )
     services.set_digest(current_user, choice == "daily")
     db.session.commit()

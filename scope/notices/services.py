@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_ngettext
+from flask_babel import LazyString, ngettext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +30,9 @@ from ..models import (
     UserType,
     utcnow,
 )
+from ..templating import format_number
 from ..tenancy import parse_id, scoped
+from . import messages
 
 DIGEST_EVERY = timedelta(days=1)
 EXPIRY_WARNING = timedelta(days=1)
@@ -40,12 +42,14 @@ def notify(
     user_id: int | None,
     sponsor_id: int,
     kind: str,
-    text: str,
+    params: dict | str,
     *,
     invitation_id: int | None = None,
     account_id: int | None = None,
 ) -> Notice | None:
-    """Tell one staff member of this sponsor; nobody else ever gets the notice."""
+    """Tell one staff member of this sponsor; nobody else ever gets the notice. `params`
+    are the details scope.notices.messages words the kind of notice from, in each reader's
+    language; a text is shown as it is, whoever reads it."""
     if user_id is None:
         return None
     recipient = db.session.get(User, user_id)
@@ -61,7 +65,8 @@ def notify(
         sponsor_id=sponsor_id,
         user_id=recipient.id,
         kind=kind,
-        text=text[:500],
+        text=(messages.in_english(kind, params) if isinstance(params, dict) else params)[:500],
+        params=params if isinstance(params, dict) else None,
         invitation_id=invitation_id,
         account_id=account_id,
         created_at=now,
@@ -72,10 +77,9 @@ def notify(
     return notice
 
 
-def _where(invitation: Invitation) -> str:
+def _where(invitation: Invitation) -> dict:
     organization = invitation.partner_organization
-    kind = invitation.user_type.label
-    return f"{organization.name}, {kind}" if organization else kind
+    return messages.where(organization.name if organization else None, invitation.user_type)
 
 
 def invitation_accepted(invitation: Invitation, account: User) -> Notice | None:
@@ -83,26 +87,25 @@ def invitation_accepted(invitation: Invitation, account: User) -> Notice | None:
         invitation.invited_by_id,
         invitation.sponsor_id,
         "accepted",
-        f"{account.full_name} accepted your invitation ({_where(invitation)})",
+        {"name": account.full_name, **_where(invitation)},
         invitation_id=invitation.id,
         account_id=account.id,
     )
 
 
 def invitation_undeliverable(invitation: Invitation, error: str | None) -> Notice | None:
-    reason = f": {error}" if error else "."
     return notify(
         invitation.invited_by_id,
         invitation.sponsor_id,
         "undeliverable",
-        f"The invitation to {invitation.email} could not be delivered{reason}",
+        {"email": invitation.email, "error": error},
         invitation_id=invitation.id,
     )
 
 
-def _link_where(link) -> str:
-    occupation = f", {link.occupation.name}" if link.occupation else ""
-    return f"{link.partner_organization.name}, {link.user_type.label}{occupation}"
+def _link_where(link) -> dict:
+    occupation = link.occupation.name if link.occupation else None
+    return messages.where(link.partner_organization.name, link.user_type, occupation)
 
 
 # What happens to a public link and its sign-ups is told to the staff member who created the
@@ -113,8 +116,7 @@ def public_signup_waiting(signup) -> Notice | None:
         link.created_by_id,
         link.sponsor_id,
         "awaiting_approval",
-        f"{signup.full_name} signed up through your public link ({_link_where(link)}) "
-        "and awaits approval",
+        {"name": signup.full_name, **_link_where(link)},
     )
 
 
@@ -127,8 +129,7 @@ def public_signup_decided(signup, actor: User, account: User | None) -> Notice |
         link.created_by_id,
         link.sponsor_id,
         decided,
-        f"{actor.full_name} {decided} {signup.full_name}'s sign-up through your public link "
-        f"({_link_where(link)})",
+        {"actor": actor.full_name, "name": signup.full_name, **_link_where(link)},
         account_id=account.id if account is not None else None,
     )
 
@@ -141,7 +142,7 @@ def public_link_changed(link, actor: User, change: str) -> Notice | None:
         link.created_by_id,
         link.sponsor_id,
         f"link_{change}",
-        f"{actor.full_name} {change} your public link ({_link_where(link)})",
+        {"actor": actor.full_name, **_link_where(link)},
     )
 
 
@@ -187,9 +188,7 @@ def queue_expiry_notices(batch_size: int = 500) -> int:
             inviter_id,
             sponsor_id,
             "expiring",
-            f"{count} invitations you sent expire tomorrow"
-            if count > 1
-            else "1 invitation you sent expires tomorrow",
+            {"count": count},
             invitation_id=invitation_ids[0] if count == 1 else None,
         )
     session.commit()
@@ -247,9 +246,7 @@ def queue_digests(batch_size: int = 100) -> int:
         queue_mail(
             kind="notice_digest",
             recipient=reader.email,
-            subject=lazy_ngettext(
-                "Scope: %(num)d new notice", "Scope: %(num)d new notices", len(notices)
-            ),
+            subject=LazyString(_digest_subject, len(notices)),
             language=i18n.recipient_language(user=reader, sponsor=sponsor),
             sponsor_id=reader.sponsor_id,
             user_id=reader.id,
@@ -262,6 +259,16 @@ def queue_digests(batch_size: int = 100) -> int:
         queued += 1
     session.commit()
     return queued
+
+
+def _digest_subject(count: int) -> str:
+    """Worded when the email is written, in its reader's language."""
+    return ngettext(
+        "Scope: %(count)s new notice",
+        "Scope: %(count)s new notices",
+        count,
+        count=format_number(count),
+    )
 
 
 def _write_lock() -> None:

@@ -2,13 +2,16 @@
 another, retire or restore, delete)."""
 
 from flask import abort, make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget
+from ..i18n import N_
 from ..models import Occupation
 from ..refusals import Refused
 from ..security import staff_required
+from ..templating import joined_by_and
 from ..tenancy import current_sponsor_id, get_or_404, parse_id, scoped
 from . import occupations as service
 from .forms import OccupationForm
@@ -60,7 +63,7 @@ def _occupation_page(occupation: Occupation, form: OccupationForm, status: int =
         nav="partners",
         occupation=occupation,
         form=form,
-        references=describe_references(service.references(occupation)),
+        counts=_by_table(service.references(occupation)),
         targets=[o for o in service.occupation_choices() if o.id != occupation.id],
     )
 
@@ -84,13 +87,22 @@ def edit_occupation(occupation_id):
             form.refuse(refused)
         else:
             db.session.commit()
-            message = f"{occupation.name} saved." if changed else "Nothing changed."
+            message = (
+                gettext("%(name)s saved.", name=occupation.name)
+                if changed
+                else gettext("Nothing changed.")
+            )
             return fragment_or_redirect(_page(occupation), None, message)
     db.session.rollback()
     response = make_response(_occupation_page(occupation, form, form.status))
     if is_htmx():
         retarget(response, "#occupation-edit")
     return response
+
+
+def _by_table(counts: dict) -> dict:
+    """Counts by model as the templates name them (by table)."""
+    return {model.__tablename__: count for model, count in counts.items()}
 
 
 def _merge_target(source) -> Occupation | None:
@@ -119,7 +131,7 @@ def confirm_merge(occupation_id):
         occupation=occupation,
         into=into,
         problem=refusal.message if refusal else None,
-        moving=describe_references(service.references(occupation)),
+        moving=_by_table(service.references(occupation)),
     )
 
 
@@ -137,8 +149,16 @@ def merge_occupation(occupation_id):
         db.session.rollback()
         return fragment_or_redirect(_page(occupation), None, refused.message, ok=False)
     db.session.commit()
-    what = " and ".join(describe_references(moved)) or "Nothing"
-    return fragment_or_redirect(_page(into), None, f"{name} merged into {into.name}: {what} moved.")
+    if moved:
+        done = gettext(
+            "%(name)s merged into %(into)s: %(what)s moved.",
+            name=name,
+            into=into.name,
+            what=joined_by_and(describe_references(moved)),
+        )
+    else:
+        done = gettext("%(name)s merged into %(into)s: Nothing moved.", name=name, into=into.name)
+    return fragment_or_redirect(_page(into), None, done)
 
 
 def _lifecycle(occupation_id: int, action, done: str):
@@ -158,17 +178,17 @@ def retire_occupation(occupation_id):
     return _lifecycle(
         occupation_id,
         service.retire_occupation,
-        "{name} retired. It is no longer offered; the people who have it keep it.",
+        N_("%(name)s retired. It is no longer offered; the people who have it keep it."),
     )
 
 
 @bp.post("/occupations/<int:occupation_id>/restore")
 @staff_required
 def restore_occupation(occupation_id):
-    return _lifecycle(occupation_id, service.restore_occupation, "{name} restored.")
+    return _lifecycle(occupation_id, service.restore_occupation, N_("%(name)s restored."))
 
 
 @bp.post("/occupations/<int:occupation_id>/delete")
 @staff_required
 def delete_occupation(occupation_id):
-    return _lifecycle(occupation_id, service.delete_occupation, "{name} deleted.")
+    return _lifecycle(occupation_id, service.delete_occupation, N_("%(name)s deleted."))

@@ -3,6 +3,7 @@ nothing refers to them. The rules, independent of any request."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import exists, func, select, update
 
 from .. import audit
@@ -44,7 +45,7 @@ def _name_taken(sponsor_id: int, key: str, exclude_id: int | None = None) -> boo
 
 
 def _duplicate(name: str) -> DuplicateName:
-    return DuplicateName(f"An occupation named “{name}” already exists.")
+    return DuplicateName(gettext("An occupation named “%(name)s” already exists.", name=name))
 
 
 def create_occupation(sponsor_id: int, data: dict) -> Occupation:
@@ -133,14 +134,14 @@ def references(occupation: Occupation) -> dict:
 def retire_occupation(occupation: Occupation, actor: User) -> None:
     """Out of every picker; the people, invitations and links that have it keep it."""
     if occupation.retired_at is not None:
-        raise OccupationRefused(f"{occupation.name} is already retired.")
+        raise OccupationRefused(gettext("%(name)s is already retired.", name=occupation.name))
     occupation.retired_at = utcnow()
     audit.record("occupation_retired", occupation, actor_id=actor.id)
 
 
 def restore_occupation(occupation: Occupation, actor: User) -> None:
     if occupation.retired_at is None:
-        raise OccupationRefused(f"{occupation.name} is not retired.")
+        raise OccupationRefused(gettext("%(name)s is not retired.", name=occupation.name))
     occupation.retired_at = None
     audit.record("occupation_restored", occupation, actor_id=actor.id)
 
@@ -151,7 +152,9 @@ def delete_occupation(occupation: Occupation, actor: User) -> None:
     if found:
         raise OccupationRefused(
             still_referred(
-                occupation.name, found, "Retire it, or merge it into another occupation, instead."
+                occupation.name,
+                found,
+                gettext("Retire it, or merge it into another occupation, instead."),
             )
         )
     audit.record("occupation_deleted", occupation, actor_id=actor.id, name=occupation.name)
@@ -162,14 +165,22 @@ def delete_occupation(occupation: Occupation, actor: User) -> None:
 def merge_refusal(occupation: Occupation, into: Occupation | None) -> OccupationRefused | None:
     """Why `occupation` cannot be merged into `into`, or None."""
     if into is None:
-        return OccupationRefused("Choose the occupation to merge into.", "into")
+        return OccupationRefused(gettext("Choose the occupation to merge into."), "into")
     if into.id == occupation.id:
         return OccupationRefused(
-            f"Choose another occupation: {occupation.name} cannot be merged into itself.", "into"
+            gettext(
+                "Choose another occupation: %(name)s cannot be merged into itself.",
+                name=occupation.name,
+            ),
+            "into",
         )
     if into.retired_at is not None:
         return OccupationRefused(
-            f"{into.name} is retired. Restore it first, or choose another occupation.", "into"
+            gettext(
+                "%(name)s is retired. Restore it first, or choose another occupation.",
+                name=into.name,
+            ),
+            "into",
         )
     return None
 
@@ -191,7 +202,9 @@ def merge_occupation(occupation: Occupation, into: Occupation, actor: User) -> d
     ).all()
     for gone in (occupation, into):
         if gone.id not in locked:
-            raise OccupationRefused(f"{gone.name} was merged or deleted meanwhile.")
+            raise OccupationRefused(
+                gettext("%(name)s was merged or deleted meanwhile.", name=gone.name)
+            )
     db.session.refresh(into)
     refusal = merge_refusal(occupation, into)
     if refusal:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import case, or_
 
 from ..extensions import db
+from ..forms import use_at_most
 from ..models import OrganizationKind, PartnerOrganization
 from ..refusals import Refused
 from ..tenancy import current_sponsor_id, parse_id, scoped
@@ -122,20 +124,28 @@ def pick(value, typed: str | None, *, choice=None, may_create: bool = False) -> 
     if organization is not None and (choice or not key or key == organization.name_key):
         return organization
     if not key:
-        raise NotPicked("Choose an organization from the list.")
+        raise NotPicked(gettext("Choose an organization from the list."))
     matches = search(name)
     exact = [m for m in matches if m.name_key == key]
     if len(exact) == 1:
         return chosen(exact[0].id)
     create = create_offer(name, matches) if may_create else None
     if exact:
-        message = f"Both an employer and a provider are named “{name}”: choose one."
+        message = gettext(
+            "Both an employer and a provider are named “%(name)s”: choose one.", name=name
+        )
     elif matches:
-        message = f"No organization is named exactly “{name}”: choose one of these."
+        message = gettext(
+            "No organization is named exactly “%(name)s”: choose one of these.", name=name
+        )
+    elif may_create:
+        message = gettext("No organization matches “%(name)s”.", name=name)
     else:
-        message = f"No organization matches “{name}”."
-        if not may_create:
-            message += " Check the spelling, or search for part of the name."
+        message = gettext(
+            "No organization matches “%(name)s”. "
+            "Check the spelling, or search for part of the name.",
+            name=name,
+        )
     raise NotPicked(message, matches, create)
 
 
@@ -150,7 +160,7 @@ def _employer_named(name: str) -> PartnerOrganization:
     if organization is not None:
         return organization
     if len(name) > MAX_QUERY:
-        raise NotPicked(f"Use at most {MAX_QUERY} characters.")
+        raise NotPicked(use_at_most(MAX_QUERY))
     try:
         return create_organization(current_sponsor_id(), OrganizationKind.EMPLOYER, {"name": name})
     except DuplicateName:  # another request created it a moment ago

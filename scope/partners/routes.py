@@ -1,10 +1,12 @@
 """PARTNERS: employers, providers and occupations."""
 
 from flask import Blueprint, make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, is_htmx, render, retarget, trigger
+from ..i18n import N_
 from ..listing import Listing
 from ..manage.invitations import invitation_status
 from ..models import OrganizationKind, PartnerOrganization
@@ -169,7 +171,7 @@ def lifecycle(record, action, done: str, page: str, gone_page: str | None = None
         db.session.rollback()
         return fragment_or_redirect(page, None, refused.message, ok=False)
     db.session.commit()
-    return fragment_or_redirect(gone_page or page, None, done.format(name=name))
+    return fragment_or_redirect(gone_page or page, None, gettext(done, name=name))
 
 
 def _lifecycle(organization_id: int, action, done: str):
@@ -191,17 +193,17 @@ def archive_organization(organization_id):
     return _lifecycle(
         organization_id,
         services.archive_organization,
-        "{name} archived. Its users and history are kept; restore it from its page.",
+        N_("%(name)s archived. Its users and history are kept; restore it from its page."),
     )
 
 
 @bp.post("/organizations/<int:organization_id>/restore")
 @staff_required
 def restore_organization(organization_id):
-    return _lifecycle(organization_id, services.restore_organization, "{name} restored.")
+    return _lifecycle(organization_id, services.restore_organization, N_("%(name)s restored."))
 
 
 @bp.post("/organizations/<int:organization_id>/delete")
 @staff_required
 def delete_organization(organization_id):
-    return _lifecycle(organization_id, services.delete_organization, "{name} deleted.")
+    return _lifecycle(organization_id, services.delete_organization, N_("%(name)s deleted."))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
+from ..i18n import N_
 from ..listing import Listing
 from ..models import (
     Invitation,
@@ -20,7 +22,7 @@ from ..models import (
     utcnow,
 )
 from ..refusals import Refused
-from ..templating import pluralize
+from ..templating import format_number, joined_by_and
 from ..tenancy import scoped
 from ..text import name_key
 
@@ -68,7 +70,13 @@ def _organization_name_taken(
 
 
 def _duplicate(kind: OrganizationKind, name: str) -> DuplicateName:
-    return DuplicateName(f"An {kind.noun} named “{name}” already exists.")
+    return DuplicateName(gettext(_DUPLICATE[kind], name=name))
+
+
+_DUPLICATE = {
+    OrganizationKind.EMPLOYER: N_("An employer named “%(name)s” already exists."),
+    OrganizationKind.PROVIDER: N_("An education provider named “%(name)s” already exists."),
+}
 
 
 def _save(change, taken, duplicate: DuplicateName) -> None:
@@ -167,25 +175,33 @@ class OrganizationRefused(Refused):
 def archive_organization(organization: PartnerOrganization, actor: User) -> None:
     """Out of pickers and lists; its people, invitations and history stay as they are."""
     if organization.archived_at is not None:
-        raise OrganizationRefused(f"{organization.name} is already archived.")
+        raise OrganizationRefused(gettext("%(name)s is already archived.", name=organization.name))
     organization.archived_at = utcnow()
     audit.record("organization_archived", organization, actor_id=actor.id)
 
 
 def restore_organization(organization: PartnerOrganization, actor: User) -> None:
     if organization.archived_at is None:
-        raise OrganizationRefused(f"{organization.name} is not archived.")
+        raise OrganizationRefused(gettext("%(name)s is not archived.", name=organization.name))
     organization.archived_at = None
     audit.record("organization_restored", organization, actor_id=actor.id)
 
 
-# What a reference is called when it is counted: "3 users", "1 person on an INVITE list".
-REFERENCE_WORDS = {
-    User: ("user", "users"),
-    Invitation: ("invitation", "invitations"),
-    PublicLink: ("public link", "public links"),
-    WizardRow: ("person on an INVITE list", "people on an INVITE list"),
-}
+def _counted(model, count: int) -> str:
+    """One kind of reference counted in words: "3 users", "1 person on an INVITE list"."""
+    number = format_number(count)
+    if model is User:
+        return ngettext("%(count)s user", "%(count)s users", count, count=number)
+    if model is Invitation:
+        return ngettext("%(count)s invitation", "%(count)s invitations", count, count=number)
+    if model is PublicLink:
+        return ngettext("%(count)s public link", "%(count)s public links", count, count=number)
+    return ngettext(
+        "%(count)s person on an INVITE list",
+        "%(count)s people on an INVITE list",
+        count,
+        count=number,
+    )
 
 
 def count_references(ident: int, columns) -> dict:
@@ -206,15 +222,18 @@ def count_references(ident: int, columns) -> dict:
 
 def describe_references(counts: dict) -> list[str]:
     """The counts in words ("3 users"), in the order they were counted."""
-    return [pluralize(count, *REFERENCE_WORDS[model]) for model, count in counts.items()]
+    return [_counted(model, count) for model, count in counts.items()]
 
 
 def still_referred(name: str, counts: dict, instead: str) -> str:
     """Why a record cannot be deleted: "X cannot be deleted: 2 users refer to it. …"."""
-    verb = "refers" if sum(counts.values()) == 1 else "refer"
-    return (
-        f"{name} cannot be deleted: {' and '.join(describe_references(counts))} {verb} to it. "
-        + instead
+    return ngettext(
+        "%(name)s cannot be deleted: %(references)s refers to it. %(instead)s",
+        "%(name)s cannot be deleted: %(references)s refer to it. %(instead)s",
+        sum(counts.values()),
+        name=name,
+        references=joined_by_and(describe_references(counts)),
+        instead=instead,
     )
 
 
@@ -236,7 +255,7 @@ def delete_organization(organization: PartnerOrganization, actor: User) -> None:
     references = organization_references(organization)
     if references:
         raise OrganizationRefused(
-            still_referred(organization.name, references, "Archive it instead.")
+            still_referred(organization.name, references, gettext("Archive it instead."))
         )
     audit.record(
         "organization_deleted",

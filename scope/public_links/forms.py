@@ -5,51 +5,46 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import (
     NewPasswordForm,
-    ScopeForm,
     at_most,
     coerce_id,
     name_fields,
     optional,
     valid_email,
 )
-from ..invites.forms import USER_TYPE_CHOICES
+from ..invites.forms import USER_TYPE_CHOICES, OrganizationChoiceForm
 
 
-class PublicLinkForm(ScopeForm):
-    organization = SelectField(
-        "Organization", coerce=coerce_id, validators=[Optional()], validate_choice=False
-    )
-    user_type = SelectField("User type", choices=USER_TYPE_CHOICES, validate_choice=False)
+class PublicLinkForm(OrganizationChoiceForm):
+    # The wizards' searchable picker (hidden id, typed name, radio choice), labelled so.
+    organization_name = optional(_l("Organization"), at_most(200))
+    user_type = SelectField(_l("User type"), choices=USER_TYPE_CHOICES, validate_choice=False)
     occupation = SelectField(
-        "Occupation",
+        _l("Occupation"),
         coerce=coerce_id,
         validators=[Optional()],
         validate_choice=False,
-        description="Mentors only.",
+        description=_l("Mentors only."),
     )
     expires_on = DateField(
-        "Expires on",
+        _l("Expires on"),
         validators=[Optional()],
-        description="Optional. The last day people can sign up.",
+        description=_l("Optional. The last day people can sign up."),
     )
     max_signups = IntegerField(
-        "Maximum sign-ups",
+        _l("Maximum sign-ups"),
         validators=[Optional()],
-        description="Optional. The link closes after this many accounts.",
+        description=_l("Optional. The link closes after this many accounts."),
     )
     allowed_domains = optional(
-        "Allowed email domains",
+        _l("Allowed email domains"),
         at_most(1000),
-        description="Optional. For example acmerobotics.com; separate several with spaces.",
+        description=_l("Optional. For example acmerobotics.com; separate several with spaces."),
     )
-    require_approval = BooleanField("Require approval")
+    require_approval = BooleanField(_l("Require approval"))
 
-    def fill(self, organizations, occupations):
-        """Employers and providers as option groups; the sponsor's occupations."""
-        self.organization.choices = [SelectChoice("", "Choose…")] + [
-            SelectChoice(org.id, org.name, optgroup=org.kind.plural) for org in organizations
-        ]
-        self.occupation.choices = [SelectChoice("", "Choose…")] + [
+    def fill(self, occupations):
+        """The sponsor's occupations."""
+        self.occupation.choices = [SelectChoice("", _l("Choose…"))] + [
             SelectChoice(o.id, o.name) for o in occupations
         ]
         return self

@@ -2,16 +2,18 @@
 
 import segno
 from flask import request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import fragment_or_redirect, render
-from ..invites import drafts
+from ..i18n import N_
 from ..models import PublicLink, PublicSignup, UserType
+from ..partners import picker
 from ..partners.occupations import occupation_choices
 from ..refusals import Refused
 from ..security import staff_required
-from ..tenancy import get_or_404, parse_id
+from ..tenancy import get_or_404
 from . import bp, services, signups
 from .forms import PublicLinkForm
 
@@ -38,26 +40,40 @@ def _user_type(value: str | None) -> UserType | None:
     return next((t for t in UserType if t.value == value), None)
 
 
+def _organization_id(form: PublicLinkForm) -> int | None:
+    """The organization the picker names; None when nothing was typed or picked (the service
+    then asks for one, beside its other refusals)."""
+    if not (form.organization.data or form.organization_name.data or form.organization_choice.data):
+        return None
+    return picker.pick(
+        form.organization.data, form.organization_name.data, choice=form.organization_choice.data
+    ).id
+
+
 @bp.route("/invite/public-links/new", methods=["GET", "POST"])
 @staff_required
 def new():
+    # Opened from an organization's page, the link is for that organization.
+    chosen = picker.chosen(request.args.get("organization")) if request.method == "GET" else None
     form = PublicLinkForm(
-        data={"organization": parse_id(request.args.get("organization", ""))}
-        if request.method == "GET"
-        else None
-    ).fill(drafts.organization_choices(), occupation_choices())
+        data={"organization": chosen.id, "organization_name": chosen.name} if chosen else None
+    ).fill(occupation_choices())
+    offered = picker.NotPicked("")
     if form.validate_on_submit():
-        data = services.LinkInput(
-            organization_id=form.organization.data,
-            user_type=_user_type(form.user_type.data),
-            occupation_id=form.occupation.data,
-            expires_on=form.expires_on.data,
-            max_signups=form.max_signups.data,
-            allowed_domains=form.allowed_domains.data,
-            require_approval=form.require_approval.data,
-        )
         try:
+            data = services.LinkInput(
+                organization_id=_organization_id(form),
+                user_type=_user_type(form.user_type.data),
+                occupation_id=form.occupation.data,
+                expires_on=form.expires_on.data,
+                max_signups=form.max_signups.data,
+                allowed_domains=form.allowed_domains.data,
+                require_approval=form.require_approval.data,
+            )
             link = services.create_link(data, current_user)
+        except picker.NotPicked as refused:
+            form.refuse(refused)
+            offered = refused
         except Refused as refused:
             db.session.rollback()
             form.refuse(refused)
@@ -66,7 +82,10 @@ def new():
             return fragment_or_redirect(
                 url_for("public_links.index"),
                 None,
-                f"Public link created for {link.partner_organization.name}.",
+                gettext(
+                    "Public link created for %(organization)s.",
+                    organization=link.partner_organization.name,
+                ),
             )
     return render(
         "public_links/new.html",
@@ -75,6 +94,7 @@ def new():
         nav="invite",
         tab="authenticated",
         form=form,
+        offered=offered,
     )
 
 
@@ -125,7 +145,7 @@ def _change(link_id: int, change, done: str):
             ok=False,
         )
     db.session.commit()
-    message = done.format(organization=link.partner_organization.name)
+    message = gettext(done, organization=link.partner_organization.name)
     return fragment_or_redirect(
         url_for("public_links.index"), lambda: _index(message=message, ok=True), message
     )
@@ -135,7 +155,7 @@ def _change(link_id: int, change, done: str):
 @staff_required
 def disable(link_id):
     return _change(
-        link_id, services.disable_link, "The public link for {organization} is disabled."
+        link_id, services.disable_link, N_("The public link for %(organization)s is disabled.")
     )
 
 
@@ -145,7 +165,7 @@ def rotate(link_id):
     return _change(
         link_id,
         services.rotate_link,
-        "The public link for {organization} has a new address; the old one no longer works.",
+        N_("The public link for %(organization)s has a new address; the old one no longer works."),
     )
 
 
@@ -168,7 +188,7 @@ def _decide(signup_id: int, decide, done: str):
         message, ok = refused.message, False
     else:
         db.session.commit()
-        message, ok = done.format(name=name), True
+        message, ok = gettext(done, name=name), True
     return fragment_or_redirect(
         url_for("manage.users"),
         lambda: render(
@@ -186,10 +206,10 @@ def _decide(signup_id: int, decide, done: str):
 @bp.post("/manage/signups/<int:signup_id>/approve")
 @staff_required
 def approve(signup_id):
-    return _decide(signup_id, signups.approve_signup, "{name} approved; they can log in now.")
+    return _decide(signup_id, signups.approve_signup, N_("%(name)s approved; they can log in now."))
 
 
 @bp.post("/manage/signups/<int:signup_id>/decline")
 @staff_required
 def decline(signup_id):
-    return _decide(signup_id, signups.decline_signup, "{name}'s sign-up declined.")
+    return _decide(signup_id, signups.decline_signup, N_("%(name)s's sign-up declined."))

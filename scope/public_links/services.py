@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy.orm import joinedload
 
 from .. import audit, zones
 from ..extensions import db
+from ..invites.drafts import not_archived
 from ..invites.tokens import new_nonce, public_link_token
 from ..models import (
     Occupation,
@@ -31,6 +33,7 @@ from ..models import (
 from ..notices import services as notices
 from ..people import occupation_refusal, partner_type_refusal
 from ..refusals import AllRefused, Refused
+from ..templating import format_number
 from ..tenancy import scoped
 
 SIGN_UP_PATH = "/p/"
@@ -48,7 +51,7 @@ class LinkClosed(Refused):
     """A public link that takes no sign-ups; reason: invalid, disabled, rotated, expired, full."""
 
     def __init__(self, reason: str, link: PublicLink | None = None):
-        super().__init__(f"This sign-up link cannot be used ({reason}).")
+        super().__init__(gettext("This sign-up link cannot be used (%(reason)s).", reason=reason))
         self.reason = reason
         self.link = link
 
@@ -58,7 +61,9 @@ class ConfirmationProblem(Refused):
     closed (its public link stopped taking sign-ups), taken (the address has an account)."""
 
     def __init__(self, reason: str, signup: PublicSignup | None = None):
-        super().__init__(f"This confirmation link cannot be used ({reason}).")
+        super().__init__(
+            gettext("This confirmation link cannot be used (%(reason)s).", reason=reason)
+        )
         self.reason = reason
         self.signup = signup
 
@@ -86,8 +91,11 @@ def parse_domains(text: str | None) -> list[str]:
             continue
         if not _DOMAIN.match(domain):
             raise Refused(
-                f"“{raw}” is not a domain. Type domains such as acmerobotics.com, "
-                "separated by spaces or commas.",
+                gettext(
+                    "“%(domain)s” is not a domain. Type domains such as acmerobotics.com, "
+                    "separated by spaces or commas.",
+                    domain=raw,
+                ),
                 "allowed_domains",
             )
         if domain not in domains:
@@ -109,7 +117,14 @@ def create_link(data: LinkInput, actor: User) -> PublicLink:
             scoped(PartnerOrganization).where(PartnerOrganization.id == data.organization_id)
         )
     if organization is None:
-        refusals.append(Refused("Choose the organization people sign up for.", "organization"))
+        refusals.append(
+            Refused(gettext("Choose the organization people sign up for."), "organization")
+        )
+    else:
+        try:
+            not_archived(organization)
+        except Refused as refused:
+            refusals.append(refused)
     refusal = partner_type_refusal(data.user_type)
     if refusal:
         refusals.append(refusal)
@@ -122,10 +137,16 @@ def create_link(data: LinkInput, actor: User) -> PublicLink:
     if refusal:
         refusals.append(refusal)
     if data.expires_on is not None and data.expires_on < sponsor_today(actor.sponsor_id):
-        refusals.append(Refused("Choose today or a later day.", "expires_on"))
+        refusals.append(Refused(gettext("Choose today or a later day."), "expires_on"))
     if data.max_signups is not None and not 1 <= data.max_signups <= MAX_SIGNUPS:
         refusals.append(
-            Refused(f"Use a number from 1 to {MAX_SIGNUPS:,}, or leave it blank.", "max_signups")
+            Refused(
+                gettext(
+                    "Use a number from 1 to %(max)s, or leave it blank.",
+                    max=format_number(MAX_SIGNUPS),
+                ),
+                "max_signups",
+            )
         )
     try:
         domains = parse_domains(data.allowed_domains)
@@ -187,7 +208,7 @@ def closed_reason(link: PublicLink) -> str | None:
 
 def disable_link(link: PublicLink, actor: User) -> None:
     if link.disabled_at is not None:
-        raise Refused("This link is already disabled.")
+        raise Refused(gettext("This link is already disabled."))
     link.disabled_at = utcnow()
     audit.record("disabled", link, actor_id=actor.id)
     notices.public_link_changed(link, actor, "disabled")

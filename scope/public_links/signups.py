@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,7 @@ from ..models import (
 )
 from ..notices import services as notices
 from ..refusals import Refused
+from ..templating import format_list
 from ..tenancy import scoped
 from .services import (
     _TOKEN_MAX_LENGTH,
@@ -69,8 +71,10 @@ def domain_refusal(link: PublicLink, email: str) -> Refused | None:
     domains = link.domains
     if not domains or email.rpartition("@")[2] in domains:
         return None
-    listed = ", ".join(domains)
-    return Refused(f"Use your work email address (at {listed}).", "email")
+    listed = format_list(domains)
+    return Refused(
+        gettext("Use your work email address (at %(domains)s).", domains=listed), "email"
+    )
 
 
 def _known_address(sponsor_id: int, email: str) -> str | None:
@@ -282,7 +286,7 @@ def awaiting_approval() -> list[PublicSignup]:
 
 def _require_waiting(signup: PublicSignup) -> None:
     if signup.state is not SignupState.AWAITING_APPROVAL:
-        raise Refused(f"{signup.full_name}'s sign-up was already decided.")
+        raise Refused(gettext("%(name)s's sign-up was already decided.", name=signup.full_name))
 
 
 def approve_signup(signup: PublicSignup, actor: User) -> User:
@@ -291,11 +295,13 @@ def approve_signup(signup: PublicSignup, actor: User) -> User:
     signup.pending_email = None
     db.session.flush()  # the address leaves the queue before an account takes it
     if login_account(signup.email) is not None or email_conflict(signup.sponsor_id, signup.email):
-        raise Refused(f"{signup.email} already has an account or an invitation.")
+        raise Refused(
+            gettext("%(email)s already has an account or an invitation.", email=signup.email)
+        )
     try:
         user = _create_account(signup)
     except ConfirmationProblem:
-        raise Refused(f"{signup.email} already has an account.") from None
+        raise Refused(gettext("%(email)s already has an account.", email=signup.email)) from None
     now = utcnow()
     signup.state, signup.decided_at, signup.decided_by_id = SignupState.APPROVED, now, actor.id
     audit.record("approved", signup, actor_id=actor.id, user_id=user.id)

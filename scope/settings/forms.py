@@ -29,7 +29,7 @@ class SponsorTimeZoneForm(ScopeForm):
 class SponsorLanguageForm(ScopeForm):
     # What is chosen is checked by settings.services.set_language (scope.i18n.check).
     language = SelectField(
-        "Language",
+        _l("Language"),
         choices=[
             SelectChoice(code, name, render_kw={"lang": code})
             for code, name in i18n.LANGUAGES.items()
@@ -39,11 +39,11 @@ class SponsorLanguageForm(ScopeForm):
 
 
 class InvitationRemindersForm(ScopeForm):
-    invitation_reminders = BooleanField("Send reminder emails for pending invitations")
+    invitation_reminders = BooleanField(_l("Send reminder emails for pending invitations"))
 
 
 class PartnerInvitesForm(ScopeForm):
     partner_admins_invite = BooleanField(
-        "Partner administrators may invite people to their own organization"
+        _l("Partner administrators may invite people to their own organization")
     )
-    partner_admins_invite_admins = BooleanField("They may also invite other administrators")
+    partner_admins_invite_admins = BooleanField(_l("They may also invite other administrators"))

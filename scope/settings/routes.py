@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from flask import current_app, request, url_for
 from flask_login import current_user
 
@@ -41,20 +43,33 @@ def index():
     return _page(cards.get(request.args.get("card"), "time_zone"))
 
 
+def _save_card(block: str, form, save: Callable[[], object]):
+    """One card's POST: a valid form is saved (a refusal goes beside its field), committed
+    and the card drawn again with its new value; anything else gets the form back."""
+    if form.validate_on_submit():
+        try:
+            save()
+        except Refused as refused:
+            form.refuse(refused)
+        else:
+            db.session.commit()
+            return fragment_or_redirect(url_for("settings.index"), lambda: _page(block))
+    return _page(block, form=form, status=form.status)
+
+
+def _checkboxes():
+    """Unticked boxes send nothing: a POST without them means off, never "as before"."""
+    return request.form if request.method == "POST" else None
+
+
 @bp.route("/settings/time-zone", methods=["GET", "POST"])
 @staff_required
 def time_zone():
     sponsor = current_user.sponsor
     form = SponsorTimeZoneForm(obj=sponsor)
-    if form.validate_on_submit():
-        try:
-            services.set_time_zone(sponsor, form.time_zone.data)
-        except Refused as refused:
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            return fragment_or_redirect(url_for("settings.index"), lambda: _page("time_zone"))
-    return _page("time_zone", form=form, status=form.status)
+    return _save_card(
+        "time_zone", form, lambda: services.set_time_zone(sponsor, form.time_zone.data)
+    )
 
 
 @bp.route("/settings/language", methods=["GET", "POST"])
@@ -62,47 +77,33 @@ def time_zone():
 def language():
     sponsor = current_user.sponsor
     form = SponsorLanguageForm(obj=sponsor)
-    if form.validate_on_submit():
-        try:
-            services.set_language(sponsor, form.language.data)
-        except Refused as refused:
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            return fragment_or_redirect(url_for("settings.index"), lambda: _page("language"))
-    return _page("language", form=form, status=form.status)
+    return _save_card("language", form, lambda: services.set_language(sponsor, form.language.data))
 
 
 @bp.route("/settings/invitation-reminders", methods=["GET", "POST"])
 @staff_required
 def invitation_reminders():
     sponsor = current_user.sponsor
-    # An unticked box sends nothing: a POST without it means off, never "as before".
-    formdata = request.form if request.method == "POST" else None
-    form = InvitationRemindersForm(formdata=formdata, obj=sponsor)
-    if form.validate_on_submit():
-        services.set_invitation_reminders(sponsor, form.invitation_reminders.data)
-        db.session.commit()
-        return fragment_or_redirect(
-            url_for("settings.index"), lambda: _page("invitation_reminders")
-        )
-    return _page("invitation_reminders", form=form, status=form.status)
+    form = InvitationRemindersForm(formdata=_checkboxes(), obj=sponsor)
+    return _save_card(
+        "invitation_reminders",
+        form,
+        lambda: services.set_invitation_reminders(sponsor, form.invitation_reminders.data),
+    )
 
 
 @bp.route("/settings/partner-invites", methods=["GET", "POST"])
 @staff_required
 def partner_invites():
     sponsor = current_user.sponsor
-    # Both boxes unticked send nothing: a POST without them means off, never "as before".
-    formdata = request.form if request.method == "POST" else None
-    form = PartnerInvitesForm(formdata=formdata, obj=sponsor)
-    if form.validate_on_submit():
-        services.set_partner_invites(
+    form = PartnerInvitesForm(formdata=_checkboxes(), obj=sponsor)
+    return _save_card(
+        "partner_invites",
+        form,
+        lambda: services.set_partner_invites(
             sponsor,
             form.partner_admins_invite.data,
             form.partner_admins_invite_admins.data,
             current_user,
-        )
-        db.session.commit()
-        return fragment_or_redirect(url_for("settings.index"), lambda: _page("partner_invites"))
-    return _page("partner_invites", form=form, status=form.status)
+        ),
+    )

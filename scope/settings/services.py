@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from .. import audit, i18n, zones
 from ..models import Sponsor, User
 from ..refusals import Refused
@@ -11,7 +13,7 @@ def set_time_zone(sponsor: Sponsor, name: str | None) -> None:
     """The zone the sponsor's people read times in unless they chose their own."""
     chosen = zones.check(name)
     if chosen is None:
-        raise Refused("Choose a time zone.", "time_zone")
+        raise Refused(gettext("Choose a time zone."), "time_zone")
     sponsor.time_zone = chosen
 
 
@@ -19,7 +21,7 @@ def set_language(sponsor: Sponsor, code: str | None) -> None:
     """The language of the sponsor's invitations unless staff pick another for a batch, and
     of its emails to people who never chose one."""
     if i18n.check(code) is None:
-        raise Refused("Choose a language from the list.", "language")
+        raise Refused(gettext("Choose a language from the list."), "language")
     sponsor.language = code
 
 
