@@ -44,13 +44,7 @@ def invitations():
     listing = _listing()
     organization = users.OrganizationFilter()
     if current_user.is_staff:
-        args = request.args
-        organization = users.organization_filter(
-            listing,
-            args.get("organization"),
-            args.get("organization_name"),
-            args.get("organization_choice"),
-        )
+        organization = users.organization_filter(listing, request.args)
     problems = listing_service.clean_filters(listing)
     # A typed name that picks no one organization lists nothing, and says why beside it.
     if organization.refused is None or not organization.text:

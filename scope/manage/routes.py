@@ -28,13 +28,7 @@ def _listing(args=None) -> Listing:
 @staff_required
 def users_page():
     listing = _listing()
-    args = request.args
-    organization = users.organization_filter(
-        listing,
-        args.get("organization"),
-        args.get("organization_name"),
-        args.get("organization_choice"),
-    )
+    organization = users.organization_filter(listing, request.args)
     if organization.refused is None or not organization.text:
         users.list_users(listing, current_user)
     return render(

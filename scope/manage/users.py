@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -239,9 +239,12 @@ class OrganizationFilter:
     refused: picker.NotPicked | None = None
 
 
-def organization_filter(listing: Listing, value: str | None, typed: str | None, choice=None):
-    """Read the Organization filter (a combobox: hidden id, typed name, radio choice) into
+def organization_filter(listing: Listing, args: Mapping[str, str]) -> OrganizationFilter:
+    """Read the Organization filter of a request's arguments (a combobox: hidden id
+    `organization`, typed name `organization_name`, radio choice `organization_choice`) into
     the listing. A name that picks no one organization filters to no one, and says why."""
+    value, choice = args.get("organization"), args.get("organization_choice")
+    typed = args.get("organization_name")
     listing.filters.pop("organization", None)
     typed = clean_line(typed or "")[: picker.MAX_QUERY]
     if not value and not typed and not choice:
