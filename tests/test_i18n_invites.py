@@ -345,6 +345,9 @@ def test_a_links_last_day_and_its_flyer_read_in_spanish(app, staff, employer):
     assert details["Vence el"] == "31 dic 2099"
     assert details["Registros"] == "0 de 1.200"
     assert details["Requerir aprobación"] == "No"
+    # What Copy link announces once the link is on the clipboard (scope.js reads it).
+    note = element(page, '.public-link [role="status"]')
+    assert note.get("data-copied") == "Enlace copiado al portapapeles."
     with app.app_context():
         link_id = db.session.scalar(select(PublicLink.id))
     flyer = staff.get(f"/invite/public-links/{link_id}/flyer")
