@@ -52,13 +52,17 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.1) -> f
 
 
 def _group_running(group: int) -> bool:
-    """Whether a process of this process group is still running (Linux /proc)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    """Whether a thread of a process of this process group is still running (Linux /proc).
+
+    Threads, not processes: a killed gthread worker's main thread is a zombie while its
+    other threads are still exiting, and they hold the worker's files, the listening socket
+    among them, until the last one is gone."""
+    for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == group and fields[0] != "Z":
+        if int(fields[2]) == group and fields[0] not in ("Z", "X"):
             return True
     return False
 
