@@ -19,6 +19,11 @@ Every test gets its own people (unique addresses), and the server keeps its real
 so one address cannot log in more than 10 times a minute.
 
 Set SCOPE_E2E_REQUIRE_BROWSER=1 (CI does) to fail instead of skipping when no browser starts.
+
+`pytest e2e -n 2` (pytest-xdist) runs the tests in two processes, each with its own server,
+SMTP sink, browser and database (on PostgreSQL, SCOPE_TEST_DATABASE_URL's name with the worker's
+appended, made for the run and dropped after it), and rate limits counted under a key prefix of
+its own.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -63,7 +68,18 @@ NO_BROWSER_HELP = (
     "Chromium binary."
 )
 
-_server_log: Path | None = None
+# Under pytest-xdist: "gw0", "gw1", ...; None in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+SERVER_LOGS_DIR = ARTIFACTS_DIR / "server-logs"
+
+
+def _server_log_path() -> Path:
+    return SERVER_LOGS_DIR / f"{WORKER or 'server'}.log"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if WORKER is None:  # the run itself (not one of its workers): forget earlier runs' logs
+        shutil.rmtree(SERVER_LOGS_DIR, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,15 +90,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """When something failed, the server's own log usually says why."""
-    if exitstatus == 0 or _server_log is None or not _server_log.exists():
+    """When something failed, the servers' own logs usually say why (one per worker)."""
+    if exitstatus == 0 or WORKER is not None:
         return
-    terminalreporter.section(f"Scope server log ({_server_log})")
-    lines = _server_log.read_text(errors="replace").splitlines()
-    if len(lines) > 400:
-        terminalreporter.write_line(f"... {len(lines) - 400} earlier lines in the file ...")
-    for line in lines[-400:]:
-        terminalreporter.write_line(line)
+    for log in sorted(SERVER_LOGS_DIR.glob("*.log")):
+        terminalreporter.section(f"Scope server log ({log})")
+        lines = log.read_text(errors="replace").splitlines()
+        if len(lines) > 400:
+            terminalreporter.write_line(f"... {len(lines) - 400} earlier lines in the file ...")
+        for line in lines[-400:]:
+            terminalreporter.write_line(line)
 
 
 # The README's screenshots, taken from the e2e run (SCOPE_UPDATE_README_SCREENSHOTS=1):
@@ -176,18 +193,37 @@ def _run_flask(env: dict[str, str], *args: str, check: bool = True):
     return result
 
 
-def _prepare_database(tmp_dir: Path) -> str:
-    """A database URI for a server that starts from nothing, as on a fresh machine."""
+@pytest.fixture(scope="session")
+def _server_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database URI for a server that starts from nothing, as on a fresh machine.
+
+    On PostgreSQL, a worker of pytest-xdist gets a database of its own next to the one named,
+    dropped when the run ends."""
     url = os.environ.get("SCOPE_TEST_DATABASE_URL")
     if not url:
-        return "sqlite:///" + str(tmp_dir / "scope-e2e.sqlite3")
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("database") / "scope-e2e.sqlite3")
+        return
     import psycopg
+    from sqlalchemy.engine import make_url
 
-    conninfo = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-    return url
+    if WORKER is None:
+        conninfo = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        yield url
+        return
+    named = make_url(url)
+    own = named.set(database=f"{named.database}_{WORKER}")
+    admin = re.sub(r"^postgresql\+\w+://", "postgresql://", named.render_as_string(False))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{own.database}"')
+    try:
+        yield own.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
 
 
 def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -222,10 +258,8 @@ def _gunicorn_extra_options() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) -> ScopeServer:
+def server(_server_database: str, smtp_server: SMTPServer) -> ScopeServer:
     """gunicorn serving scope:create_app() on a free port of 127.0.0.1."""
-    global _server_log
-    tmp_dir = tmp_path_factory.mktemp("scope-server")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -237,7 +271,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) ->
     }
     env.update(
         {
-            "SCOPE_SQLALCHEMY_DATABASE_URI": _prepare_database(tmp_dir),
+            "SCOPE_SQLALCHEMY_DATABASE_URI": _server_database,
             # Not valid JSON, so from_prefixed_env keeps it a string.
             "SCOPE_SECRET_KEY": "e2e-" + secrets.token_urlsafe(32),
             "SCOPE_PUBLIC_URL": url,
@@ -254,10 +288,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) ->
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if WORKER is not None:
+        # Rate limits kept in Redis: each worker's server counts its own clients' attempts.
+        env["SCOPE_RATELIMIT_KEY_PREFIX"] = f"{env.get('SCOPE_RATELIMIT_KEY_PREFIX', '')}{WORKER}"
     _run_flask(env, "db", "upgrade")
 
-    log_path = tmp_dir / "server.log"
-    _server_log = log_path
+    log_path = _server_log_path()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("w")
     process = subprocess.Popen(
         [
@@ -521,6 +558,19 @@ def _describe_violations(violations: list[dict]) -> str:
 SMALL_SCREEN = {"width": 375, "height": 812}
 
 
+def _screenshot(page: Page, path: Path) -> None:
+    """A full-page screenshot. Chromium's compositor now and then refuses one on a loaded
+    machine ("Unable to capture screenshot"); the page is unchanged, so it is asked again."""
+    for attempt in range(3):
+        try:
+            page.screenshot(path=path, full_page=True)
+            return
+        except PlaywrightError as error:
+            if "Unable to capture screenshot" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_timeout(200)
+
+
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
     """`shot(page, "name")` saves e2e/screenshots/<test>/<NN>-<name>.png (full page, 1280 px
@@ -554,12 +604,12 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
         stem = f"{next(counter):02d}-{safe}"
         path = folder / f"{stem}.png"
         label = f"{folder.name}/{stem}"
-        page.screenshot(path=path, full_page=True)
+        _screenshot(page, path)
         check(page, label)
         wide = page.viewport_size
         page.set_viewport_size(SMALL_SCREEN)
         try:
-            page.screenshot(path=folder / f"{stem}-375.png", full_page=True)
+            _screenshot(page, folder / f"{stem}-375.png")
             check(page, label + "-375")
             # A phone never scrolls the whole page sideways: wide tables scroll in their frame.
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from . import extensions as ext
-from . import search
+from . import schema
 from .config import check_config, load_config
 
 
@@ -24,7 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         directory=str(_migrations_dir()),
         render_as_batch=True,
         compare_type=True,
-        include_name=search.include_name,
+        include_name=schema.include_name,
+        include_object=schema.include_object,
     )
     ext.login_manager.init_app(app)
     ext.mail.init_app(app)

@@ -32,8 +32,11 @@ def record(
     return event
 
 
-def record_many(action: str, subjects, *, actor_id: int, **details) -> None:
-    """The same event for many records of one sponsor (a bulk action), in one statement."""
+def record_many(action: str, subjects, *, actor_id: int, each=None, **details) -> None:
+    """The same event for many records of one sponsor (a bulk action), in one statement.
+
+    `each(subject)`, when given, returns the details that differ from one record to the next.
+    """
     now = utcnow()
     rows = [
         {
@@ -42,7 +45,7 @@ def record_many(action: str, subjects, *, actor_id: int, **details) -> None:
             "action": action,
             "subject_type": type(subject).__tablename__,
             "subject_id": subject.id,
-            "details": details,
+            "details": {**details, **each(subject)} if each else details,
             "created_at": now,
         }
         for subject in subjects

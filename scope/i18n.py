@@ -17,8 +17,11 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale
+from flask_babel import Babel, force_locale, get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -47,8 +50,13 @@ def check(code: str | None) -> str | None:
 
 
 def current() -> str:
-    """The language of what is being drawn now ("en" outside a request)."""
-    locale = get_locale()
+    """The language of what is being drawn now ("en" outside a request). Read where
+    Flask-Babel keeps the locale it chose (force_locale included), as _translations does: a
+    table asks it for every date and number."""
+    try:
+        locale = getattr(g.get("_flask_babel"), "babel_locale", None) or get_locale()
+    except RuntimeError:  # no application context
+        locale = None
     return locale.language if locale is not None else DEFAULT
 
 
@@ -152,6 +160,57 @@ def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
     return written
 
 
+def _translations():
+    """Flask-Babel's translations for the current locale (force_locale included), kept on the
+    context for the locale object Flask-Babel chose: the catalogs do not change while the
+    process runs. Until it has chosen one, or if that place changes, Flask-Babel is asked."""
+    try:
+        babel_context = g.get("_flask_babel")
+    except RuntimeError:  # no application context
+        return get_translations()
+    locale = getattr(babel_context, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    kept = getattr(babel_context, "scope_translations", None)
+    if kept is None or kept[0] is not locale:
+        kept = babel_context.scope_translations = (locale, get_translations())
+    return kept[1]
+
+
+def gettext(message: str, **variables) -> str:
+    """Flask-Babel's gettext, for words Python reads on every row of a table (a status, a
+    type): the same translation, formatted the same way, found once per locale."""
+    text = _translations().ugettext(message)
+    return text % variables if variables else text
+
+
+def translated(words: dict[str, str]) -> dict[str, str]:
+    """Each of these words (marked with N_) in the reader's language, for a table that
+    repeats them on every row: `{% set w = w or translated(...) %}` words them once."""
+    return {key: gettext(word) for key, word in words.items()}
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, message: str, **variables) -> str:
+    """`_("…")` and `{% trans %}`: as Jinja's new-style gettext does it, formatted with its
+    variables (always, so a literal % is written %%) and escaped on an HTML page."""
+    text = _translations().ugettext(message)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_eval_context
+def _template_ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, n: int, **variables
+) -> str:
+    variables.setdefault("num", n)
+    text = _translations().ungettext(singular, plural, n)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 def register(app: Flask) -> None:
     compile_catalogs()
     babel.init_app(
@@ -160,7 +219,17 @@ def register(app: Flask) -> None:
         default_translation_directories=str(TRANSLATIONS),
         locale_selector=select_locale,
     )
+    # Templates translate a few hundred strings a page (labels repeated on every row for
+    # phones). Scope's own callables find the translations once per locale, and take only
+    # what they read (whether the page escapes HTML): Jinja's new-style wrappers take the
+    # whole context, so each call inside a loop or a block copied it. {% trans %} is still
+    # compiled new-style (variables passed to gettext, which formats them).
+    app.jinja_env.newstyle_gettext = True
+    app.jinja_env.globals.update(
+        _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
+    )
     app.add_template_global(LANGUAGES, "languages")
     # Words a template defines once and translates where it draws them.
     app.add_template_global(N_, "N_")
+    app.add_template_global(translated)
     app.add_template_global(current, "current_language")

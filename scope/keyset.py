@@ -32,8 +32,9 @@ _MAX_TEXT = 400
 @dataclass(frozen=True)
 class Segment:
     """Rows read in one order from one statement: `source` selects their ids (with its
-    joins and WHERE terms); `keys` order them, id last. `present` is the column that has a
-    value in this segment and none in the next (None for the last segment)."""
+    joins and WHERE terms); `keys` order them, id last. `present` is a column that has a
+    value in this segment's rows and every earlier segment's, and none in the next
+    segment's (None for the last segment)."""
 
     source: Select
     keys: tuple
@@ -46,11 +47,13 @@ class Order:
     descending: bool = False
 
     def segment_of(self, values: dict) -> int:
-        """Which segment a row belongs to, from its values keyed by column."""
-        for index, segment in enumerate(self.segments):
-            if segment.present is None or values[segment.present] is not None:
-                return index
-        return len(self.segments) - 1
+        """Which segment a row belongs to, from its values keyed by column: the one after
+        the last segment whose `present` it lacks."""
+        for index in range(len(self.segments) - 2, -1, -1):
+            present = self.segments[index].present
+            if present is not None and values[present] is None:
+                return index + 1
+        return 0
 
     def columns(self) -> list:
         """Every key column of every segment and what tells the segments apart, once:

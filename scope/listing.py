@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request
-from flask_babel import format_number, gettext
+from flask import request, url_for
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 
 from . import keyset
 from .extensions import db
+from .templating import format_number
 from .text import clean_line
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -55,6 +56,8 @@ class Listing:
     page_error: str = ""
     # Whether rows follow this page, when the walk that found it could tell.
     more: bool | None = None
+    # The address of each page this listing's links point to (link()).
+    _bases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_request(
@@ -101,6 +104,22 @@ class Listing:
         params.update(self.filters)
         return params
 
+    def link(self, endpoint: str, **changes: Any) -> str:
+        """url_for(endpoint, **dict(self.params, **changes)), routed once per endpoint: a
+        table's sortable headers and pager each link to the same page."""
+        base = self._bases.get(endpoint)
+        if base is None:
+            base = self._bases[endpoint] = url_for(endpoint)
+        return self.url(base, **changes)
+
+    def url(self, base: str, **changes: Any) -> str:
+        """This listing's address with some parameters changed (None drops one), below `base`
+        (its page's url_for, built once): what url_for would build, without routing again for
+        each of 26 letters."""
+        params = dict(self.params, **changes)
+        query = urlencode([(k, v) for k, v in params.items() if v is not None], safe="!$'()*,/:;?@")
+        return f"{base}?{query}" if query else base
+
     @property
     def query(self) -> str:
         """The search and filters as a query string (what "select all N matching" selects)."""
@@ -126,12 +145,13 @@ class Listing:
         return self.capped or self.offset + len(self.items) < self.total
 
     @property
-    def prev_params(self) -> dict[str, Any]:
-        return dict(self.params, **(self.prev_args or {"page": self.page - 1}))
+    def prev_changes(self) -> dict[str, Any]:
+        """What Previous changes in this listing's parameters: a cursor, or the page."""
+        return self.prev_args or {"page": self.page - 1}
 
     @property
-    def next_params(self) -> dict[str, Any]:
-        return dict(self.params, **(self.next_args or {"page": self.page + 1}))
+    def next_changes(self) -> dict[str, Any]:
+        return self.next_args or {"page": self.page + 1}
 
     @property
     def here_params(self) -> dict[str, Any]:
@@ -192,7 +212,7 @@ class Listing:
         self.items = list(result.scalars() if scalars else result)
         return self
 
-    def fetch_keyset(self, order: keyset.Order, rows: Select) -> Listing:
+    def fetch_keyset(self, order: keyset.Order, rows: Select, places=None) -> Listing:
         """Count and fetch one page of `order` by keyset: the same few index entries read
         at any depth. `rows` selects a page's rows; it is given their ids and selects the
         order's columns after its own (they make the Next and Previous cursors).
@@ -200,6 +220,10 @@ class Listing:
         Next walks forward from the cursor, Previous back from it, a letter jumps to the
         first row whose sort column reaches it, and a page number (no cursor) counts rows
         from the first, reading the index alone. Two to four statements, whatever the depth.
+
+        `places` (scope.manage.marks.Places), where the table keeps page marks, tells where
+        a page number or a letter lies without counting the rows before it: one statement
+        more, and at most one mark's span of the index read.
         """
         bound, backward = self._bound(order)
         page_ids: list = []
@@ -223,15 +247,17 @@ class Listing:
             if bound is None:
                 self.first = None
             elif self.letter:
-                self.first = db.session.scalar(keyset.before_count(order, bound))
+                self.first = self._letter_position(order, bound, places)
             else:
                 self.first = max(self.row - 1, 0)
             offset = 0 if bound is not None else self.offset
+            if bound is None and offset and places is not None:
+                bound, offset = self._place(order, places)
             page_ids, ahead = self._window(
                 keyset.walk(order, bound, offset=offset, limit=self.count_ahead + 1)
             )
             if not page_ids and (bound is not None or self.page > 1):
-                self._last_page(order)
+                self._last_page(order, places)
                 page_ids, ahead = self._window(
                     keyset.walk(order, None, offset=self.offset, limit=self.count_ahead + 1)
                 )
@@ -261,10 +287,34 @@ class Listing:
                 return bound, False
         return None, False
 
-    def _last_page(self, order: keyset.Order) -> None:
-        """A page past the end: count the rows (reading the index alone) and show the last."""
-        reach = self.offset if self.first is None else 10**9
-        counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
+    def _letter_position(self, order: keyset.Order, bound: keyset.Bound, places) -> int:
+        """Rows before the first one a letter's bound shows."""
+        if places is not None and places.load(bound.values[0]):
+            return places.before(bound, order.descending)
+        return db.session.scalar(keyset.before_count(order, bound))
+
+    def _place(self, order: keyset.Order, places) -> tuple[keyset.Bound | None, int]:
+        """Where this page number's walk starts, from the marks (without marks: the rows
+        before it are skipped); a page past the end shows the last (places hold the total)."""
+        marked = places.load()
+        if self.offset >= places.total:
+            self._show_last(places.total)
+        if not marked or not self.offset:
+            return None, self.offset
+        return places.start(self.offset, order.descending)
+
+    def _last_page(self, order: keyset.Order, places=None) -> None:
+        """A page past the end: count the rows (reading the index alone, unless places
+        already read their total) and show the last."""
+        if places is not None and places.loaded:
+            counted = places.total
+        else:
+            reach = self.offset if self.first is None else 10**9
+            counted = db.session.scalar(self._counted(keyset.walk(order, None, limit=reach)))
+        self._show_last(counted)
+
+    def _show_last(self, counted: int) -> None:
+        """Show the last page of `counted` rows; a typed page number past it says so."""
         last = max(1, -(-counted // self.page_size))
         if self.first is None and self.page_typed and not self.page_error:
             self.page_error = gettext(

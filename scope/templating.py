@@ -6,10 +6,11 @@ import re
 from datetime import date, datetime
 from functools import cache
 
-from babel import dates, lists, numbers
+from babel import Locale, dates, lists, numbers
 from flask import Flask, current_app
 from flask_babel import gettext
 from jinja2 import Environment, Template, pass_context
+from markupsafe import Markup, escape
 
 from . import htmx, i18n, zones
 
@@ -23,16 +24,29 @@ _DATE = {False: "medium", True: "long"}
 def format_date(value: date, long: bool = False, zone: str | None = None) -> str:
     """ "Nov 30, 2026" in the reader's zone and language; long (emails): "November 30, 2026".
     A calendar day (a link's last day) is no moment: no zone moves it."""
-    day = zones.local(value, zone) if isinstance(value, datetime) else value
-    return dates.format_date(day, _DATE[long], locale=i18n.current())
+    day = zones.local(value, zone).date() if isinstance(value, datetime) else value
+    return _day(day, long)
 
 
 def format_datetime(value: datetime, long: bool = False, zone: str | None = None) -> str:
     """ "Nov 30, 2026 at 09:05 EST": in the reader's zone, which it names."""
     moment = zones.local(value, zone)
-    day = dates.format_date(moment, _DATE[long], locale=i18n.current())
+    day = _day(moment.date(), long)
     clock = moment.strftime("%H:%M")
     return gettext("%(date)s at %(time)s %(zone)s", date=day, time=clock, zone=moment.tzname())
+
+
+def _day(day: date, long: bool) -> str:
+    """Babel's format_date, with the language's pattern looked up once (a table of dates asks
+    for it on every row)."""
+    locale, pattern = _date_pattern(i18n.current(), long)
+    return pattern.apply(day, locale)
+
+
+@cache
+def _date_pattern(language: str, long: bool) -> tuple[Locale, dates.DateTimePattern]:
+    locale = Locale.parse(language)
+    return locale, dates.get_date_format(_DATE[long], locale=locale)
 
 
 @pass_context
@@ -45,6 +59,18 @@ def _datetime_filter(context, value: datetime, long: bool = False) -> str:
     return format_datetime(value, long, context.get("time_zone"))
 
 
+@pass_context
+def _when_filter(context, value: date, style: str = "date") -> Markup:
+    """`{{ user.last_login_at | when }}`: a date (or with "datetime", a moment) as people read
+    it, in a <time> element that says it as machines read it."""
+    zone = context.get("time_zone")
+    machine = (
+        value.isoformat(timespec="seconds") if isinstance(value, datetime) else value.isoformat()
+    )
+    shown = format_date(value, zone=zone) if style == "date" else format_datetime(value, zone=zone)
+    return Markup(f'<time datetime="{machine}">{escape(shown)}</time>')
+
+
 def pluralize(count: int, singular: str, plural: str | None = None) -> str:
     """ "1 person", "1,200 people": the count and the word that goes with it."""
     word = singular if count == 1 else (plural or singular + "s")
@@ -52,8 +78,19 @@ def pluralize(count: int, singular: str, plural: str | None = None) -> str:
 
 
 def format_number(value: int) -> str:
-    """ "1,200" in English, "1.200" in Spanish."""
-    return numbers.format_decimal(value, locale=i18n.current())
+    """ "1,200" in English, "1.200" in Spanish: Babel's format_decimal, with the language's
+    pattern looked up once (a table asks for a count on every row). Below 1,000 a whole
+    number has no separator to place in any language (Latin digits): its digits."""
+    if type(value) is int and 0 <= value < 1000:
+        return str(value)
+    locale, pattern = _number_pattern(i18n.current())
+    return pattern.apply(value, locale, numbering_system="latn")
+
+
+@cache
+def _number_pattern(language: str) -> tuple[Locale, numbers.NumberPattern]:
+    locale = Locale.parse(language)
+    return locale, numbers.parse_pattern(locale.decimal_formats[None])
 
 
 def format_list(items) -> str:
@@ -103,9 +140,12 @@ def _parent_name(env: Environment, name: str) -> str | None:
 
 
 def register(app: Flask) -> None:
-    # A page is read in its viewer's zone; an email sets time_zone (its sponsor's) in its context.
+    # A page is read in its viewer's zone, found once per page rather than for every date; an
+    # email sets time_zone (its sponsor's) in its context, which wins over this.
+    app.context_processor(lambda: {"time_zone": zones.viewer()})
     app.add_template_filter(_date_filter, "date")
     app.add_template_filter(_datetime_filter, "datetime")
+    app.add_template_filter(_when_filter, "when")
     app.add_template_filter(pluralize, "pluralize")
     app.add_template_filter(format_number, "number")
     app.add_template_global(zones.label, "zone_label")

@@ -1,8 +1,9 @@
 """A request whose transaction lost a race to another (PostgreSQL chose it to end a deadlock,
 or could not serialize it, or a row it refers to was deleted by another transaction after the
-request checked it, as when an occupation is merged away while a row naming it is added) runs
-again, from the start, instead of answering 500: the second attempt's checks see the change
-and answer as they would have.
+request checked it, as when an occupation is merged away while a row naming it is added;
+SQLite refused it a write lock, as it does at once to a transaction that has read and wants
+to write while another is committing) runs again, from the start, instead of answering 503
+or 500: the second attempt's checks see the change and answer as they would have.
 
 Only these outcomes are retried: they mean "nothing of yours was written, try again".
 Every view is wrapped, so no route needs to know; a view's effects outside the database
@@ -16,7 +17,7 @@ import random
 import time
 from functools import wraps
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
@@ -25,11 +26,19 @@ log = logging.getLogger(__name__)
 
 # deadlock_detected, serialization_failure, foreign_key_violation
 RETRYABLE = {"40P01", "40001", "23503"}
+# SQLITE_BUSY, the low byte of the extended code. SQLite answers it without waiting when
+# waiting could never end: this transaction holds a read lock that the committing one waits
+# for. Rolling back releases it; the other commits and the next attempt goes ahead.
+SQLITE_BUSY = 5
 ATTEMPTS = 4
 
 
 def is_retryable(error: BaseException) -> bool:
-    return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in RETRYABLE:
+        return True
+    code = getattr(original, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == SQLITE_BUSY
 
 
 def retry_on_conflict(view):
@@ -42,11 +51,18 @@ def retry_on_conflict(view):
                 if not is_retryable(error):
                     raise
                 db.session.rollback()
-                log.info("transaction conflict (%s), attempt %d", error.orig.sqlstate, attempt)
+                # Not a lost database: the next attempt starts with a clean slate.
+                g.pop("scope_database_lost", None)
+                log.info("transaction conflict (%s), attempt %d", _code(error), attempt)
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def _code(error: DBAPIError) -> str:
+    original = error.orig
+    return getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", "?")
 
 
 def register(app: Flask) -> None:

@@ -71,9 +71,10 @@ def of(user) -> str:
 
 def viewer() -> str:
     """The zone of the person this request is for (UTC for someone not logged in)."""
-    if has_request_context() and getattr(current_user, "is_authenticated", False):
-        return of(current_user)
-    return DEFAULT
+    if not has_request_context():
+        return DEFAULT
+    user = current_user._get_current_object()  # once: a page of dates asks for every one
+    return of(user) if getattr(user, "is_authenticated", False) else DEFAULT
 
 
 def local(value: datetime, name: str | None = None) -> datetime:

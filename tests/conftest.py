@@ -1,6 +1,7 @@
 """Fast-test fixtures: one app per session on a migrated database; no test sees another's rows.
 
-SQLite by default; PostgreSQL when SCOPE_TEST_DATABASE_URL is set.
+SQLite by default; PostgreSQL when SCOPE_TEST_DATABASE_URL is set. `pytest -n 2` (pytest-xdist)
+runs them in two processes, each on a database of its own.
 
 Each test runs inside one database transaction that is rolled back after it: every session it
 opens (its own, and each request's) joins that transaction, and their commits release
@@ -24,8 +25,9 @@ import pytest
 from flask import current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import event, literal, select, text, union_all
+from sqlalchemy import create_engine, event, literal, select, text, union_all
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from scope import create_app, search
 from scope.extensions import db, limiter
@@ -57,7 +59,9 @@ def _database_url(tmp_path_factory):
         # disk); what other connections see, and when, is the same.
         url = make_url(url)
         options = " ".join(filter(None, [url.query.get("options"), "-c synchronous_commit=off"]))
-        yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+        url = url.update_query_dict({"options": options})
+        with _worker_database(url) as own:
+            yield own.render_as_string(hide_password=False)
         return
     # In memory-backed /dev/shm where there is one: a commit skips the disk's fsync (9 ms on a
     # virtual disk), and SQLite's locking, which the tests of simultaneous writers rely on, is
@@ -71,6 +75,30 @@ def _database_url(tmp_path_factory):
         yield "sqlite:///" + str(folder / "scope-test.sqlite3")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _worker_database(url):
+    """The database named, or under pytest-xdist (`pytest -n 2`) one of the worker's own next to
+    it ("<name>_gw0"), made for the run and dropped after it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    own = url.set(database=f"{url.database}_{worker}")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def run(statement: str) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+
+    run(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+    run(f'CREATE DATABASE "{own.database}"')
+    try:
+        yield own
+    finally:
+        run(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+        admin.dispose()
 
 
 class ServerLikeClient(FlaskClient):

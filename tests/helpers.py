@@ -602,3 +602,23 @@ def run_together(functions, timeout: float = 60) -> list:
     assert not running, f"{len(running)} still running after {timeout} s"
     assert errors == []
     return results
+
+
+def assert_each_email_is_the_one_sent_alone(messages, staff_id: int) -> None:
+    """Each invitation email of a batch (SEND, bulk Resend) carries its own link and is the
+    email queue_invitation_email writes for that invitation alone. In a request context."""
+    from scope.invites.sending import queue_invitation_email
+    from scope.invites.tokens import invitation_link
+
+    staff_user = db.session.get(User, staff_id)
+    for message in messages:
+        invitation = db.session.get(Invitation, message.invitation_id)
+        link = invitation_link(invitation)
+        assert link in message.body_text and link in message.body_html
+        assert "link.invalid" not in message.body_text + message.body_html
+        one = queue_invitation_email(invitation, staff_user, invitation.partner_organization)
+        assert (message.subject, message.body_text, message.body_html) == (
+            one.subject,
+            one.body_text,
+            one.body_html,
+        )

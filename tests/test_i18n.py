@@ -451,3 +451,55 @@ def test_the_batchs_language_survives_a_reload_and_goes_with_its_batch(app, staf
         "select[name=language] option[selected]"
     )
     assert [o.get("value") for o in chosen] == ["en"]
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_templates_translate_as_jinjas_own_gettext_does(app, language, autoescape):
+    """Scope's template callables (which skip copying the context) say exactly what Jinja's
+    new-style gettext says: escaped or not, formatted always (%% is a percent sign), plurals
+    with num, inside loops and scoped blocks, and in {% trans %}."""
+    from jinja2.ext import _make_new_gettext, _make_new_ngettext
+
+    source = (
+        "{% for n in [1, 2] %}{% block b scoped %}"
+        "{{ _('Select %(name)s', name=who) }}|{{ _('Never') }}|{{ _('100%%') }}|"
+        "{{ ngettext('%(num)s person', '%(num)s people', n) }}|"
+        "{% trans count=n %}{{ count }} user{% pluralize %}{{ count }} users{% endtrans %}|"
+        "{% trans %}Users{% endtrans %}{% endblock %}{% endfor %}"
+    )
+    assert app.jinja_env.globals["_"] is i18n._template_gettext
+    with app.test_request_context(), force_locale(language):
+        translations = i18n._translations()
+        ours = app.jinja_env.overlay(autoescape=autoescape)
+        jinjas = app.jinja_env.overlay(autoescape=autoescape)
+        jinjas.globals = dict(
+            jinjas.globals,
+            gettext=_make_new_gettext(translations.ugettext),
+            ngettext=_make_new_ngettext(translations.ungettext),
+        )
+        jinjas.globals["_"] = jinjas.globals["gettext"]
+        context = {"who": "<Ana & Bo>"}
+        said = ours.from_string(source).render(context)
+        assert said == jinjas.from_string(source).render(context)
+    assert ("&lt;Ana &amp; Bo&gt;" in said) is autoescape
+    assert "100%|" in said
+    if language == "es":
+        assert "Nunca" in said
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_numbers_and_dates_read_as_babel_formats_them(app, language):
+    """format_number and format_date keep each language's pattern instead of asking Babel to
+    find it for every value: what they write is what Babel writes."""
+    from babel import dates, numbers
+
+    from scope.templating import format_date, format_number
+
+    with app.test_request_context(), force_locale(language):
+        for value in (0, 1, 7, 999, 1000, 1200, 12345, 1_000_000, -5):
+            assert format_number(value) == numbers.format_decimal(value, locale=language)
+        for day in (datetime(2026, 1, 1, 12, tzinfo=UTC), datetime(2026, 11, 30, 12, tzinfo=UTC)):
+            for long, style in ((False, "medium"), (True, "long")):
+                shown = format_date(day, long, zone="UTC")
+                assert shown == dates.format_date(day.date(), style, locale=language)

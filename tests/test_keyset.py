@@ -30,7 +30,7 @@ TYPES = [UserType.MENTOR, UserType.SUPERVISOR, UserType.ADMINISTRATOR]
 STATUSES = list(UserStatus)
 ORGS = ["Acme", "Acme", "Zeta"]  # two of the same name: the organization id breaks the tie
 SORTS = ["name", "email", "type", "status", "last_login", "organization"]
-LISTINGS = ["", "status=active", "type=mentor", "q=mar", "q=a", "q=garcia+a"]
+LISTINGS = ["", "status=active", "type=mentor", "q=mar", "q=a", "q=garcia+a", "q=garcia+m"]
 
 
 @dataclass(frozen=True)
@@ -151,15 +151,20 @@ def matches(row: Row, listing: str) -> bool:
 
 
 def tier(row: Row, listing: str) -> int:
-    """0 when every word starts a word of the name or email (the best matches)."""
+    """2 when every word starts a word of the name or email (the best matches), 1 when
+    besides the name starts with the first word (the best of them), 0 when it starts with
+    the whole search (the best of all, for more than one word), 3 for the others."""
     words = listing.removeprefix("q=").split("+")
-    return int(
-        not all(
-            re.search(r"(^|[ -])" + re.escape(w), row.name_key)
-            or re.search(r"(^|[.@_+-])" + re.escape(w), row.email or "")
-            for w in words
-        )
+    best = all(
+        re.search(r"(^|[ -])" + re.escape(w), row.name_key)
+        or re.search(r"(^|[.@_+-])" + re.escape(w), row.email or "")
+        for w in words
     )
+    if not best:
+        return 3
+    if len(words) > 1 and row.name_key.startswith(" ".join(words)):
+        return 0
+    return 1 if row.name_key.startswith(words[0]) else 2
 
 
 def reference(rows, sort: str, descending: bool, listing: str) -> list[int]:

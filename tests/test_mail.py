@@ -30,7 +30,7 @@ from scope.models import (
     UserType,
     utcnow,
 )
-from tests.helpers import SMTPServer, bulk_outbox, elements, needs_postgres, postgres_url
+from tests.helpers import SMTPServer, bulk_outbox, elements, needs_postgres
 
 # Workers, other apps, threads and subprocesses read what these tests write.
 pytestmark = pytest.mark.real_commits
@@ -473,7 +473,8 @@ def test_mail_worker_processes_in_parallel_never_send_a_message_twice(app, smtp,
     bulk_outbox(app, make_sponsor(), 500)
     env = {
         **os.environ,
-        "SCOPE_SQLALCHEMY_DATABASE_URI": postgres_url(),
+        # The tests' own database (under pytest-xdist, the worker's).
+        "SCOPE_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "SCOPE_SECRET_KEY": "test-secret-key-not-for-production",
         "SCOPE_MAIL_SERVER": "127.0.0.1",
         "SCOPE_MAIL_PORT": str(smtp.port),

@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 from scope.extensions import db
 from scope.mail.services import queue_mail
+from scope.manage import marks
 from scope.models import (
     Invitation,
     InvitationState,
@@ -46,6 +47,8 @@ PATHS = [
     "/manage/users?sort=last_login",
     "/manage/users?size=10&page=3",
     "/manage/users?page=999",
+    "/manage/users?letter=M",
+    "/manage/users?dir=desc&letter=M&status=active",
     "/manage/users/{user_id}",
     "/manage/invitations",
     "/manage/invitations?sort=organization&dir=desc",
@@ -169,9 +172,25 @@ def populated(app, staff):
         return {"org_id": organizations[1].id, "user_id": inviters[2].id}
 
 
+# A sponsor with page marks (scope/manage/marks.py): a page number or a letter reads them.
+MARKED_PATHS = [
+    "/manage/users?size=10&page=3",
+    "/manage/users?page=999",
+    "/manage/users?dir=desc&size=10&page=2",
+    "/manage/users?status=managed&size=5&page=2",
+    "/manage/users?letter=M",
+    "/manage/users?dir=desc&letter=M&type=mentor",
+]
+
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", PATHS + [f"marked:{path}" for path in MARKED_PATHS])
 def test_request_stays_within_its_statement_budget(app, staff, populated, path, htmx):
+    if path.startswith("marked:"):
+        path = path.removeprefix("marked:")
+        with app.app_context():
+            marks.make_marks(staff.sponsor_id, 4)
+            db.session.commit()
     url = path.format(**populated)
     staff.get(url, htmx=htmx)  # warm: first-use queries of the process do not count
     with app.app_context(), count_statements() as statements:

@@ -11,13 +11,14 @@ import re
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from scope import search
 from scope.extensions import db
 from scope.models import User, UserStatus, UserType
+from scope.text import name_key, person_name_key
 from tests.helpers import elements
 
 PEOPLE = [
@@ -104,6 +105,14 @@ def test_sqlite_has_the_search_index_and_postgresql_does_not(app):
         "a",
         "na li",
         "example.com",
+        "maya.chen@beacon.example.com",
+        "MAYA.CHEN@beacon",
+        "chen@",
+        "en@beacon.example.com",
+        "ya@beacon",
+        "@beacon.example.com",
+        "nobody@beacon.example.com",
+        "maya.chen@beacon.example.com maya",
         "lakeshore",
         "%",
         "_",
@@ -131,7 +140,9 @@ def test_every_path_finds_the_same_users(app, people, paths, q):
     q=st.one_of(
         st.text(max_size=12),
         st.lists(
-            st.sampled_from(["maya", "chen", "ar", "garc", "ia", "example", "org", "é", "ö"]),
+            st.sampled_from(
+                ["maya", "chen", "ar", "garc", "ia", "example", "org", "é", "ö", "@", "n@be"]
+            ),
             max_size=3,
         ).map(" ".join),
     )
@@ -178,9 +189,8 @@ def shown_names(html: str) -> list[str]:
     return [name.text_content() for name in elements(html, 'tr[id^="user-"] .cell-name a')]
 
 
-@pytest.fixture
-def ranked(staff, make_user):
-    for first, last, email in RANKED:
+def add_people(staff, make_user, people) -> None:
+    for first, last, email in people:
         make_user(
             email or "",
             sponsor_id=staff.sponsor_id,
@@ -189,22 +199,29 @@ def ranked(staff, make_user):
             user_type=UserType.MENTOR,
             with_password=False,
         )
+
+
+@pytest.fixture
+def ranked(staff, make_user):
+    add_people(staff, make_user, RANKED)
     return staff
 
 
 def test_a_search_shows_whole_words_and_prefixes_first_then_name_order(ranked):
     html = ranked.get("/manage/users?q=garcia", htmx=True).get_data(as_text=True)
+    # People named Garcia first (names sort by last name), then the other whole words and
+    # prefixes, then matches inside a word; each part in name order.
     assert shown_names(html) == [
-        "Maria Bogarcia",
         "Ana Garcia",
         "Rosa Garcia-Marquez",
+        "Maria Bogarcia",
         "Garcia Lopez",
         "Tomas Perez",
         "Luis Edgarcia",
     ]
     html = ranked.get("/manage/users?q=garcia+ma", htmx=True).get_data(as_text=True)
     # "ma" starts Maria and Marquez; it is inside Tomas (and Garcia-Marquez's email is rosa@).
-    assert shown_names(html) == ["Maria Bogarcia", "Rosa Garcia-Marquez", "Tomas Perez"]
+    assert shown_names(html) == ["Rosa Garcia-Marquez", "Maria Bogarcia", "Tomas Perez"]
     # Browsing, and a search sorted another way, keep that order.
     html = ranked.get("/manage/users?q=garcia&sort=name&dir=desc", htmx=True)
     names = shown_names(html.get_data(as_text=True))
@@ -231,7 +248,12 @@ def _best_first(first: str, last: str, email: str | None, q: str) -> tuple:
             or re.search(r"(^|[.@_+-])" + re.escape(word.lower()), email or "")
         )
 
-    return (not all(starts(w) for w in words), key)
+    best = all(starts(w) for w in words)
+    # The best of them: the name (key) starts with the first word, as it sorts by last name;
+    # first of all, for a search of several words, those whose name starts with all of it.
+    lead = best and person_name_key(first, last).startswith(name_key(words[0]))
+    whole = lead and len(q.split()) > 1 and person_name_key(first, last).startswith(name_key(q))
+    return (0 if whole else 1 if lead else 2 if best else 3, key)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -245,6 +267,17 @@ def _best_first(first: str, last: str, email: str | None, q: str) -> tuple:
         max_size=20,
     ),
     q=st.lists(st.sampled_from([*PARTS, "A", "GAR", "-", "a-m", "é"]), min_size=1, max_size=2),
+)
+# The parts in one example: the whole search starts a name, the first word starts another,
+# both words start words of a third, and the second is inside a word of a fourth.
+@example(
+    crowd=[
+        ("Ana", "garcia", ["ma"]),
+        ("Maria", "garcia", None),
+        ("Marquez", "lopez-garcia", None),
+        ("Tomas", "garcia", None),
+    ],
+    q=["garcia", "ma"],
 )
 def test_a_search_finds_what_a_substring_scan_finds_best_first(app, staff, crowd, q):
     q = " ".join(q)
@@ -278,3 +311,41 @@ def test_a_search_finds_what_a_substring_scan_finds_best_first(app, staff, crowd
     html = staff.get(f"/manage/users?size=100&q={quote(q)}", htmx=True).get_data(as_text=True)
     ids = [int(r.get("id").removeprefix("user-")) for r in elements(html, 'tr[id^="user-"]')]
     assert ids == [r[0] for r in found], q
+
+
+def test_a_name_that_starts_with_the_whole_search_comes_first(staff, make_user):
+    people = [
+        ("Ana", "Garcia", "mateo.a@example.com"),  # Garcia, and "ma" starts the email
+        ("Maria", "Garcia", None),  # the name starts with "garcia ma": first of all
+        ("Marta", "Lopez-Garcia", None),  # both words start a word of the name
+        ("Tomas", "Garciana", None),  # "ma" inside a word
+        ("Mateo", "Garcia", None),
+    ]
+    add_people(staff, make_user, people)
+    html = staff.get("/manage/users?q=garcia+ma", htmx=True).get_data(as_text=True)
+    assert shown_names(html) == [
+        "Maria Garcia",
+        "Mateo Garcia",
+        "Ana Garcia",
+        "Marta Lopez-Garcia",
+        "Tomas Garciana",
+    ]
+    # Typed with more space, or in capitals, it is the same search.
+    html = staff.get("/manage/users?q=GARCIA++ma", htmx=True).get_data(as_text=True)
+    assert shown_names(html)[:2] == ["Maria Garcia", "Mateo Garcia"]
+    # One word: the Garcias first, in name order, as before.
+    html = staff.get("/manage/users?q=garcia", htmx=True).get_data(as_text=True)
+    assert shown_names(html)[:3] == ["Ana Garcia", "Maria Garcia", "Mateo Garcia"]
+
+
+def test_a_pattern_is_never_a_bare_parameter_on_sqlite():
+    """SQLite prepares a statement again whenever a parameter that is a whole LIKE pattern
+    is bound: every search would be compiled twice. There the pattern is `(? || '')`."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    condition = search.word_starts("garcia ma")
+    on_sqlite = str(condition.compile(dialect=sqlite.dialect()))
+    assert "LIKE (? || '') ESCAPE '/'" in on_sqlite
+    assert "LIKE ? " not in on_sqlite
+    on_postgresql = str(condition.compile(dialect=postgresql.dialect()))
+    assert "|| ''" not in on_postgresql and "ESCAPE '/'" in on_postgresql

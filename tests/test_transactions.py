@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy.exc import DBAPIError, IntegrityError
+import sqlite3
+import threading
+import time
 
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from scope.extensions import db
+from scope.models import Occupation
 from scope.transactions import retry_on_conflict
 
 
@@ -47,3 +54,79 @@ def test_other_database_errors_are_not_retried(app):
     with app.test_request_context(), pytest.raises(IntegrityError):
         retry_on_conflict(view)()
     assert len(calls) == 1
+
+
+class _SQLiteDriver(Exception):
+    def __init__(self, code: int, name: str):
+        super().__init__("database is locked")
+        self.sqlite_errorcode = code
+        self.sqlite_errorname = name
+
+
+@pytest.mark.parametrize("code, name", [(5, "SQLITE_BUSY"), (517, "SQLITE_BUSY_SNAPSHOT")])
+def test_a_request_sqlite_refused_a_lock_runs_again(app, code, name):
+    view, calls = _failing_once(OperationalError("INSERT …", {}, _SQLiteDriver(code, name)))
+    with app.test_request_context():
+        assert retry_on_conflict(view)() == "done"
+    assert len(calls) == 2
+
+
+def test_sqlite_refusing_to_write_is_not_retried(app):
+    # SQLITE_READONLY: no second attempt can write either; the error page says so.
+    view, calls = _failing_once(
+        OperationalError("INSERT …", {}, _SQLiteDriver(8, "SQLITE_READONLY"))
+    )
+    with app.test_request_context(), pytest.raises(OperationalError):
+        retry_on_conflict(view)()
+    assert len(calls) == 1
+
+
+@pytest.mark.real_commits
+def test_a_request_caught_in_a_sqlite_lock_cycle_runs_again_and_saves(app, make_sponsor):
+    """The request reads inside a savepoint (a read lock kept to its end), another connection
+    takes the write lock and waits to commit for that read lock to go: SQLite refuses the
+    request's write at once rather than wait for ever. The request runs again and saves."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's locking")
+        path = db.engine.url.database
+    sponsor_id = make_sponsor("Lock cycle")
+    other_committing = threading.Event()
+    other_done = threading.Event()
+
+    def commit_from_another_connection():
+        connection = sqlite3.connect(path, timeout=10, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT INTO occupation (sponsor_id, name, name_key, created_at)"
+                " VALUES (?, 'Welder', 'welder', '2026-01-01 00:00:00')",
+                (sponsor_id,),
+            )
+            other_committing.set()
+            connection.execute("COMMIT")  # waits for the request's read lock
+        finally:
+            connection.close()
+            other_done.set()
+
+    attempts = []
+
+    def view():
+        attempts.append(1)
+        with db.session.begin_nested():
+            db.session.scalars(select(Occupation.id)).all()
+            if len(attempts) == 1:
+                threading.Thread(target=commit_from_another_connection, daemon=True).start()
+                assert other_committing.wait(5)
+                time.sleep(0.3)  # the other connection is now waiting in its COMMIT
+            db.session.add(Occupation(sponsor_id=sponsor_id, name="Glazier", name_key="glazier"))
+        db.session.commit()
+        return "saved"
+
+    with app.test_request_context():
+        assert retry_on_conflict(view)() == "saved"
+        assert other_done.wait(10)
+        names = set(db.session.scalars(select(Occupation.name_key)))
+        db.session.remove()
+    assert len(attempts) == 2
+    assert {"welder", "glazier"} <= names

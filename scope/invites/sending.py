@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -95,10 +95,16 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
     ]
     allowance.reserve(draft.sponsor_id, len(accepted))
     inserted = _insert(draft, accepted, result)
-    for _row, invitation in inserted:
-        queue_invitation_email(invitation, inviter, organization)
-        audit.record("invited", invitation, actor_id=inviter.id, email=invitation.email)
-        result.sent.append(invitation)
+    result.sent = [invitation for _row, invitation in inserted]
+    # The batch's emails are one letter, rendered once; they and the audit events are
+    # inserted in one statement each (as bulk Resend does), not one per row.
+    outbox = Outbox()
+    for invitation in result.sent:
+        queue_invitation_email(invitation, inviter, organization, outbox)
+    outbox.send()
+    audit.record_many(
+        "invited", result.sent, actor_id=inviter.id, each=lambda i: {"email": i.email}
+    )
     _remove_rows(draft, [row for row, _ in inserted])
     if inserted:
         draft.message = None  # it went with this batch, and so did its language
@@ -127,23 +133,20 @@ def create_managed_users(draft: WizardDraft, actor: User) -> SendResult:
         for row, checked in _check_draft(draft, result)
     ]
     inserted = _insert(draft, accepted, result)
-    for _row, user in inserted:
-        audit.record("created_managed", user, actor_id=actor.id)
-        result.created.append(user)
+    result.created = [user for _row, user in inserted]
+    audit.record_many("created_managed", result.created, actor_id=actor.id)
     _remove_rows(draft, [row for row, _ in inserted])
     return result
 
 
 def _insert(draft: WizardDraft, accepted: list, result: SendResult) -> list:
-    """Insert every new record in one flush; on a unique-key race, one at a time.
+    """Insert every new record in one statement; on a unique-key race, one at a time.
 
-    The records are added inside the savepoint, so a failed flush takes them with it.
+    The records are inserted inside the savepoint, so a failed insert takes them with it.
     """
     try:
         with db.session.begin_nested():
-            db.session.add_all(record for _, record in accepted)
-            db.session.flush()
-        return accepted
+            return _insert_together(accepted)
     except IntegrityError:
         pass
     inserted = []
@@ -163,11 +166,41 @@ def _insert(draft: WizardDraft, accepted: list, result: SendResult) -> list:
     return inserted
 
 
+def _insert_together(accepted: list) -> list:
+    """(row, record) pairs with each record replaced by the one inserted for it.
+
+    One INSERT … RETURNING for all of them: the ORM's flush inserts one row at a time on
+    SQLite (it needs the keys back in order, which SQLite's RETURNING does not promise), so
+    each returned record is matched to its row by the values written; two rows with equal
+    values are interchangeable.
+    """
+    if not accepted:
+        return []
+    model = type(accepted[0][1])
+    values = [_values(record) for _, record in accepted]
+    # Times are left out: a database may give them back in another form than was written.
+    written_keys = {key: value for written in values for key, value in written.items()}
+    keys = sorted(key for key, value in written_keys.items() if not isinstance(value, datetime))
+    waiting: dict[tuple, list] = {}
+    for returned in db.session.scalars(insert(model).returning(model), values):
+        loaded = returned.__dict__  # every column, just read: no attribute events
+        waiting.setdefault(tuple(loaded.get(key) for key in keys), []).append(returned)
+    return [
+        (row, waiting[tuple(written.get(key) for key in keys)].pop())
+        for (row, _), written in zip(accepted, values, strict=True)
+    ]
+
+
+def _values(record) -> dict:
+    """A new record's column values as given (the column defaults fill the others)."""
+    columns = type(record).__table__.c
+    values = {c.key: getattr(record, c.key) for c in columns if c.key != "id"}
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _copy(record):
     """A new instance with the same column values (the failed one is spent)."""
-    model = type(record)
-    values = {c.key: getattr(record, c.key) for c in model.__table__.c if c.key != "id"}
-    return model(**{key: value for key, value in values.items() if value is not None})
+    return type(record)(**_values(record))
 
 
 def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:

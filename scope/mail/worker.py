@@ -85,12 +85,14 @@ class InProcessDelivery:
 
 def run_periodic_steps(app: Flask) -> None:
     """What is due by the clock rather than by a request: invitation reminders, notices of
-    invitations about to expire, daily digests. Each is made exactly once however many
-    processes run this (see their modules); a failing step does not stop delivery."""
+    invitations about to expire, daily digests, page marks of large user lists. Each is made
+    exactly once however many processes run this (see their modules); a failing step does
+    not stop delivery."""
     from ..invites.reminders import queue_due_reminders
+    from ..manage.marks import maintain_marks
     from ..notices.services import queue_digests, queue_expiry_notices
 
-    for step in (queue_due_reminders, queue_expiry_notices, queue_digests):
+    for step in (queue_due_reminders, queue_expiry_notices, queue_digests, maintain_marks):
         with app.app_context():
             try:
                 step()

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from flask_babel import gettext, ngettext
+from flask_babel import ngettext
 from sqlalchemy import delete, update
 
 from .. import audit
@@ -20,7 +20,7 @@ from ..accounts.link_emails import send_set_password_link
 from ..accounts.links import end_account_links
 from ..auth.services import end_all_sessions
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, gettext
 from ..mail import allowance
 from ..models import AccountToken, AuditEvent, Invitation, MailMessage, User, UserStatus
 from ..refusals import Refused
@@ -65,45 +65,51 @@ class Account(Protocol):
 
 def action_refusal(user: Account, actor: User, action: UserAction) -> ActionRefused | None:
     """Why this account does not offer this action to this staff member, or None."""
-    name, status = user.full_name, user.status
+    reason = _refused_because(user, actor, action)
+    if reason is None:
+        return None
+    return ActionRefused(gettext(_REFUSALS[action, reason], name=user.full_name), reason)
+
+
+def _refused_because(user: Account, actor: User, action: UserAction) -> str | None:
+    """The rule itself, as the short reason a bulk action counts; worded by action_refusal."""
+    status = user.status
     if action is UserAction.CONVERT:
         if status is not UserStatus.MANAGED:
-            return ActionRefused(
-                gettext("%(name)s is not a managed user.", name=name), N_("not managed")
-            )
+            return N_("not managed")
         if not user.email:
-            return ActionRefused(
-                gettext(
-                    "%(name)s has no email address. Add one with Edit first, then AUTHENTICATE.",
-                    name=name,
-                ),
-                N_("no email"),
-            )
+            return N_("no email")
     elif action is UserAction.DEACTIVATE:
         if user.id == actor.id:
-            return ActionRefused(
-                gettext("You cannot deactivate your own account."), N_("your own account")
-            )
+            return N_("your own account")
         if status is UserStatus.DEACTIVATED:
-            return ActionRefused(
-                gettext("%(name)s is already deactivated.", name=name), N_("already deactivated")
-            )
+            return N_("already deactivated")
     elif action is UserAction.REACTIVATE:
         if status is not UserStatus.DEACTIVATED:
-            return ActionRefused(
-                gettext("%(name)s is not deactivated.", name=name), N_("not deactivated")
-            )
+            return N_("not deactivated")
     elif action is UserAction.DELETE and status is not UserStatus.MANAGED:
-        return ActionRefused(
-            gettext("Only managed users can be deleted; %(name)s is not one.", name=name),
-            N_("not managed"),
-        )
+        return N_("not managed")
     return None
 
 
+_REFUSALS = {
+    (UserAction.CONVERT, "not managed"): N_("%(name)s is not a managed user."),
+    (UserAction.CONVERT, "no email"): N_(
+        "%(name)s has no email address. Add one with Edit first, then AUTHENTICATE."
+    ),
+    (UserAction.DEACTIVATE, "your own account"): N_("You cannot deactivate your own account."),
+    (UserAction.DEACTIVATE, "already deactivated"): N_("%(name)s is already deactivated."),
+    (UserAction.REACTIVATE, "not deactivated"): N_("%(name)s is not deactivated."),
+    (UserAction.DELETE, "not managed"): N_(
+        "Only managed users can be deleted; %(name)s is not one."
+    ),
+}
+
+
 def allowed_actions(user: Account, actor: User) -> tuple[UserAction, ...]:
-    """The actions this account offers, in the order menus show them."""
-    return tuple(action for action in UserAction if action_refusal(user, actor, action) is None)
+    """The actions this account offers, in the order menus show them (asked for every row of
+    MANAGE → Users: the reasons are not worded)."""
+    return tuple(action for action in UserAction if _refused_because(user, actor, action) is None)
 
 
 def _require(user: User, actor: User, action: UserAction) -> None:

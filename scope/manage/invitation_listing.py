@@ -9,12 +9,17 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext
+from sqlalchemy import false, select, union_all
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from .. import zones
 from ..extensions import db
+from ..i18n import N_
 from ..listing import Listing
 from ..models import (
+    INVITATION_VALIDITY,
     Invitation,
     InvitationState,
     Occupation,
@@ -33,6 +38,20 @@ from .invitations import (
     visible_invitations,
 )
 from .users import safe_cell
+
+# The words every row of MANAGE → Invitations repeats (each cell's label on a phone, its
+# Actions button), worded once per table with i18n.translated: `w.email`.
+ROW_WORDS = {
+    "email": N_("Email"),
+    "type": N_("User type"),
+    "organization": N_("Organization"),
+    "invited_by": N_("Invited by"),
+    "sent": N_("Sent"),
+    "status": N_("Status"),
+    "delivery": N_("Delivery"),
+    "actions": N_("Actions"),
+    "teammate": N_("Staff (teammate)"),
+}
 
 # Filters ----------------------------------------------------------------------------------
 
@@ -86,9 +105,9 @@ def _conditions(listing: Listing, now: datetime) -> list:
     elif status == "expired":
         terms += [pending, Invitation.expires_at <= now]
     elif status == "reviewed":
-        terms += [pending, Invitation.expires_at > now, Invitation.reviewed_at.is_not(None)]
+        terms += [pending, _not_expired(now), Invitation.reviewed_at.is_not(None)]
     elif status == "sent":
-        terms += [pending, Invitation.expires_at > now, Invitation.reviewed_at.is_(None)]
+        terms += [pending, _not_expired(now), Invitation.reviewed_at.is_(None)]
     elif status == "accepted":
         terms.append(Invitation.state == InvitationState.ACCEPTED)
     elif status == "revoked":
@@ -107,13 +126,25 @@ def _conditions(listing: Listing, now: datetime) -> list:
     return terms
 
 
-def _filtered(listing: Listing):
+def _not_expired(now: datetime):
+    """expires_at > now, as a check on the rows walked in the listing's order. SQLite chose
+    the expiry-notice index for it, read every invitation not yet expired and sorted them
+    (38 ms at 50,000 invitations); its unary + keeps a column out of index choices."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return Invitation.expires_at > now
+    unindexed = UnaryExpression(
+        Invitation.expires_at, operator=operators.custom_op("+"), type_=Invitation.expires_at.type
+    )
+    return unindexed > now
+
+
+def _filtered(listing: Listing, now: datetime | None = None):
     return (
         visible_invitations()
         .outerjoin(
             PartnerOrganization, Invitation.partner_organization_id == PartnerOrganization.id
         )
-        .where(*_conditions(listing, utcnow()))
+        .where(*_conditions(listing, now or utcnow()))
     )
 
 
@@ -123,15 +154,82 @@ def _order(listing: Listing) -> list:
     return [*order, Invitation.id]
 
 
-def list_invitations(listing: Listing) -> Listing:
-    stmt = _filtered(listing).options(
-        joinedload(Invitation.partner_organization),
-        joinedload(Invitation.invited_by),
-        joinedload(Invitation.occupation),
-        joinedload(Invitation.revoked_by),
-        joinedload(Invitation.accepted_user),
+# Past this many validities (expires_at − sent_at) among pending invitations, the Expired
+# filter walks the listing index as the other filters do.
+MAX_VALIDITIES = 8
+# expires_at − sent_at in whole seconds, as ix_invitation_validity holds it.
+validity = INVITATION_VALIDITY
+
+
+def _validities() -> list[int] | None:
+    """The validities (whole seconds) the sponsor's pending invitations were sent with,
+    each found by one probe of ix_invitation_validity; None past MAX_VALIDITIES."""
+    pending = (
+        scoped(Invitation, validity)
+        .where(Invitation.state == InvitationState.PENDING)
+        .order_by(validity)
+        .limit(1)
     )
-    return listing.fetch(stmt, _order(listing))
+    found = select(pending.scalar_subquery().label("seconds")).cte("validities", recursive=True)
+    following = pending.where(validity > found.c.seconds).scalar_subquery()
+    found = found.union_all(select(following).where(found.c.seconds.is_not(None)))
+    stmt = select(found.c.seconds).where(found.c.seconds.is_not(None))
+    seconds = list(db.session.scalars(stmt.limit(MAX_VALIDITIES + 1)))
+    return seconds if len(seconds) <= MAX_VALIDITIES else None
+
+
+def expired_ids(listing: Listing, now: datetime):
+    """The Expired filter newest first, as Listing.fetch's id walk (None for any other
+    status or order). An invitation sent with validity v has expired when it was sent
+    before now − v: per validity, one range of ix_invitation_validity read in sent order
+    (rounding to seconds moves that bound by at most half a second, so the range reaches
+    one second further and expires_at <= now still decides). The ranges' first rows,
+    merged, are the newest expired invitations: no walk past those not yet expired."""
+    if (
+        listing.filters.get("status") != "expired"
+        or listing.sort != "sent"
+        or listing.direction != "desc"
+    ):
+        return None
+    validities = _validities()
+    if validities is None:
+        return None
+    order = _order(listing)
+    reach = (listing.page - 1) * listing.page_size + listing.count_ahead + 1
+    ranges = [
+        _filtered(listing, now)
+        .with_only_columns(Invitation.id, Invitation.sent_at)
+        .where(
+            validity == seconds,
+            Invitation.sent_at <= now - timedelta(seconds=seconds - 1),
+        )
+        .order_by(*order)
+        .limit(reach)
+        .subquery()
+        for seconds in validities
+    ]
+    if not ranges:
+        return select(Invitation.id).where(false())
+    merged = union_all(*(select(r.c.id, r.c.sent_at) for r in ranges)).subquery()
+    return select(merged.c.id).order_by(merged.c.sent_at.desc(), merged.c.id)
+
+
+# What a row shows of the people it names (their names): not every column of each account
+# and of its sponsor, three times a row.
+_NAMED = (User.first_name, User.last_name, User.email)
+
+
+def list_invitations(listing: Listing) -> Listing:
+    now = utcnow()
+    stmt = _filtered(listing, now).options(
+        joinedload(Invitation.partner_organization).load_only(PartnerOrganization.name),
+        joinedload(Invitation.occupation).load_only(Occupation.name),
+        *(
+            joinedload(person).load_only(*_NAMED).lazyload(User.sponsor)
+            for person in (Invitation.invited_by, Invitation.revoked_by, Invitation.accepted_user)
+        ),
+    )
+    return listing.fetch(stmt, _order(listing), ids=expired_ids(listing, now))
 
 
 def matching_ids(listing: Listing, limit: int) -> list[int]:
@@ -145,17 +243,26 @@ def inviter_options() -> list:
     """Who has sent this sponsor's invitations, for the Invited by filter: (id, name) rows."""
     stmt = (
         scoped(User, User.id, User.first_name, User.last_name, User.email)
-        .where(
-            User.id.in_(
-                visible_invitations().with_only_columns(Invitation.invited_by_id).distinct()
-            )
-        )
+        .where(User.id.in_(_inviter_ids()))
         .order_by(User.name_key, User.id)
     )
     return [
         (row.id, f"{row.first_name} {row.last_name}".strip() or row.email)
         for row in db.session.execute(stmt)
     ]
+
+
+def _inviter_ids():
+    """The distinct inviters of the visible invitations, one step of ix_invitation_inviter
+    each (a loose index scan: each step asks for the next inviter after the one found). A
+    DISTINCT read all 500,000 invitations of a sponsor for a few hundred inviters (96 ms)."""
+    inviter = Invitation.invited_by_id
+    visible = visible_invitations().with_only_columns(inviter).order_by(inviter).limit(1)
+    first = visible.where(inviter.is_not(None)).scalar_subquery()
+    steps = select(first.label("id")).cte("inviters", recursive=True)
+    after = visible.where(inviter > steps.c.id).scalar_subquery()
+    steps = steps.union_all(select(after).where(steps.c.id.is_not(None)))
+    return select(steps.c.id).where(steps.c.id.is_not(None))
 
 
 def export_csv(listing: Listing) -> Iterator[str]:

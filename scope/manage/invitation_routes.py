@@ -59,7 +59,7 @@ def invitations():
         problems=problems,
         deliveries=latest_delivery_for_invitations([i.id for i in listing.items]),
         status_of=invitation_status,
-        statuses=service.STATUSES,
+        statuses=service.status_words(),
         user_types=list(UserType),
         organization=organization,
         inviters=listing_service.inviter_options() if full_page else [],
@@ -136,7 +136,7 @@ def _invitation_row(invitation, message=None):
         invitation=invitation,
         deliveries=latest_delivery_for_invitations([invitation.id]),
         status_of=invitation_status,
-        statuses=service.STATUSES,
+        statuses=service.status_words(),
         message=message,
     )
 

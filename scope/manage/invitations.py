@@ -50,6 +50,14 @@ STATUSES = {
     "all": _l("Any status"),
 }
 DEFAULT_STATUS = "pending"
+
+
+def status_words() -> dict[str, str]:
+    """STATUSES worded once for a page: a table shows one on every row, and a lazy string
+    is translated again each time it is drawn."""
+    return {key: str(label) for key, label in STATUSES.items()}
+
+
 # The header of the export, in the language of whoever exports.
 CSV_COLUMNS = (
     _l("Email"),

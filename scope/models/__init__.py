@@ -1,8 +1,15 @@
 """The schema. Every tenant-owned table carries sponsor_id; read it through scope.tenancy."""
 
 from .base import UTCDateTime, enum_column, utcnow
-from .counts import UserCount
-from .invitations import Invitation, InvitationState, WizardDraft, WizardKind, WizardRow
+from .counts import UserCount, UserMark, UserMarkCount
+from .invitations import (
+    INVITATION_VALIDITY,
+    Invitation,
+    InvitationState,
+    WizardDraft,
+    WizardKind,
+    WizardRow,
+)
 from .people import (
     PARTNER_USER_TYPES,
     Occupation,
@@ -29,6 +36,7 @@ __all__ = [
     "AccountToken",
     "AccountTokenPurpose",
     "AuditEvent",
+    "INVITATION_VALIDITY",
     "Invitation",
     "InvitationState",
     "MailMessage",
@@ -44,6 +52,8 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserCount",
+    "UserMark",
+    "UserMarkCount",
     "UserStatus",
     "UserType",
     "WizardDraft",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -22,6 +22,37 @@ class UserCount(db.Model):
     sponsor_id: Mapped[int] = mapped_column(
         ForeignKey("sponsor.id", ondelete="CASCADE"), primary_key=True
     )
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserMark(db.Model):
+    """A page mark of MANAGE → Users in name order: the name key and id of every 5,000th
+    user when the marks were made (n = 0 is a mark before everyone). Made by
+    scope/manage/marks.py; see migration 0017q_user_marks."""
+
+    __tablename__ = "user_mark"
+    __table_args__ = (Index("ix_user_mark_key", "sponsor_id", "name_key", "user_id"),)
+
+    sponsor_id: Mapped[int] = mapped_column(
+        ForeignKey("sponsor.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name_key: Mapped[str] = mapped_column(String(210))
+    user_id: Mapped[int] = mapped_column(Integer)
+
+
+class UserMarkCount(db.Model):
+    """How many users lie from mark n up to the next, in all ("all", "") and per status and
+    type: written by the marks' making and by database triggers on user_account."""
+
+    __tablename__ = "user_mark_count"
+
+    sponsor_id: Mapped[int] = mapped_column(
+        ForeignKey("sponsor.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,7 +6,9 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..extensions import db
 from .base import UTCDateTime, enum_column, utcnow
@@ -94,6 +96,45 @@ class Invitation(db.Model):
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     accepted_user: Mapped[User | None] = relationship(foreign_keys=[accepted_user_id])
+
+
+class validity_seconds(FunctionElement):
+    """How long an invitation's link was given when it was sent: expires_at − sent_at in
+    whole seconds (rounded), the same number on both databases. Few values occur (the
+    configured validity, and any earlier one), so each is one range of an index."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "validity_seconds"
+
+
+@compiles(validity_seconds, "postgresql")
+def _validity_postgresql(element, compiler, **kw):
+    expires, sent = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round(extract(epoch FROM {expires} - {sent})) AS INTEGER)"
+
+
+@compiles(validity_seconds, "sqlite")
+def _validity_sqlite(element, compiler, **kw):
+    expires, sent = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round((julianday({expires}) - julianday({sent})) * 86400) AS INTEGER)"
+
+
+INVITATION_VALIDITY = validity_seconds(Invitation.expires_at, Invitation.sent_at)
+
+# The Expired filter newest first: "expires_at <= now" picks the oldest of the pending
+# invitations, so walking ix_invitation_listing back from the newest skipped every one not
+# yet expired (200,000 entries at 500,000 invitations, 40 ms warm and 240 ms cold). Within
+# one validity, expired means sent before now − validity: a range of this index, read in
+# sent order (invitation_listing.expired_ids), and whether it has expired.
+Index(
+    "ix_invitation_validity",
+    Invitation.sponsor_id,
+    Invitation.state,
+    INVITATION_VALIDITY,
+    Invitation.sent_at,
+    Invitation.expires_at,
+)
 
 
 class WizardKind(enum.StrEnum):

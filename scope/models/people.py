@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, gettext
 from ..text import person_name_key
 from .base import UTCDateTime, enum_column, utcnow
 

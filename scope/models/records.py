@@ -5,13 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, gettext
 from .base import UTCDateTime, enum_column, utcnow
 from .invitations import Invitation
 from .people import User
