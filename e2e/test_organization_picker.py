@@ -194,3 +194,38 @@ def test_manage_users_organization_filter_by_keyboard(staff_page: Page, shot):
     expect(active_option(page, box)).to_have_attribute("data-label", granite)
     page.keyboard.press("Escape")
     expect(box).to_have_attribute("aria-expanded", "false")
+
+
+def test_an_answer_arriving_after_a_pick_leaves_the_list_closed(staff_page: Page, shot):
+    """A pick from the options shown while a newer search is still on its way: that answer
+    arrives to a box already decided, and the list stays closed over CONTINUE."""
+    page = staff_page
+    name = f"Quarry Tools {secrets.token_hex(2)}"
+    create_employer(page, name, shot)
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite External Users").click()
+    box = page.get_by_role("combobox", name="Employer")
+    expect(box).to_be_focused()
+    page.keyboard.type("quarry")
+    expect(page.get_by_role("option", name=f"{name} Employer")).to_be_visible()
+
+    newer = re.compile(r"/organizations/search\?.*quarry(\+|%20)t")
+    held = []
+    page.route(newer, lambda route: held.append(route))
+    with page.expect_request(newer):
+        page.keyboard.type(" t")
+    page.keyboard.press("ArrowDown")  # the options of "quarry", still shown
+    page.keyboard.press("Enter")
+    expect(box).to_have_value(name)
+    expect(box).to_have_attribute("aria-expanded", "false")
+
+    with page.expect_response(re.compile(r"/organizations/search\?")):
+        held[0].continue_()
+    page.unroute(newer)
+    page.wait_for_timeout(100)  # the answer's swap would run now
+    expect(box).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("listbox", name="Employer")).to_be_hidden()
+    shot(page, "late-answer-after-pick")
+    page.get_by_role("button", name="Continue").click()
+    wizard = page.get_by_role("region", name="Invite External Users")
+    expect(wizard).to_contain_text(f"Organization: {name}")

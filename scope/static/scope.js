@@ -328,6 +328,9 @@
     if (changed) { parts.value.dispatchEvent(new Event("change", { bubbles: true })); }
   }
   function comboPick(parts, option) {
+    // The pick ends the search: an answer still on its way (or one typed a moment before and
+    // still waiting out its delay) is not drawn, so it cannot open the list again.
+    parts.input.setAttribute("data-picked", "");
     comboSet(parts, option.getAttribute("data-value"), option.getAttribute("data-label"));
     comboOpen(parts, false);
     parts.status.textContent = option.textContent.trim() + " chosen.";
@@ -344,7 +347,7 @@
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
       // No options yet: search, then land on the first (or last) of them.
-      if (!options.length) { input.setAttribute("data-highlight", event.key); window.htmx.trigger(input, "scope:search"); return; }
+      if (!options.length) { input.removeAttribute("data-picked"); input.setAttribute("data-highlight", event.key); window.htmx.trigger(input, "scope:search"); return; }
       if (!open) { comboOpen(parts, true); if (event.altKey) { return; } }
       if (event.key === "ArrowDown") { next = options[(index + 1) % options.length]; }
       else { next = options[index <= 0 ? options.length - 1 : index - 1]; }
@@ -365,10 +368,17 @@
   document.addEventListener("input", function (event) {
     if (!event.target.matches("[data-combobox] [role='combobox']")) { return; }
     var parts = comboParts(event.target);
+    event.target.removeAttribute("data-picked");  // a new search
     // Typing over a pick undoes it; emptying the box is a choice too (no organization).
     if (parts.value.value && event.target.value.trim() === "") { comboSet(parts, "", null); }
     else { parts.value.value = ""; }
     comboActivate(parts, null);
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || !list.matches || !list.matches("[data-combobox] [role='listbox']")) { return; }
+    var input = list.closest("[data-combobox]").querySelector("[role='combobox']");
+    if (input.hasAttribute("data-picked")) { event.detail.shouldSwap = false; }
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var list = event.detail.target;
