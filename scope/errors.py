@@ -104,13 +104,24 @@ def streamed(chunks: Iterator[str]) -> Iterator[str]:
     return stream_with_context(body())
 
 
+def sqlite_result(error: BaseException) -> int | None:
+    """SQLite's primary result code of a database error (the low byte of its extended code),
+    or None when SQLite did not raise it."""
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a database error, or None."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
 def cannot_write(error: sa.DBAPIError) -> bool:
     """The database is there but refuses writes (codes, never the message's words)."""
-    original = error.orig
-    code = getattr(original, "sqlite_errorcode", None)
+    code = sqlite_result(error)
     if code is not None:
-        return code & 0xFF in _SQLITE_CANNOT_WRITE
-    return getattr(original, "sqlstate", None) in _POSTGRESQL_CANNOT_WRITE
+        return code in _SQLITE_CANNOT_WRITE
+    return sqlstate(error) in _POSTGRESQL_CANNOT_WRITE
 
 
 def database_unavailable(error: BaseException) -> bool:
@@ -130,6 +141,11 @@ def _note_lost_database(context) -> None:
     error = context.sqlalchemy_exception
     if error is not None and has_request_context() and database_unavailable(error):
         g.scope_database_lost = True
+
+
+def forget_lost_database() -> None:
+    """The error noted was not a lost database after all (a conflict that is run again)."""
+    g.pop("scope_database_lost", None)
 
 
 def _discard_transaction() -> None:

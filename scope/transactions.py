@@ -17,9 +17,10 @@ import random
 import time
 from functools import wraps
 
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
+from .errors import forget_lost_database, sqlite_result, sqlstate
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,7 @@ ATTEMPTS = 4
 
 
 def is_retryable(error: BaseException) -> bool:
-    original = getattr(error, "orig", None)
-    if getattr(original, "sqlstate", None) in RETRYABLE:
-        return True
-    code = getattr(original, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == SQLITE_BUSY
+    return sqlstate(error) in RETRYABLE or sqlite_result(error) == SQLITE_BUSY
 
 
 def retry_on_conflict(view):
@@ -52,7 +49,7 @@ def retry_on_conflict(view):
                     raise
                 db.session.rollback()
                 # Not a lost database: the next attempt starts with a clean slate.
-                g.pop("scope_database_lost", None)
+                forget_lost_database()
                 log.info("transaction conflict (%s), attempt %d", _code(error), attempt)
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))
         return view(*args, **kwargs)
@@ -61,8 +58,7 @@ def retry_on_conflict(view):
 
 
 def _code(error: DBAPIError) -> str:
-    original = error.orig
-    return getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", "?")
+    return sqlstate(error) or getattr(error.orig, "sqlite_errorname", "?")
 
 
 def register(app: Flask) -> None:
