@@ -188,8 +188,18 @@ def name_starts(q: str, whole: bool = False):
     # startswith on coalesce(): PostgreSQL reads it from the rows, not the trigram index.
     names = _unindexed(User.name_key)
     terms = [User.name_key >= key, _like(names, key, starts=True)]
-    if ord(key[-1]) < 0x10FFFF:
+    following = _next_character(key[-1])
+    if following is not None:
         # The range lets the index read these rows alone; startswith keeps the rule exact
         # whatever the collation orders.
-        terms.append(User.name_key < key[:-1] + chr(ord(key[-1]) + 1))
+        terms.append(User.name_key < key[:-1] + following)
     return and_(*terms)
+
+
+def _next_character(character: str) -> str | None:
+    """The character after this one in code point order, as text can hold it: surrogates
+    (U+D800–U+DFFF) are no characters, so U+D7FF is followed by U+E000. None after the last."""
+    point = ord(character) + 1
+    if 0xD800 <= point <= 0xDFFF:
+        point = 0xE000
+    return chr(point) if point <= 0x10FFFF else None

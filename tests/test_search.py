@@ -338,6 +338,27 @@ def test_a_name_that_starts_with_the_whole_search_comes_first(staff, make_user):
     assert shown_names(html)[:3] == ["Ana Garcia", "Maria Garcia", "Mateo Garcia"]
 
 
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_word_ending_in_the_last_character_before_the_surrogates_is_searched(
+    staff, make_user, htmx
+):
+    """The name range's upper bound is the next character: after U+D7FF that is U+E000
+    (U+D800 is half a surrogate pair, which no database driver takes)."""
+    add_people(
+        staff,
+        make_user,
+        [("Ana", "Kim\ud7ff", None), ("Bo", "Kim\ue000", None), ("Cy", "Kim\U0010ffff", None)],
+    )
+    for q, names in (
+        ("kim\ud7ff", ["Ana Kim\ud7ff"]),
+        ("kim\ud7ff ana", ["Ana Kim\ud7ff"]),
+        ("kim\U0010ffff", ["Cy Kim\U0010ffff"]),
+    ):
+        response = staff.get(f"/manage/users?q={quote(q)}", htmx=htmx)
+        assert response.status_code == 200, q
+        assert shown_names(response.get_data(as_text=True)) == names, q
+
+
 def test_a_pattern_is_never_a_bare_parameter_on_sqlite():
     """SQLite prepares a statement again whenever a parameter that is a whole LIKE pattern
     is bound: every search would be compiled twice. There the pattern is `(? || '')`."""
