@@ -7,7 +7,10 @@ or 500: the second attempt's checks see the change and answer as they would have
 
 Only these outcomes are retried: they mean "nothing of yours was written, try again".
 Every view is wrapped, so no route needs to know; a view's effects outside the database
-happen after its commit, so a retried attempt repeats nothing.
+happen after its commit, so a retried attempt repeats nothing. An attempt that has
+committed is never run again: SQLite can refuse a read after the commit too (a lock it
+waited for in vain), and running the view again would repeat what was saved. Uploaded
+files are read again from their start.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import random
 import time
 from functools import wraps
 
-from flask import Flask
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from .errors import forget_lost_database, sqlite_result, sqlstate
@@ -42,19 +47,37 @@ def retry_on_conflict(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         for attempt in range(1, ATTEMPTS):
+            g.pop(_COMMITTED, None)
             try:
                 return view(*args, **kwargs)
             except DBAPIError as error:
-                if not is_retryable(error):
+                if not is_retryable(error) or g.pop(_COMMITTED, False):
                     raise
                 db.session.rollback()
                 # Not a lost database: the next attempt starts with a clean slate.
                 forget_lost_database()
+                _rewind_uploads()
                 log.info("transaction conflict (%s), attempt %d", _code(error), attempt)
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))
         return view(*args, **kwargs)
 
     return wrapped
+
+
+# Set when a request's connection commits (a savepoint's release is no commit).
+_COMMITTED = "scope_committed"
+
+
+def _note_commit(connection) -> None:
+    if has_request_context():
+        g.setdefault(_COMMITTED, True)
+
+
+def _rewind_uploads() -> None:
+    """The files of a form the attempt read, ready to be read again from their start."""
+    if "files" in request.__dict__:  # parsed: werkzeug keeps it once read
+        for upload in request.files.values():
+            upload.stream.seek(0)
 
 
 def _code(error: DBAPIError) -> str:
@@ -63,6 +86,8 @@ def _code(error: DBAPIError) -> str:
 
 def register(app: Flask) -> None:
     """Wrap every view of the app (call after the blueprints are registered)."""
+    if not event.contains(Engine, "commit", _note_commit):
+        event.listen(Engine, "commit", _note_commit)
     for endpoint, view in app.view_functions.items():
         if endpoint != "static":
             app.view_functions[endpoint] = retry_on_conflict(view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
 import time
@@ -130,3 +131,61 @@ def test_a_request_caught_in_a_sqlite_lock_cycle_runs_again_and_saves(app, make_
         db.session.remove()
     assert len(attempts) == 2
     assert {"welder", "glazier"} <= names
+
+
+@pytest.mark.real_commits
+def test_an_attempt_that_committed_is_not_run_again(app, make_sponsor):
+    """SQLite may refuse a read after the commit (a lock it waited for in vain): the view is
+    not run again, or what it saved would be saved twice (a second email, a second row)."""
+    sponsor_id = make_sponsor("Committed once")
+    calls = []
+
+    def view():
+        calls.append(1)
+        db.session.add(Occupation(sponsor_id=sponsor_id, name="Welder", name_key="welder"))
+        db.session.commit()
+        raise OperationalError("SELECT …", {}, _SQLiteDriver(5, "SQLITE_BUSY"))
+
+    with app.test_request_context(), pytest.raises(OperationalError):
+        retry_on_conflict(view)()
+    with app.app_context():
+        saved = db.session.scalars(
+            select(Occupation.name_key).where(Occupation.sponsor_id == sponsor_id)
+        ).all()
+        db.session.remove()
+    assert len(calls) == 1
+    assert saved.count("welder") == 1
+
+
+def test_a_savepoint_is_no_commit_and_the_attempt_runs_again(app, make_sponsor):
+    sponsor_id = make_sponsor("Savepoint")
+    calls = []
+
+    def view():
+        calls.append(1)
+        with db.session.begin_nested():
+            db.session.add(Occupation(sponsor_id=sponsor_id, name="Welder", name_key="welder"))
+        if len(calls) == 1:
+            raise OperationalError("INSERT …", {}, _SQLiteDriver(5, "SQLITE_BUSY"))
+        return "done"
+
+    with app.test_request_context():
+        assert retry_on_conflict(view)() == "done"
+    assert len(calls) == 2
+
+
+def test_an_uploaded_file_is_read_from_its_start_again(app):
+    reads = []
+
+    def view():
+        from flask import request
+
+        reads.append(request.files["file"].read())
+        if len(reads) == 1:
+            raise OperationalError("INSERT …", {}, _SQLiteDriver(5, "SQLITE_BUSY"))
+        return "done"
+
+    upload = {"file": (io.BytesIO(b"email\nana@example.org\n"), "people.csv")}
+    with app.test_request_context(method="POST", data=upload):
+        assert retry_on_conflict(view)() == "done"
+    assert reads == [b"email\nana@example.org\n"] * 2
