@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from scope import search
 from scope.extensions import db
@@ -357,6 +357,48 @@ def test_a_word_ending_in_the_last_character_before_the_surrogates_is_searched(
         response = staff.get(f"/manage/users?q={quote(q)}", htmx=htmx)
         assert response.status_code == 200, q
         assert shown_names(response.get_data(as_text=True)) == names, q
+
+
+def test_the_parts_nest_under_a_collation_that_is_not_code_point_order(app, staff, make_user):
+    """The name ranges of the first parts are bounded by the next character ("lopez" <
+    "lope{"), which is the range of names that start with it only in code point order. Under
+    a linguistic collation ("lope{" sorts before "lopez") the first word's range is empty
+    while the whole search's is not: the parts still nest, and Next shows every match once."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("a collation of PostgreSQL's (SQLite compares code points)")
+        # Undone with the test's transaction (a commit here releases a savepoint).
+        db.session.execute(
+            text(
+                "ALTER TABLE user_account ALTER COLUMN name_key"
+                ' TYPE varchar(200) COLLATE "und-x-icu"'
+            )
+        )
+        db.session.commit()
+        assert db.session.scalar(text("SELECT 'lope{' < 'lopez' COLLATE \"und-x-icu\"")) is True
+    people = [
+        *[(first, "Lopez", None) for first in ("Maria", "Marina", "Mario", "Marisol")] * 2,
+        *[("Ana-Maria", "Lopez", None)] * 3,  # the first word leads, "mari" starts a word
+        *[("Maria", "Diaz-Lopez", None)] * 3,  # both start words, not the name
+        *[("Tomari", "Lopezz", None)] * 3,  # "mari" inside a word
+    ]
+    add_people(staff, make_user, people)
+    url, shown = "/manage/users?size=10&q=lopez+mari", []
+    for _ in range(10):
+        html = staff.get(url, htmx=True).get_data(as_text=True)
+        shown += [int(r.get("id").removeprefix("user-")) for r in elements(html, 'tr[id^="user-"]')]
+        following = elements(html, 'a[rel="next"]')
+        if not following:
+            break
+        url = following[0].get("href")
+    with app.app_context():
+        everyone = set(
+            db.session.scalars(
+                select(User.id).where(User.sponsor_id == staff.sponsor_id, User.id != staff.user_id)
+            )
+        )
+    assert len(shown) == len(set(shown)), "a row shown twice"
+    assert set(shown) == everyone
 
 
 def test_a_pattern_is_never_a_bare_parameter_on_sqlite():
