@@ -25,6 +25,9 @@ from ..models import User, UserCount, UserMark, UserMarkCount, UserStatus, UserT
 from . import counts
 
 MARK_SPACING = 5_000
+# PostgreSQL's advisory lock of a sponsor's marks: (MARK_LOCK, sponsor id). Every statement
+# that changes users takes it shared for their sponsors (migration 0017s_user_mark_lock).
+MARK_LOCK = 17_019
 # Below this many users the rows before a page are counted: a few thousand index entries.
 MARKS_FROM = 4 * MARK_SPACING
 
@@ -207,10 +210,15 @@ def _count_spans() -> str:
 
 def make_marks(sponsor_id: int, spacing: int | None = None) -> None:
     """Mark every `spacing`-th of the sponsor's users in name order and count the spans, in
-    the session's transaction. No user may change meanwhile: on PostgreSQL the users are
-    locked against writes (not reads) until the transaction ends; SQLite has one writer."""
+    the session's transaction. None of the sponsor's users may change meanwhile: on
+    PostgreSQL this takes the sponsor's mark lock, which waits for the sponsor's writers in
+    flight and makes the next ones wait until the transaction ends (other sponsors' users
+    are not held up); SQLite has one writer."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("LOCK TABLE user_account IN SHARE ROW EXCLUSIVE MODE"))
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock, :sponsor)"),
+            {"lock": MARK_LOCK, "sponsor": sponsor_id},
+        )
     for model in (UserMarkCount, UserMark):
         db.session.execute(model.__table__.delete().where(model.sponsor_id == sponsor_id))
     params = {"sponsor": sponsor_id, "spacing": spacing or MARK_SPACING}
