@@ -22,7 +22,6 @@ from functools import wraps
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from .errors import forget_lost_database, sqlite_result, sqlstate
@@ -64,12 +63,13 @@ def retry_on_conflict(view):
     return wrapped
 
 
-# Set when a request's connection commits (a savepoint's release is no commit).
+# Set once a request's session has committed (a savepoint's release is no commit; a
+# COMMIT the database refused is none either: the event follows a commit that succeeded).
 _COMMITTED = "scope_committed"
 
 
-def _note_commit(connection) -> None:
-    if has_request_context():
+def _note_commit(session) -> None:
+    if has_request_context() and not session.in_nested_transaction():
         g.setdefault(_COMMITTED, True)
 
 
@@ -86,8 +86,8 @@ def _code(error: DBAPIError) -> str:
 
 def register(app: Flask) -> None:
     """Wrap every view of the app (call after the blueprints are registered)."""
-    if not event.contains(Engine, "commit", _note_commit):
-        event.listen(Engine, "commit", _note_commit)
+    if not event.contains(db.session, "after_commit", _note_commit):
+        event.listen(db.session, "after_commit", _note_commit)
     for endpoint, view in app.view_functions.items():
         if endpoint != "static":
             app.view_functions[endpoint] = retry_on_conflict(view)

@@ -371,7 +371,7 @@ def test_the_parts_nest_under_a_collation_that_is_not_code_point_order(app, staf
         db.session.execute(
             text(
                 "ALTER TABLE user_account ALTER COLUMN name_key"
-                ' TYPE varchar(200) COLLATE "und-x-icu"'
+                ' TYPE varchar(210) COLLATE "und-x-icu"'
             )
         )
         db.session.commit()

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from scope.extensions import db
@@ -154,6 +154,41 @@ def test_an_attempt_that_committed_is_not_run_again(app, make_sponsor):
         ).all()
         db.session.remove()
     assert len(calls) == 1
+    assert saved.count("welder") == 1
+
+
+@pytest.mark.real_commits
+def test_a_commit_the_database_refused_runs_again(app, make_sponsor):
+    """SQLite may refuse the COMMIT itself (a reader kept its lock past the busy timeout):
+    nothing was written, so the attempt runs again and saves once."""
+    sponsor_id = make_sponsor("Refused commit")
+    calls, refused = [], []
+
+    def refuse_once(connection):
+        if not refused:
+            refused.append(1)
+            raise OperationalError("COMMIT", {}, _SQLiteDriver(5, "SQLITE_BUSY"))
+
+    def view():
+        calls.append(1)
+        db.session.add(Occupation(sponsor_id=sponsor_id, name="Welder", name_key="welder"))
+        db.session.commit()
+        return "saved"
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", refuse_once)
+    try:
+        with app.test_request_context():
+            assert retry_on_conflict(view)() == "saved"
+    finally:
+        event.remove(engine, "commit", refuse_once)
+    with app.app_context():
+        saved = db.session.scalars(
+            select(Occupation.name_key).where(Occupation.sponsor_id == sponsor_id)
+        ).all()
+        db.session.remove()
+    assert len(calls) == 2
     assert saved.count("welder") == 1
 
 
