@@ -9,6 +9,7 @@ reference order), so the marks are checked against the product's order, not them
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 
 import pytest
@@ -523,5 +524,51 @@ def test_writers_racing_the_making_of_marks_keep_the_spans_exact(app, make_spons
         assert db.session.scalar(
             select(func.count()).select_from(UserMark).where(UserMark.sponsor_id == sponsor)
         )
+        db.session.remove()
+    assert kept(app) == truth(app)
+
+
+@pytest.mark.real_commits  # a second connection
+def test_the_periodic_step_leaves_a_sponsor_being_written_for_later(app, make_sponsor, monkeypatch):
+    """Waiting for a sponsor's writer in flight would make every next writer of that sponsor
+    (a login) queue behind the marks: the step moves on, and makes them the next time."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer whatever is locked")
+    monkeypatch.setattr(marks, "MARKS_FROM", 8)
+    busy, quiet = make_sponsor("Busy"), make_sponsor("Quiet")
+    users = User.__table__
+    with app.app_context():
+        db.session.execute(
+            users.insert(), [_new_user(s, "seed", n) for s in (busy, quiet) for n in range(9)]
+        )
+        db.session.commit()
+        db.session.remove()
+    step_done = threading.Event()
+
+    def periodic_step():
+        with app.app_context():
+            marks.maintain_marks()
+            db.session.remove()
+        step_done.set()
+
+    with app.app_context(), db.engine.connect() as writer:  # Busy's login, not yet committed
+        writer.execute(
+            update(users)
+            .where(users.c.email == f"seed{busy}-1@marks.test")
+            .values(last_login_at=func.now())
+        )
+        step = threading.Thread(target=periodic_step)
+        step.start()
+        finished = step_done.wait(5)
+        writer.commit()
+    step.join(30)
+    assert finished, "the periodic step waited for Busy's writer"
+    with app.app_context():
+        made = set(db.session.scalars(select(UserMark.sponsor_id)))
+        assert quiet in made and busy not in made
+        assert marks.needing_marks() == [busy]
+        marks.maintain_marks()
+        assert busy in set(db.session.scalars(select(UserMark.sponsor_id)))
         db.session.remove()
     assert kept(app) == truth(app)

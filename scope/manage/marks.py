@@ -208,17 +208,19 @@ def _count_spans() -> str:
     """
 
 
-def make_marks(sponsor_id: int, spacing: int | None = None) -> None:
+def make_marks(sponsor_id: int, spacing: int | None = None, wait: bool = True) -> bool:
     """Mark every `spacing`-th of the sponsor's users in name order and count the spans, in
     the session's transaction. None of the sponsor's users may change meanwhile: on
     PostgreSQL this takes the sponsor's mark lock, which waits for the sponsor's writers in
     flight and makes the next ones wait until the transaction ends (other sponsors' users
-    are not held up); SQLite has one writer."""
+    are not held up); SQLite has one writer. Without `wait`, a sponsor whose users are being
+    changed right now is left as it is (False): nobody queues behind the marks."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(:lock, :sponsor)"),
-            {"lock": MARK_LOCK, "sponsor": sponsor_id},
-        )
+        key = {"lock": MARK_LOCK, "sponsor": sponsor_id}
+        if wait:
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:lock, :sponsor)"), key)
+        elif not db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:lock, :sponsor)"), key):
+            return False
     for model in (UserMarkCount, UserMark):
         db.session.execute(model.__table__.delete().where(model.sponsor_id == sponsor_id))
     params = {"sponsor": sponsor_id, "spacing": spacing or MARK_SPACING}
@@ -228,6 +230,7 @@ def make_marks(sponsor_id: int, spacing: int | None = None) -> None:
     # of every mark for each page (30 ms at a million users instead of 0.7).
     for table in ("user_mark", "user_mark_count"):
         db.session.execute(text(f"ANALYZE {table}"))
+    return True
 
 
 def needing_marks() -> list[int]:
@@ -257,7 +260,10 @@ def needing_marks() -> list[int]:
 
 def maintain_marks() -> None:
     """The periodic step: make the marks of each sponsor that needs them, one transaction
-    each (two processes making the same sponsor's marks at once take turns)."""
+    each. A sponsor whose users are being changed (or whose marks another process is making)
+    is left for the next step rather than waited for: its writers would queue behind."""
     for sponsor_id in needing_marks():
-        make_marks(sponsor_id)
-        db.session.commit()
+        if make_marks(sponsor_id, wait=False):
+            db.session.commit()
+        else:
+            db.session.rollback()
