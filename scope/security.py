@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Flask, Request, abort, make_response, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -114,8 +115,31 @@ class ScopeRequest(Request):
                 )
 
 
+# Requests a page makes by itself (and static files): their answers never set the cookie.
+UNATTENDED_ENDPOINTS = frozenset({"static", "notices.count", "join.reviewed"})
+
+
+class ScopeSessionInterface(SecureCookieSessionInterface):
+    """The answer to a request a page makes by itself leaves the session cookie alone.
+
+    Such a request can leave with the cookie from before a login or a logout in the same
+    browser and be answered after it (the sign-up page's /reviewed a second after it loads,
+    the Notifications count): setting the cookie then would undo that login. An open tab is not
+    activity either, so it does not renew the session; static files are cached, and must not
+    carry a cookie.
+    """
+
+    def save_session(self, app, session, response):
+        if request.endpoint in UNATTENDED_ENDPOINTS:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def register(app: Flask) -> None:
     app.request_class = ScopeRequest
+    app.session_interface = ScopeSessionInterface()
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # The client's address is the one the outermost trusted proxy saw: the N-th entry
@@ -126,9 +150,8 @@ def register(app: Flask) -> None:
     def renew_session(response):
         # Flask refuses a session cookie signed longer ago than PERMANENT_SESSION_LIFETIME
         # (SESSION_IDLE_HOURS): signing it again on each request makes that an idle timeout.
-        # Static files are left out: they are cached, and must not carry a cookie.
-        # So are background polls (the Notifications count): an open tab is not activity.
-        if "_user_id" in session and request.endpoint not in ("static", "notices.count"):
+        # Unattended requests are left out by ScopeSessionInterface.
+        if "_user_id" in session:
             session.permanent = True
             session.modified = True
         return response

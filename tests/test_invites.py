@@ -400,6 +400,28 @@ def test_teammate_sign_up_gives_staff_access(app, staff):
     assert person.get("/partners/employers").status_code == 200
 
 
+def test_the_pages_own_review_request_answering_after_the_sign_up_keeps_the_person_logged_in(
+    app, staff
+):
+    """The sign-up page posts /reviewed a second after it loads. In a browser that request can
+    still be on its way, carrying the cookie from before the sign-up, when the sign-up's answer
+    has logged the person in: its answer must not set the cookie back to the old session."""
+    add(staff, "teammates", email="pat@riverbend.example")
+    staff.post("/invite/teammates/send", htmx=True)
+    path = link_path(mails(app)[0])
+    person = app.test_client()
+    page = person.get(path).get_data(as_text=True)
+    in_flight = app.test_client()
+    in_flight.set_cookie("session", person.get_cookie("session").value)
+    assert sign_up(person, path).headers["Location"] == "/partners/employers"
+    late = in_flight.post(
+        path + "/reviewed", headers={"X-CSRFToken": csrf_token(page), "HX-Request": "true"}
+    )
+    assert late.status_code == 204
+    assert "Set-Cookie" not in late.headers
+    assert person.get("/partners/employers").status_code == 200
+
+
 @pytest.mark.parametrize(
     "data, message",
     [
