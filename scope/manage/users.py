@@ -157,7 +157,7 @@ def _best_first(listing: Listing) -> list[_Part]:
         # Whole words and the start of the next, in name order: every word starts a word of
         # the name, the first its start, so these are best matches led by the first word.
         # Said, not only implied: the two ranges nest in code point order, and need not
-        # under another collation ("lope{" sorts before "lopez" in most languages').
+        # under another collation ("lope{" sorts before "lopez" in most languages).
         phrase = and_(search.name_starts(listing.q, whole=True), lead)
         parts.insert(0, _Part(phrase, phrase, True))
     return parts
