@@ -133,6 +133,15 @@ def test_a_request_caught_in_a_sqlite_lock_cycle_runs_again_and_saves(app, make_
     assert {"welder", "glazier"} <= names
 
 
+def _saved_occupations(app, sponsor_id: int) -> list[str]:
+    with app.app_context():
+        saved = db.session.scalars(
+            select(Occupation.name_key).where(Occupation.sponsor_id == sponsor_id)
+        ).all()
+        db.session.remove()
+    return saved
+
+
 @pytest.mark.real_commits
 def test_an_attempt_that_committed_is_not_run_again(app, make_sponsor):
     """SQLite may refuse a read after the commit (a lock it waited for in vain): the view is
@@ -148,11 +157,7 @@ def test_an_attempt_that_committed_is_not_run_again(app, make_sponsor):
 
     with app.test_request_context(), pytest.raises(OperationalError):
         retry_on_conflict(view)()
-    with app.app_context():
-        saved = db.session.scalars(
-            select(Occupation.name_key).where(Occupation.sponsor_id == sponsor_id)
-        ).all()
-        db.session.remove()
+    saved = _saved_occupations(app, sponsor_id)
     assert len(calls) == 1
     assert saved.count("welder") == 1
 
@@ -183,11 +188,7 @@ def test_a_commit_the_database_refused_runs_again(app, make_sponsor):
             assert retry_on_conflict(view)() == "saved"
     finally:
         event.remove(engine, "commit", refuse_once)
-    with app.app_context():
-        saved = db.session.scalars(
-            select(Occupation.name_key).where(Occupation.sponsor_id == sponsor_id)
-        ).all()
-        db.session.remove()
+    saved = _saved_occupations(app, sponsor_id)
     assert len(calls) == 2
     assert saved.count("welder") == 1
 

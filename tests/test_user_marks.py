@@ -23,7 +23,7 @@ from scope.extensions import db
 from scope.manage import marks
 from scope.models import Sponsor, User, UserMark, UserMarkCount, UserStatus, UserType
 from scope.text import person_name_key
-from tests.helpers import run_together, text_of
+from tests.helpers import needs_postgres, run_together, text_of
 from tests.test_keyset import FIRST, LAST, TYPES, People, person, reference, shown_ids
 
 SPACING = 4
@@ -434,13 +434,11 @@ def _new_user(sponsor: int, tag: str, n: int) -> dict:
     }
 
 
+@needs_postgres  # SQLite has one writer whatever is locked
 @pytest.mark.real_commits  # a second connection
 def test_making_one_sponsor_s_marks_holds_up_only_that_sponsor_s_writers(app, make_sponsor):
     """While a sponsor's marks are made (3.4 s at a million users), its own users wait;
     another sponsor's logins, sign-ups and edits go on."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite has one writer whatever is locked")
     marked, other = make_sponsor("Marked"), make_sponsor("Other")
     users = User.__table__
     with app.app_context():
@@ -528,13 +526,11 @@ def test_writers_racing_the_making_of_marks_keep_the_spans_exact(app, make_spons
     assert kept(app) == truth(app)
 
 
+@needs_postgres  # SQLite has one writer whatever is locked
 @pytest.mark.real_commits  # a second connection
 def test_the_periodic_step_leaves_a_sponsor_being_written_for_later(app, make_sponsor, monkeypatch):
     """Waiting for a sponsor's writer in flight would make every next writer of that sponsor
     (a login) queue behind the marks: the step moves on, and makes them the next time."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite has one writer whatever is locked")
     monkeypatch.setattr(marks, "MARKS_FROM", 8)
     busy, quiet = make_sponsor("Busy"), make_sponsor("Quiet")
     users = User.__table__
