@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from sqlalchemy import insert
 
+from .bulk_load import insert_many
 from .extensions import db
 from .models import AuditEvent, utcnow
 
@@ -50,5 +50,4 @@ def record_many(action: str, subjects, *, actor_id: int, each=None, **details) -
         }
         for subject in subjects
     ]
-    if rows:
-        db.session.execute(insert(AuditEvent), rows)
+    insert_many(AuditEvent, rows)

@@ -1,4 +1,5 @@
-"""Loading many rows at once (seed-demo): COPY on PostgreSQL, batched INSERT on SQLite.
+"""Loading many rows at once: COPY on PostgreSQL, batched INSERT on SQLite (seed-demo), and
+the many rows of one action in one statement (`insert_many`).
 
 A million users with their indexes in place spent most of their load updating nine
 indexes row by row (the trigram GIN index above all). For a large load on PostgreSQL the
@@ -14,7 +15,8 @@ import enum
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, cast, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from .extensions import db
 
@@ -51,6 +53,49 @@ def insert_rows(model, rows: list[dict]) -> None:
     with cursor.copy(f"COPY {model.__table__.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([_plain(row[c]) for c in columns])
+
+
+def insert_many(model, rows: list[dict], *, returning: bool = False) -> list:
+    """Insert the rows of one action (a SEND's invitations, their emails and audit events) in
+    the session's transaction; with `returning`, the inserted records, in no given order.
+
+    A row's missing keys take the column's default. On PostgreSQL the rows that share their
+    keys go as one array a column, unnested by the database: a multi-row VALUES has a
+    parameter a value (15,000 for 1,000 invitations), which psycopg converts in Python, and
+    that took 80–200 ms of CPU a SEND where the arrays take under 40. SQLite: SQLAlchemy's
+    multi-row INSERT.
+    """
+    if not rows:
+        return []
+    if db.session.connection().dialect.name != "postgresql":
+        statement = insert(model).returning(model) if returning else insert(model)
+        result = db.session.execute(statement, rows)
+        return list(result.scalars()) if returning else []
+    shapes: dict[tuple, list[dict]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    inserted = []
+    for keys, shape in shapes.items():
+        statement = _unnested(model, keys, shape)
+        if returning:
+            inserted.extend(db.session.scalars(statement.returning(model)))
+        else:
+            db.session.execute(statement)
+    return inserted
+
+
+def _unnested(model, keys: tuple, rows: list[dict]):
+    """INSERT INTO t (keys) SELECT * FROM unnest(CAST(:k AS type[]), …): one array a key."""
+    columns = model.__table__.c
+    arrays = [
+        cast(
+            bindparam(f"array_{key}", [row[key] for row in rows], type_=ARRAY(columns[key].type)),
+            ARRAY(columns[key].type),
+        )
+        for key in keys
+    ]
+    source = func.unnest(*arrays).table_valued(*keys).render_derived()
+    return insert(model).from_select(list(keys), select(*source.c))
 
 
 def _plain(value):

@@ -1,15 +1,28 @@
-"""seed-demo's bulk load: the schema afterwards is the one the migrations made."""
+"""seed-demo's bulk load: the schema afterwards is the one the migrations made; an action's
+many rows (insert_many): written as given, in a few parameters on PostgreSQL."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select, text
 
 import scope.bulk_load
+from scope.bulk_load import insert_many
 from scope.extensions import db
 from scope.invites.reminders import queue_due_reminders
-from scope.models import Invitation, User, UserCount
+from scope.models import (
+    AuditEvent,
+    Invitation,
+    InvitationState,
+    User,
+    UserCount,
+    UserType,
+    utcnow,
+)
 from scope.notices.services import queue_expiry_notices
+from tests.helpers import needs_postgres
 
 _POSTGRES_SCHEMA = """
     SELECT 'index', tablename || '.' || indexname, indexdef FROM pg_indexes
@@ -81,3 +94,90 @@ def test_a_seeded_demo_has_no_backlog_of_reminders_or_expiry_notices(app, runner
         assert queue_due_reminders() == 0
         assert queue_expiry_notices() == 0
         db.session.remove()
+
+
+def _invitation(sponsor_id: int, n: int, **values) -> dict:
+    now = utcnow()
+    row = {
+        "sponsor_id": sponsor_id,
+        "email": f"many{n}@bulk.example",
+        "pending_email": f"many{n}@bulk.example",
+        "user_type": UserType.MENTOR if n % 2 else UserType.SUPERVISOR,
+        "state": InvitationState.PENDING,
+        "nonce": f"nonce-{n}",
+        "sent_at": now,
+        "expires_at": now + timedelta(days=n),
+        "message": None,
+    }
+    return {**row, **values}
+
+
+def test_insert_many_writes_each_row_as_given_and_a_missing_key_takes_its_default(
+    app, make_sponsor
+):
+    sponsor_id = make_sponsor("Many rows")
+    rows = [_invitation(sponsor_id, n, language="es") for n in range(5)]
+    rows.append(_invitation(sponsor_id, 5, message="Hola \\ «amigos» \"{x}\", 'y'"))
+    with app.app_context():
+        inserted = insert_many(Invitation, rows, returning=True)
+        assert sorted(i.email for i in inserted) == sorted(r["email"] for r in rows)
+        db.session.commit()
+        db.session.expunge_all()
+        saved = db.session.scalars(
+            select(Invitation).where(Invitation.sponsor_id == sponsor_id).order_by(Invitation.id)
+        ).all()
+        by_email = {i.email: i for i in saved}
+        for row in rows:
+            invitation = by_email[row["email"]]
+            for key, value in row.items():
+                assert getattr(invitation, key) == value, key
+        # Not given: the column's default (Python's or the database's).
+        assert by_email["many5@bulk.example"].language == "en"
+        assert {i.reminder_count for i in saved} == {0}
+        assert all(i.created_at is not None for i in saved)
+
+        details = [{"email": i.email, "note": "a'\"\\{}[]", "n": n} for n, i in enumerate(saved)]
+        events = [
+            {
+                "sponsor_id": sponsor_id,
+                "action": "invited",
+                "subject_type": "invitation",
+                "subject_id": i.id,
+                "details": d,
+            }
+            for i, d in zip(saved, details, strict=True)
+        ]
+        assert insert_many(AuditEvent, events) == []
+        read = db.session.scalars(
+            select(AuditEvent.details)
+            .where(AuditEvent.sponsor_id == sponsor_id)
+            .order_by(AuditEvent.subject_id)
+        ).all()
+        assert read == details
+        assert insert_many(AuditEvent, []) == []
+        db.session.remove()
+
+
+@needs_postgres
+def test_on_postgresql_the_rows_go_as_one_array_a_column(app, make_sponsor):
+    """A multi-row VALUES sends a parameter a value, each converted by psycopg in Python
+    (15,000 for a SEND of 1,000); the arrays send one a column, however many rows."""
+    sponsor_id = make_sponsor("Arrays")
+    rows = [_invitation(sponsor_id, n) for n in range(300)]
+    with app.app_context():
+        engine = db.engine
+        sent = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            sent.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            inserted = insert_many(Invitation, rows, returning=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+        [(statement, parameters)] = [(s, p) for s, p in sent if s.startswith("INSERT")]
+        assert "unnest" in statement
+        assert len(parameters) <= len(Invitation.__table__.c)  # a value at most a column
+        assert len(inserted) == 300
+        db.session.rollback()

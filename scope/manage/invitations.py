@@ -28,6 +28,7 @@ from ..models import (
     utcnow,
 )
 from ..refusals import Refused
+from ..security import unproxied
 from ..templating import format_number
 from ..tenancy import parse_id, scoped
 from .actions import EMAILED_TOO_OFTEN, BulkResult
@@ -250,6 +251,7 @@ def resend_plan(invitations: list[Invitation], actor: User) -> tuple[BulkResult,
 def bulk_resend(invitations: list[Invitation], actor: User) -> str:
     """Resend every invitation resend_plan() finds; if they do not fit in the sponsor's
     daily allowance, nothing is sent (MailCapReached says how many fit)."""
+    actor = unproxied(actor)
     result, ready = resend_plan(invitations, actor)
     allowance.reserve(actor.sponsor_id, len(ready))
     if ready:

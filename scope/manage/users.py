@@ -12,7 +12,6 @@ from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, asc, case, desc, type_coerce
-from werkzeug.local import LocalProxy
 
 from .. import search
 from ..extensions import db
@@ -29,6 +28,7 @@ from ..models import (
     full_name,
 )
 from ..partners import picker
+from ..security import unproxied
 from ..tenancy import current_sponsor_id, parse_id, scoped
 from ..text import clean_line
 from . import counts, marks
@@ -367,8 +367,7 @@ def list_users(listing: Listing, actor: User) -> Listing:
         listing.total, listing.capped = places.total, False
     else:
         counts.show_exact_total(listing)
-    # Every row asks who is looking: current_user is found once, not through its proxy each time.
-    actor = actor._get_current_object() if isinstance(actor, LocalProxy) else actor
+    actor = unproxied(actor)  # every row asks who is looking
     listing.items = [UserRow(*row).for_actor(actor) for row in listing.items]
     return listing
 
