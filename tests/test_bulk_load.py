@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 import scope.bulk_load
 from scope.bulk_load import insert_many
@@ -181,3 +182,21 @@ def test_on_postgresql_the_rows_go_as_one_array_a_column(app, make_sponsor):
         assert len(parameters) <= len(Invitation.__table__.c)  # a value at most a column
         assert len(inserted) == 300
         db.session.rollback()
+
+
+@needs_postgres
+def test_a_value_too_long_for_its_column_is_refused_not_cut_short(app, make_sponsor):
+    sponsor_id = make_sponsor("Too long")
+    rows = [_invitation(sponsor_id, 1), _invitation(sponsor_id, 2, nonce="n" * 65)]
+    with app.app_context():
+        with pytest.raises(DBAPIError, match="too long"):
+            insert_many(Invitation, rows)
+        db.session.rollback()
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Invitation)
+                .where(Invitation.sponsor_id == sponsor_id)
+            )
+            == 0
+        )
