@@ -61,10 +61,18 @@ def env_for(url: str, smtp_port: int | None = None) -> dict:
         PYTHONPATH=str(ROOT),
     )
     if smtp_port:
-        env.update(SCOPE_MAIL_SERVER="127.0.0.1", SCOPE_MAIL_PORT=str(smtp_port))
+        env.update(
+            SCOPE_MAIL_SERVER="127.0.0.1",
+            SCOPE_MAIL_PORT=str(smtp_port),
+            SCOPE_MAIL_DELIVER_IN_PROCESS="true",
+        )
+        env.pop("SCOPE_DEV_MAILBOX", None)
     else:
-        # Seeding and the in-process measurements send no mail: a development setup.
-        env.update(SCOPE_DEV_MAILBOX="true")
+        # Seeding and the in-process measurements send no mail: a development setup, without
+        # its delivery thread. Started by the in-process statement counts, that thread went
+        # on marking due emails delivered to the development mailbox while gunicorn's
+        # workers sent them to the SMTP sink: 200 of SEND's 1,000 never reached the sink.
+        env.update(SCOPE_DEV_MAILBOX="true", SCOPE_MAIL_DELIVER_IN_PROCESS="false")
     return env
 
 
