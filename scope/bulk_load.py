@@ -59,12 +59,15 @@ def insert_many(model, rows: list[dict], *, returning: bool = False) -> list:
     """Insert the rows of one action (a SEND's invitations and audit events) in the session's
     transaction; with `returning`, the inserted records, in no given order.
 
-    A row's missing keys take the column's default. On PostgreSQL the rows that share their
-    keys go as one array a column, unnested by the database: a multi-row VALUES has a
-    parameter a value (15,000 for 1,000 invitations), which psycopg converts in Python, and
-    that took 80–200 ms of CPU a SEND where the arrays take under 40. SQLite: SQLAlchemy's
-    multi-row INSERT. (Long values cost more as array elements: the 1,000 emails of a SEND
-    took 54 ms this way against 35 as an INSERT run for each row, and stay one.)
+    A row's missing keys take the column's default; a key given as None is NULL on PostgreSQL
+    (SQLite may still apply the default), so leave out what should default.
+
+    On PostgreSQL the rows that share their keys go as one array a column, unnested by the
+    database: a multi-row VALUES has a parameter a value (15,000 for 1,000 invitations),
+    which psycopg converts in Python, and that took 80–200 ms of CPU a SEND where the arrays
+    take under 40. SQLite: SQLAlchemy's multi-row INSERT. (Long values cost more as array
+    elements: the 1,000 emails of a SEND took 54 ms this way against 35 as an INSERT run for
+    each row, and stay one.)
     """
     if not rows:
         return []
