@@ -157,8 +157,17 @@
       opener = menu ? document.querySelector("[aria-controls='" + menu.id + "']") : event.detail.elt;
     }
   });
-  var focusAtSwap = null;  // where focus was right after the last swap (htmx restores it by id)
-  document.addEventListener("htmx:afterSwap", function () { focusAtSwap = document.activeElement; });
+  // Where focus was right after each swap (htmx restores it by id), kept per swapped element:
+  // a swap elsewhere in the page meanwhile (the Notifications count's poll) must not stand in
+  // for the one whose content is now loading.
+  var focusAtSwap = new WeakMap();
+  document.addEventListener("htmx:afterSwap", function (event) { focusAtSwap.set(event.target, document.activeElement); });
+  function focusWhenSwapped(root) {
+    for (var node = root; node; node = node.parentElement) {
+      if (focusAtSwap.has(node)) { return focusAtSwap.get(node); }
+    }
+    return undefined;
+  }
   document.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt;
     var dialogs = root.matches && root.matches("dialog[data-modal]") ? [root] : root.querySelectorAll ? root.querySelectorAll("dialog[data-modal]") : [];
@@ -176,7 +185,7 @@
     // settle delay, and moving the caret then would send what they type elsewhere).
     var focus = root.querySelector && (root.querySelector("[aria-invalid='true']") || root.querySelector("[data-autofocus]"));
     var active = document.activeElement;
-    var moved = active !== focusAtSwap && root.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+    var moved = active !== focusWhenSwapped(root) && root.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
     if (focus && !moved) { focus.focus(); }
   });
 
