@@ -434,6 +434,14 @@ def _new_user(sponsor: int, tag: str, n: int) -> dict:
     }
 
 
+def _seed_users(*sponsors: int) -> None:
+    """Nine users for each sponsor (seed{sponsor}-0 … -8), committed."""
+    db.session.execute(
+        User.__table__.insert(), [_new_user(s, "seed", n) for s in sponsors for n in range(9)]
+    )
+    db.session.commit()
+
+
 @needs_postgres  # SQLite has one writer whatever is locked
 @pytest.mark.real_commits  # a second connection
 def test_making_one_sponsor_s_marks_holds_up_only_that_sponsor_s_writers(app, make_sponsor):
@@ -442,10 +450,7 @@ def test_making_one_sponsor_s_marks_holds_up_only_that_sponsor_s_writers(app, ma
     marked, other = make_sponsor("Marked"), make_sponsor("Other")
     users = User.__table__
     with app.app_context():
-        db.session.execute(
-            users.insert(), [_new_user(s, "seed", n) for s in (marked, other) for n in range(9)]
-        )
-        db.session.commit()
+        _seed_users(marked, other)
         marks.make_marks(marked, SPACING)  # its transaction stays open: the lock is held
         with db.engine.connect() as writer:
             writer.execute(text("SET lock_timeout = '5s'"))
@@ -535,10 +540,7 @@ def test_the_periodic_step_leaves_a_sponsor_being_written_for_later(app, make_sp
     busy, quiet = make_sponsor("Busy"), make_sponsor("Quiet")
     users = User.__table__
     with app.app_context():
-        db.session.execute(
-            users.insert(), [_new_user(s, "seed", n) for s in (busy, quiet) for n in range(9)]
-        )
-        db.session.commit()
+        _seed_users(busy, quiet)
         db.session.remove()
     step_done = threading.Event()
 
