@@ -229,3 +229,40 @@ def test_an_answer_arriving_after_a_pick_leaves_the_list_closed(staff_page: Page
     page.get_by_role("button", name="Continue").click()
     wizard = page.get_by_role("region", name="Invite External Users")
     expect(wizard).to_contain_text(f"Organization: {name}")
+
+
+def test_an_answer_arriving_after_a_highlight_keeps_it(staff_page: Page, shot):
+    """The person highlights an option while the answer to their last keys is on its way:
+    that answer, still offering the option, keeps it highlighted, and Enter picks it."""
+    page = staff_page
+    name = f"Ridge Tools {secrets.token_hex(2)}"
+    create_employer(page, name, shot)
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite External Users").click()
+    box = page.get_by_role("combobox", name="Employer")
+    expect(box).to_be_focused()
+    page.keyboard.type("ridge")
+    option = page.get_by_role("option", name=f"{name} Employer")
+    expect(option).to_be_visible()
+
+    newer = re.compile(r"/organizations/search\?.*ridge(\+|%20)t")
+    held = []
+    page.route(newer, lambda route: held.append(route))
+    with page.expect_request(newer):
+        page.keyboard.type(" t")
+    page.keyboard.press("ArrowDown")  # the options of "ridge", still shown
+    expect(option).to_have_attribute("aria-selected", "true")
+
+    with page.expect_response(re.compile(r"/organizations/search\?")):
+        held[0].continue_()
+    page.unroute(newer)
+    listbox = page.get_by_role("listbox", name="Employer")
+    expect(listbox.get_by_role("option").last).to_have_text("Create employer “ridge t”")
+    expect(option).to_have_attribute("aria-selected", "true")
+    expect(active_option(page, box)).to_have_text(f"{name} Employer")
+    shot(page, "answer-after-highlight")
+    page.keyboard.press("Enter")
+    expect(box).to_have_value(name)
+    page.get_by_role("button", name="Continue").click()
+    wizard = page.get_by_role("region", name="Invite External Users")
+    expect(wizard).to_contain_text(f"Organization: {name}")

@@ -383,11 +383,16 @@
     else { parts.value.value = ""; }
     comboActivate(parts, null);
   });
+  var comboKept = new WeakMap();  // listbox → the data-value highlighted when an answer came
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = event.detail.target;
     if (!list || !list.matches || !list.matches("[data-combobox] [role='listbox']")) { return; }
     var input = list.closest("[data-combobox]").querySelector("[role='combobox']");
-    if (input.hasAttribute("data-picked")) { event.detail.shouldSwap = false; }
+    if (input.hasAttribute("data-picked")) { event.detail.shouldSwap = false; return; }
+    // A newer answer keeps the option the person has highlighted, if it still offers it:
+    // Enter then picks what they see, not the form's submit.
+    var active = list.querySelector(".active");
+    comboKept.set(list, active ? active.getAttribute("data-value") : null);
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var list = event.detail.target;
@@ -399,8 +404,13 @@
     parts.status.textContent = options.length ? options.length + (options.length === 1 ? " choice" : " choices") + " below." : "No organization matches.";
     var highlight = parts.input.getAttribute("data-highlight");
     parts.input.removeAttribute("data-highlight");
-    if (highlight && options.length && !parts.list.hidden) {
+    var kept = comboKept.get(list);
+    comboKept.delete(list);
+    if (parts.list.hidden) { return; }
+    if (highlight && options.length) {
       comboActivate(parts, highlight === "ArrowUp" ? options[options.length - 1] : options[0]);
+    } else if (kept !== null && kept !== undefined) {
+      comboActivate(parts, options.filter(function (option) { return option.getAttribute("data-value") === kept; })[0] || null);
     }
   });
   document.addEventListener("mousedown", function (event) {
