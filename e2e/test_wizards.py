@@ -109,6 +109,46 @@ def test_send_with_a_typed_row_after_a_reload(staff_page: Page, mail, shot):
     mail.wait_for_mail_to(typed)
 
 
+def test_what_is_typed_while_the_last_keep_is_on_its_way_is_kept_too(staff_page: Page, shot):
+    """What is typed is sent as it is typed: a change made while the last one is still on its
+    way (a slow answer) is sent after it, not dropped, so a reload shows it."""
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite Teammates").click()
+    early, later = email("early"), email("later")
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/invite/teammates/typed", hold_the_first)
+    page.evaluate(
+        """() => {
+             let keeps = 0;
+             document.addEventListener("htmx:confirm", (event) => {
+               if (event.detail.path.endsWith("/typed")) { document.body.dataset.keeps = ++keeps; }
+             });
+           }"""
+    )
+    with page.expect_request(lambda r: r.url.endswith("/invite/teammates/typed")):
+        page.get_by_label("Email").fill(early)
+    page.get_by_label("Email").fill(later)
+    # The second asked for while the first is held.
+    expect(page.locator("body")).to_have_attribute("data-keeps", "2")
+    local_part = later.split("@")[0]
+    with page.expect_response(
+        lambda r: r.url.endswith("/typed") and local_part in (r.request.post_data or "")
+    ):
+        held[0].continue_()
+    page.unroute("**/invite/teammates/typed")
+    page.reload()
+    expect(page.get_by_label("Email")).to_have_value(later)
+    shot(page, "typed-after-a-slow-keep")
+
+
 def test_reload_with_a_half_typed_row_keeps_what_was_typed(staff_page: Page, shot):
     page = staff_page
     organization = f"Cedar Clinic {TOKEN}"
