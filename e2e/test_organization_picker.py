@@ -266,3 +266,34 @@ def test_an_answer_arriving_after_a_highlight_keeps_it(staff_page: Page, shot):
     page.get_by_role("button", name="Continue").click()
     wizard = page.get_by_role("region", name="Invite External Users")
     expect(wizard).to_contain_text(f"Organization: {name}")
+
+
+def test_a_highlighted_create_option_is_not_carried_to_another_name(staff_page: Page, shot):
+    """ "Create employer “x”" highlighted while the answer for more keys is on its way is not
+    the newer answer's "Create employer “x y”": Enter must not create a name never chosen."""
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite External Users").click()
+    box = page.get_by_role("combobox", name="Employer")
+    expect(box).to_be_focused()
+    typed = f"zq{secrets.token_hex(2)}"
+    page.keyboard.type(typed)
+    create = page.get_by_role("option", name=f"Create employer “{typed}”")
+    expect(create).to_be_visible()
+
+    newer = re.compile(rf"/organizations/search\?.*{typed}(\+|%20)k")
+    held = []
+    page.route(newer, lambda route: held.append(route))
+    with page.expect_request(newer):
+        page.keyboard.type(" k")
+    page.keyboard.press("ArrowUp")  # the last option of the answer shown: create
+    expect(create).to_have_attribute("aria-selected", "true")
+
+    with page.expect_response(re.compile(r"/organizations/search\?")):
+        held[0].continue_()
+    page.unroute(newer)
+    newer_create = page.get_by_role("option", name=f"Create employer “{typed} k”")
+    expect(newer_create).to_be_visible()
+    expect(newer_create).not_to_have_attribute("aria-selected", "true")
+    expect(box).not_to_have_attribute("aria-activedescendant", re.compile(".+"))
+    shot(page, "create-not-carried")

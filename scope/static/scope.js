@@ -383,7 +383,11 @@
     else { parts.value.value = ""; }
     comboActivate(parts, null);
   });
-  var comboKept = new WeakMap();  // listbox → the data-value highlighted when an answer came
+  var comboKept = new WeakMap();  // listbox → the option highlighted when an answer came
+  function comboKey(option) {
+    // An option is the same only with the same name: "Create employer" is always "new".
+    return option.getAttribute("data-value") + "\n" + option.getAttribute("data-label");
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = event.detail.target;
     if (!list || !list.matches || !list.matches("[data-combobox] [role='listbox']")) { return; }
@@ -392,7 +396,7 @@
     // A newer answer keeps the option the person has highlighted, if it still offers it:
     // Enter then picks what they see, not the form's submit.
     var active = list.querySelector(".active");
-    comboKept.set(list, active ? active.getAttribute("data-value") : null);
+    comboKept.set(list, active ? comboKey(active) : null);
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var list = event.detail.target;
@@ -410,7 +414,7 @@
     if (highlight && options.length) {
       comboActivate(parts, highlight === "ArrowUp" ? options[options.length - 1] : options[0]);
     } else if (kept !== null && kept !== undefined) {
-      comboActivate(parts, options.filter(function (option) { return option.getAttribute("data-value") === kept; })[0] || null);
+      comboActivate(parts, options.filter(function (option) { return comboKey(option) === kept; })[0] || null);
     }
   });
   document.addEventListener("mousedown", function (event) {
