@@ -153,6 +153,45 @@ def test_what_is_typed_while_the_last_keep_is_on_its_way_is_kept_too(staff_page:
     shot(page, "typed-after-a-slow-keep")
 
 
+def test_add_waiting_behind_a_slow_keep_is_not_undone_by_a_later_change(staff_page: Page, shot):
+    """ADD+ clicked while a keep is on its way waits for it; a change made meanwhile (a
+    keep of its own) does not take ADD+'s place: the person is added, as typed last."""
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite Teammates").click()
+    early, later = email("waits"), email("waited")
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/invite/teammates/typed", hold_the_first)
+    page.evaluate(
+        """() => {
+             let keeps = 0;
+             document.addEventListener("htmx:confirm", (event) => {
+               if (event.detail.path.endsWith("/typed")) { document.body.dataset.keeps = ++keeps; }
+             });
+           }"""
+    )
+    with page.expect_request(lambda r: r.url.endswith("/invite/teammates/typed")):
+        page.get_by_label("Email").fill(early)
+    # Leaving Email for ADD+ asks for a keep too; ADD+ takes its place behind the held one.
+    page.get_by_role("button", name="Add+").click()
+    expect(page.locator("body")).to_have_attribute("data-keeps", "2")
+    page.get_by_label("Email").fill(later)
+    expect(page.locator("body")).to_have_attribute("data-keeps", "3")
+    with page.expect_response(lambda r: r.url.endswith("/invite/teammates/rows")):
+        held[0].continue_()
+    page.unroute("**/invite/teammates/typed")
+    expect(people(page).filter(has_text=later)).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("")
+    shot(page, "added-after-a-slow-keep")
+
+
 def test_reload_with_a_half_typed_row_keeps_what_was_typed(staff_page: Page, shot):
     page = staff_page
     organization = f"Cedar Clinic {TOKEN}"

@@ -148,6 +148,34 @@ def test_a_half_typed_row_survives_a_reload(app, staff, orgs):
     assert re.search(r">\s*Hi</textarea>", page)
 
 
+def test_a_keep_sent_before_send_answered_brings_nothing_back(app, staff, orgs):
+    """The page's last keep can reach the server after SEND (it waited for the keep before
+    it): it holds the person and message just sent, and must not restore them."""
+    choose(staff, orgs["acme"])
+    page = html_of(staff.get("/invite/external/users"))
+    assert 'name="sent_batches" value="0"' in page
+    person = {"user_type": "supervisor", "email": "sent@acme.example", "message": "Welcome aboard"}
+    answer = html_of(staff.post("/invite/external/send", person, htmx=True))
+    assert "1 invitation sent." in answer and 'name="sent_batches" value="1"' in answer
+    late = {**person, "sent_batches": "0"}
+    assert staff.post("/invite/external/typed", late, htmx=True).status_code == 204
+    with app.app_context():
+        draft = db.session.scalar(db.select(WizardDraft))
+        assert (draft.typed, draft.message, draft.sent_batches) == (
+            {"user_type": "supervisor"},  # kept for the next person, as SEND left it
+            None,
+            1,
+        )
+    page = html_of(staff.get("/invite/external/users"))
+    assert "sent@acme.example" not in page.split('id="row-form"', 1)[1].split("</form>")[0]
+    assert "Welcome aboard" not in page
+    # What the page drawn after SEND keeps is kept.
+    now = {"user_type": "supervisor", "email": "next@acme.e", "message": "Hi", "sent_batches": "1"}
+    assert staff.post("/invite/external/typed", now, htmx=True).status_code == 204
+    page = html_of(staff.get("/invite/external/users"))
+    assert 'value="next@acme.e"' in page and re.search(r">\s*Hi</textarea>", page)
+
+
 def test_add_keeps_the_user_type_and_occupation_for_the_next_person(app, staff, orgs):
     electrician = _occupation(app, staff)
     choose(staff, orgs["acme"])

@@ -157,6 +157,15 @@ def waiting_lists(staff: User) -> list[WaitingList]:
     )
 
 
+def is_stale(draft: WizardDraft, sent_batches: str | None) -> bool:
+    """Whether a post comes from a page drawn before this draft's last SEND: the row form it
+    carries is the one SEND has just sent (its message and its language went with it).
+
+    A post without the page's count (a page drawn before pages carried it) is taken as current.
+    """
+    return sent_batches is not None and sent_batches != str(draft.sent_batches)
+
+
 def save_typed(draft: WizardDraft, values: dict) -> None:
     """Keep the row form as typed, so that a reload shows it again."""
     typed = {key: str(values[key])[:300] for key in TYPED if values.get(key)}

@@ -92,7 +92,12 @@ def remove_row(slug, row_id):
 def typed(slug):
     """The row form as typed so far (sent as the person types): a reload shows it again."""
     kind = WIZARD_KINDS[slug]
-    draft = drafts.get_draft(current_user, kind)
+    # Held like SEND holds it, so a keep sent just before SEND's answer waits for SEND and
+    # then sees that its batch went: it must not bring back the message and person sent.
+    draft = drafts.get_draft(current_user, kind, lock=True)
+    if drafts.is_stale(draft, request.form.get("sent_batches")):
+        db.session.rollback()
+        return "", 204
     form = row_form(kind, draft)
     if not drafts.is_listed(draft, form.data):  # not a late echo of a person just added
         drafts.save_typed(draft, form.data)

@@ -205,9 +205,11 @@ def _values(record) -> dict:
 
 
 def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:
-    """Delete sent rows in a few statements rather than one DELETE per row."""
+    """Delete sent rows in a few statements rather than one DELETE per row, and count the
+    batch: what the page drawn before it still sends is then stale (`drafts.is_stale`)."""
     if not rows:
         return
+    draft.sent_batches += 1
     ids = [row.id for row in rows]
     db.session.flush()
     for row in rows:
