@@ -113,13 +113,9 @@ def test_send_with_a_typed_row_after_a_reload(staff_page: Page, mail, shot):
     mail.wait_for_mail_to(typed)
 
 
-def test_what_is_typed_while_the_last_keep_is_on_its_way_is_kept_too(staff_page: Page, shot):
-    """What is typed is sent as it is typed: a change made while the last one is still on its
-    way (a slow answer) is sent after it, not dropped, so a reload shows it."""
-    page = staff_page
-    nav(page).get_by_role("link", name="Invite").click()
-    page.get_by_role("link", name="Invite Teammates").click()
-    early, later = email("early"), email("later")
+def _hold_the_first_keep(page: Page) -> list:
+    """Holds the wizard's first keep (a slow answer) and counts the keeps asked for on the
+    body's data-keeps; the list receives the held request, to continue when the test says."""
     held = []
 
     def hold_the_first(route):
@@ -137,6 +133,17 @@ def test_what_is_typed_while_the_last_keep_is_on_its_way_is_kept_too(staff_page:
              });
            }"""
     )
+    return held
+
+
+def test_what_is_typed_while_the_last_keep_is_on_its_way_is_kept_too(staff_page: Page, shot):
+    """What is typed is sent as it is typed: a change made while the last one is still on its
+    way (a slow answer) is sent after it, not dropped, so a reload shows it."""
+    page = staff_page
+    nav(page).get_by_role("link", name="Invite").click()
+    page.get_by_role("link", name="Invite Teammates").click()
+    early, later = email("early"), email("later")
+    held = _hold_the_first_keep(page)
     with page.expect_request(lambda r: r.url.endswith("/invite/teammates/typed")):
         page.get_by_label("Email").fill(early)
     page.get_by_label("Email").fill(later)
@@ -160,23 +167,7 @@ def test_add_waiting_behind_a_slow_keep_is_not_undone_by_a_later_change(staff_pa
     nav(page).get_by_role("link", name="Invite").click()
     page.get_by_role("link", name="Invite Teammates").click()
     early, later = email("waits"), email("waited")
-    held = []
-
-    def hold_the_first(route):
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route("**/invite/teammates/typed", hold_the_first)
-    page.evaluate(
-        """() => {
-             let keeps = 0;
-             document.addEventListener("htmx:confirm", (event) => {
-               if (event.detail.path.endsWith("/typed")) { document.body.dataset.keeps = ++keeps; }
-             });
-           }"""
-    )
+    held = _hold_the_first_keep(page)
     with page.expect_request(lambda r: r.url.endswith("/invite/teammates/typed")):
         page.get_by_label("Email").fill(early)
     # Leaving Email for ADD+ asks for a keep too; ADD+ takes its place behind the held one.
