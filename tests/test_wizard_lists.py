@@ -9,6 +9,8 @@ conflicts did not say what they conflicted with.
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from scope.emails import split_addresses
 from scope.extensions import db
+from scope.invites import drafts
 from scope.models import (
     Invitation,
     MailMessage,
@@ -169,11 +172,46 @@ def test_a_keep_sent_before_send_answered_brings_nothing_back(app, staff, orgs):
     page = html_of(staff.get("/invite/external/users"))
     assert "sent@acme.example" not in page.split('id="row-form"', 1)[1].split("</form>")[0]
     assert "Welcome aboard" not in page
+    # A count no page could carry changes nothing either, without an error.
+    for forged in ("9" * 30, "-1", "x", "²", ""):
+        answer = staff.post("/invite/external/typed", {**late, "sent_batches": forged}, htmx=True)
+        assert answer.status_code == 204
+    with app.app_context():
+        assert db.session.scalar(db.select(WizardDraft.typed)) == {"user_type": "supervisor"}
     # What the page drawn after SEND keeps is kept.
     now = {"user_type": "supervisor", "email": "next@acme.e", "message": "Hi", "sent_batches": "1"}
     assert staff.post("/invite/external/typed", now, htmx=True).status_code == 204
     page = html_of(staff.get("/invite/external/users"))
     assert 'value="next@acme.e"' in page and re.search(r">\s*Hi</textarea>", page)
+
+
+@pytest.mark.real_commits  # a second connection competes
+def test_a_keep_read_before_a_send_commits_waits_for_it_and_changes_nothing(app, staff, orgs):
+    """The count is compared as the draft is stored when the keep writes, not as it was read:
+    a SEND committing meanwhile (SQLite takes no row lock on a read) makes the keep stale."""
+    choose(staff, orgs["acme"])
+    staff.get("/invite/external/users")
+    with app.app_context():
+        draft = db.session.scalar(db.select(WizardDraft))
+        assert draft.sent_batches == 0
+        other = db.engine.connect()
+        sending = other.begin()
+        other.execute(db.update(WizardDraft).values(sent_batches=WizardDraft.sent_batches + 1))
+
+        def commit_soon():
+            time.sleep(0.3)
+            sending.commit()
+            other.close()
+
+        committer = threading.Thread(target=commit_soon)
+        committer.start()
+        try:
+            assert drafts.hold_if_current(draft, "0") is False
+        finally:
+            committer.join(10)
+        db.session.rollback()
+        assert drafts.hold_if_current(db.session.scalar(db.select(WizardDraft)), "1") is True
+        db.session.rollback()
 
 
 def test_add_keeps_the_user_type_and_occupation_for_the_next_person(app, staff, orgs):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -157,13 +157,30 @@ def waiting_lists(staff: User) -> list[WaitingList]:
     )
 
 
-def is_stale(draft: WizardDraft, sent_batches: str | None) -> bool:
-    """Whether a post comes from a page drawn before this draft's last SEND: the row form it
-    carries is the one SEND has just sent (its message and its language went with it).
+def hold_if_current(draft: WizardDraft, sent_batches: str | None) -> bool:
+    """Whether a post comes from a page drawn after this draft's last SEND, and if it does,
+    the draft held for the rest of the transaction. A page drawn before it carries the row
+    form SEND has just sent (its message and its language went with it).
 
-    A post without the page's count (a page drawn before pages carried it) is taken as current.
+    A compare-and-set, as the draft is stored now, not as it was read: a SEND committed
+    after the read, or waited for, makes it False on either database. A post without the
+    page's count (a page drawn before pages carried it) is taken as current, unheld.
     """
-    return sent_batches is not None and sent_batches != str(draft.sent_batches)
+    if sent_batches is None:
+        return True
+    try:
+        seen = int(sent_batches)
+    except ValueError:
+        return False
+    if not 0 <= seen < 2**31:
+        return False
+    held = db.session.execute(
+        update(WizardDraft)
+        .where(WizardDraft.id == draft.id, WizardDraft.sent_batches == seen)
+        .values(sent_batches=seen)
+        .execution_options(synchronize_session=False)
+    )
+    return held.rowcount == 1
 
 
 def save_typed(draft: WizardDraft, values: dict) -> None:

@@ -92,10 +92,9 @@ def remove_row(slug, row_id):
 def typed(slug):
     """The row form as typed so far (sent as the person types): a reload shows it again."""
     kind = WIZARD_KINDS[slug]
-    # Held like SEND holds it, so a keep sent just before SEND's answer waits for SEND and
-    # then sees that its batch went: it must not bring back the message and person sent.
-    draft = drafts.get_draft(current_user, kind, lock=True)
-    if drafts.is_stale(draft, request.form.get("sent_batches")):
+    draft = drafts.get_draft(current_user, kind)
+    # A keep sent just before SEND's answer must not bring back the message and person sent.
+    if not drafts.hold_if_current(draft, request.form.get("sent_batches")):
         db.session.rollback()
         return "", 204
     form = row_form(kind, draft)

@@ -206,7 +206,7 @@ def _values(record) -> dict:
 
 def _remove_rows(draft: WizardDraft, rows: list[WizardRow]) -> None:
     """Delete sent rows in a few statements rather than one DELETE per row, and count the
-    batch: what the page drawn before it still sends is then stale (`drafts.is_stale`)."""
+    batch: what the page drawn before it still sends is then stale (`drafts.hold_if_current`)."""
     if not rows:
         return
     draft.sent_batches += 1

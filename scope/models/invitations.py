@@ -168,7 +168,7 @@ class WizardDraft(db.Model):
     # The language picked for this batch; None is the sponsor's.
     language: Mapped[str | None] = mapped_column(String(8))
     # Batches sent from this draft so far: the wizard's page carries it, and what a page
-    # drawn before the last SEND still sends is known by it (invites.drafts.is_stale).
+    # drawn before the last SEND still sends is known by it (invites.drafts.hold_if_current).
     sent_batches: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
