@@ -13,7 +13,10 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
@@ -575,6 +578,29 @@ def bulk_outbox(app, sponsor_id: int, count: int) -> None:
 
 
 # --- Races ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def committed_soon_by_another(statement, after: float = 0.3) -> Iterator[None]:
+    """Runs `statement` in a transaction of a connection of its own, which commits `after`
+    seconds into the block: the block's code meets the write uncommitted, waits for it or
+    not, as its database does, and runs on. Tests that use it need
+    `@pytest.mark.real_commits`."""
+    other = db.engine.connect()
+    competing = other.begin()
+    other.execute(statement)
+
+    def commit_soon():
+        time.sleep(after)
+        competing.commit()
+        other.close()
+
+    committer = threading.Thread(target=commit_soon)
+    committer.start()
+    try:
+        yield
+    finally:
+        committer.join(10)
 
 
 def run_together(functions, timeout: float = 60) -> list:

@@ -30,6 +30,7 @@ from scope.models import (
 from tests.helpers import (
     PASSWORD,
     Auth,
+    committed_soon_by_another,
     csrf_token,
     elements,
     field_error,
@@ -436,22 +437,9 @@ def test_the_spend_waits_for_a_competing_transaction_and_then_refuses(app, manag
     path = send_link(app, managed)
     with app.app_context():
         live = links.check_link(token_of(path), AccountTokenPurpose.SET_PASSWORD)
-        other = db.engine.connect()
-        competing = other.begin()
-        other.execute(db.update(AccountToken).values(used_at=utcnow()))
-
-        def commit_soon():
-            time.sleep(0.3)
-            competing.commit()
-            other.close()
-
-        committer = threading.Thread(target=commit_soon)
-        committer.start()
-        try:
-            with pytest.raises(links.LinkProblem) as problem:
-                links._spend(live)
-        finally:
-            committer.join(10)
+        spend = db.update(AccountToken).values(used_at=utcnow())
+        with committed_soon_by_another(spend), pytest.raises(links.LinkProblem) as problem:
+            links._spend(live)
         assert problem.value.reason == "used"
         db.session.rollback()
 

@@ -9,8 +9,6 @@ conflicts did not say what they conflicted with.
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +25,7 @@ from scope.models import (
     WizardDraft,
     WizardRow,
 )
-from tests.helpers import csrf_token
+from tests.helpers import committed_soon_by_another, csrf_token
 
 STRONG = "lantern meadow quartz saddle"
 
@@ -194,21 +192,9 @@ def test_a_keep_read_before_a_send_commits_waits_for_it_and_changes_nothing(app,
     with app.app_context():
         draft = db.session.scalar(db.select(WizardDraft))
         assert draft.sent_batches == 0
-        other = db.engine.connect()
-        sending = other.begin()
-        other.execute(db.update(WizardDraft).values(sent_batches=WizardDraft.sent_batches + 1))
-
-        def commit_soon():
-            time.sleep(0.3)
-            sending.commit()
-            other.close()
-
-        committer = threading.Thread(target=commit_soon)
-        committer.start()
-        try:
+        send = db.update(WizardDraft).values(sent_batches=WizardDraft.sent_batches + 1)
+        with committed_soon_by_another(send):
             assert drafts.hold_if_current(draft, "0") is False
-        finally:
-            committer.join(10)
         db.session.rollback()
         assert drafts.hold_if_current(db.session.scalar(db.select(WizardDraft)), "1") is True
         db.session.rollback()

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..refusals import AllRefused, Refused
 from ..templating import format_number
-from ..tenancy import scoped
+from ..tenancy import MAX_ID, scoped
 from . import partner_admins
 from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
 
@@ -172,7 +172,7 @@ def hold_if_current(draft: WizardDraft, sent_batches: str | None) -> bool:
         seen = int(sent_batches)
     except ValueError:
         return False
-    if not 0 <= seen < 2**31:
+    if not 0 <= seen <= MAX_ID:
         return False
     held = db.session.execute(
         update(WizardDraft)
