@@ -27,7 +27,7 @@ from playwright.sync_api import Page, expect
 def test_users_on_a_phone(page: Page, server, shot):
     token = secrets.token_hex(3)
     email, password = f"sam-{token}@example.com", f"demo-{secrets.token_urlsafe(12)}"
-    server.flask(
+    server.command(
         "seed-demo",
         "--sponsor",
         f"Phone Sponsor {token}",

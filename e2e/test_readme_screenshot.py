@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def test_demo_employers_page(page: Page, server, login, shot):
     email = f"sam-{secrets.token_hex(3)}@example.com"
     password = f"demo-{secrets.token_urlsafe(12)}"
-    result = server.flask(
+    output = server.command(
         "seed-demo",
         "--sponsor",
         "Riverbend Apprenticeship Alliance",
@@ -26,7 +26,7 @@ def test_demo_employers_page(page: Page, server, login, shot):
         "--staff-password",
         password,
     )
-    assert f"Staff login: {email} / {password}" in result.stdout
+    assert f"Staff login: {email} / {password}" in output
 
     login(page, email, password)
     page.goto("/partners/employers")
