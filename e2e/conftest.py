@@ -171,8 +171,7 @@ class ScopeServer:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
-
-    app: Flask | None = None
+    app: Flask | None = None  # made by the first .command()
 
     def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run `flask --app scope ARGS` against this server's database and configuration."""
