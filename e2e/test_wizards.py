@@ -90,6 +90,46 @@ def test_change_with_rows_keeps_them_with_their_organization(staff_page: Page, m
         assert acme in mail.wait_for_mail_to(address).text
 
 
+def test_a_second_tab_that_changed_the_organization_is_named_and_nothing_moves(
+    staff_page: Page, mail, shot
+):
+    page = staff_page
+    acme, bluewater = f"Acme Robotics {TOKEN}", f"Bluewater Marine {TOKEN}"
+    for name in (acme, bluewater):
+        create_employer(page, name)
+    open_external_wizard(page, acme)
+
+    # A second tab of the same person chooses another organization and adds someone there.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("link", name="Change").click()
+    choose_organization(other, bluewater)
+    blue = email("blue")
+    add(other, blue)
+
+    # The first tab still shows Acme: what it adds goes nowhere, and it says why.
+    typed = email("acme")
+    page.get_by_label("User type").select_option(label="Supervisor")
+    page.get_by_label("Email").fill(typed)
+    page.get_by_role("button", name="Add+").click()
+    alert = page.get_by_role("alert").filter(has_text="on another page")
+    expect(alert).to_have_text(
+        f"The organization was changed to {bluewater} on another page. Nothing was added or "
+        "sent: check the list below, then try again."
+    )
+    expect(page.get_by_text(f"Organization: {bluewater}")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value(typed)
+    expect(people(page).filter(has_text=blue)).to_be_visible()
+    expect(people(page).filter(has_text=typed)).to_have_count(0)
+    shot(page, "organization-changed-in-another-tab")
+
+    # Now the page shows the list as it is: SEND sends it, to Bluewater, as the page says.
+    page.get_by_role("button", name="Send Invitations").click()
+    expect(page.get_by_text("2 invitations sent.")).to_be_visible()
+    for address in (blue, typed):
+        assert bluewater in mail.wait_for_mail_to(address).text
+
+
 def test_send_with_a_typed_row_after_a_reload(staff_page: Page, mail, shot):
     page = staff_page
     nav(page).get_by_role("link", name="Invite").click()

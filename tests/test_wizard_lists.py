@@ -8,6 +8,7 @@ conflicts did not say what they conflicted with.
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -20,12 +21,13 @@ from scope.invites import drafts
 from scope.models import (
     Invitation,
     MailMessage,
+    User,
     UserStatus,
     UserType,
     WizardDraft,
     WizardRow,
 )
-from tests.helpers import committed_soon_by_another, csrf_token
+from tests.helpers import committed_soon_by_another, csrf_token, element, text_of
 
 STRONG = "lantern meadow quartz saddle"
 
@@ -408,3 +410,140 @@ def test_send_right_after_add_does_not_add_the_same_person_twice(app, staff, org
     answer = html_of(staff.post("/invite/external/send", row, htmx=True))
     assert "1 invitation sent." in answer
     assert invited(app) == [("pat@acme.example", orgs["acme"])]
+
+
+# A page that no longer shows the list as it is -----------------------------------------------
+
+
+def _shown(page) -> dict[str, str]:
+    """The hidden fields a wizard page posts with its row form: which list it showed."""
+    return {
+        name: element(page, f'#row-form input[name="{name}"]').get("value")
+        for name in ("sent_batches", "organization_shown")
+    }
+
+
+def _typed(page, field: str) -> str | None:
+    return element(page, f'#row-form input[name="{field}"]').get("value")
+
+
+def test_a_page_of_one_organization_adds_and_sends_nothing_after_another_page_changed_it(
+    app, staff, orgs
+):
+    choose(staff, orgs["acme"])
+    tab_a = _shown(staff.get("/invite/external/users"))
+    assert tab_a == {"sent_batches": "0", "organization_shown": str(orgs["acme"])}
+    choose(staff, orgs["bluewater"])  # a second tab
+    tab_b = _shown(add(staff, user_type="supervisor", email="b1@blue.example"))
+    assert tab_b["organization_shown"] == str(orgs["bluewater"])
+
+    typed = {"user_type": "supervisor", "email": "a1@acme.example", "message": "Hi", **tab_a}
+    for answer in (
+        add(staff, **typed),
+        staff.post("/invite/external/addresses", {**typed, "addresses": "a2@acme.e"}, htmx=True),
+        staff.post("/invite/external/send", typed, htmx=True),
+    ):
+        assert answer.status_code == 409
+        assert text_of(answer, "[role=alert]") == (
+            "The organization was changed to Bluewater Marine on another page. Nothing was "
+            "added or sent: check the list below, then try again."
+        )
+        # The page is drawn as the list is now, with what was typed still in the form.
+        assert "b1@blue.example" in text_of(answer, "table")
+        assert _typed(answer, "email") == "a1@acme.example"
+        assert _shown(answer) == tab_b
+    assert staff.post("/invite/external/typed", typed, htmx=True).status_code == 204
+    assert rows_by_org(app) == {orgs["bluewater"]: ["b1@blue.example"]}
+    assert invited(app) == []
+    with app.app_context():
+        draft = db.session.scalar(db.select(WizardDraft).where(WizardDraft.kind == "external"))
+        assert (draft.typed, draft.message) == ({"user_type": "supervisor"}, None)
+
+    # Drawn again, the page works: its post says which list it showed.
+    answer = staff.post("/invite/external/send", {**typed, **tab_b}, htmx=True)
+    assert "2 invitations sent." in text_of(answer)
+    assert invited(app) == [
+        ("a1@acme.example", orgs["bluewater"]),
+        ("b1@blue.example", orgs["bluewater"]),
+    ]
+
+
+def test_a_csv_checked_on_a_page_of_another_organization_adds_nothing(app, staff, orgs):
+    choose(staff, orgs["acme"])
+    tab_a = _shown(staff.get("/invite/external/users"))["organization_shown"]
+    choose(staff, orgs["bluewater"])
+    csv = b"user_type,email,occupation\nsupervisor,c@acme.example,\n"
+    upload = staff.post(
+        "/invite/external/upload",
+        {"csv_file": (io.BytesIO(csv), "people.csv"), "organization_shown": tab_a},
+        htmx=True,
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 409
+    assert "changed to Bluewater Marine on another page" in text_of(upload, "[role=alert]")
+    held = {"held": "anything", "organization_shown": tab_a}
+    assert staff.post("/invite/external/upload/valid", held, htmx=True).status_code == 409
+    assert rows_by_org(app) == {}
+    # The same file from a page of the organization chosen now is added.
+    current = str(orgs["bluewater"])
+    upload = staff.post(
+        "/invite/external/upload",
+        {"csv_file": (io.BytesIO(csv), "people.csv"), "organization_shown": current},
+        htmx=True,
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 200
+    assert rows_by_org(app) == {orgs["bluewater"]: ["c@acme.example"]}
+
+
+@pytest.mark.parametrize("slug", ["external", "managed"])
+def test_a_second_send_of_a_page_already_sent_sends_nothing(app, staff, orgs, slug):
+    """A double click, or SEND from a second tab drawn before the first tab's SEND."""
+    choose(staff, orgs["acme"], slug)
+    page = _shown(staff.get(f"/invite/{slug}/users"))
+    person = {"user_type": "supervisor", "first_name": "Ana", "last_name": "Ruiz", **page}
+    person["email"] = "ana@acme.example" if slug == "external" else ""
+    first = staff.post(f"/invite/{slug}/send", person, htmx=True)
+    assert ("1 managed user created." if slug == "managed" else "1 invitation sent.") in (
+        text_of(first)
+    )
+
+    again = staff.post(f"/invite/{slug}/send", person, htmx=True)
+    assert again.status_code == 409
+    said = "already created" if slug == "managed" else "already sent"
+    assert said in text_of(again, "[role=alert]")
+    assert _typed(again, "first_name" if slug == "managed" else "email") in ("Ana", person["email"])
+    made = User.first_name == "Ana" if slug == "managed" else Invitation.email == person["email"]
+    with app.app_context():
+        model = User if slug == "managed" else Invitation
+        assert db.session.scalar(db.select(db.func.count()).select_from(model).where(made)) == 1
+
+
+def test_a_second_person_of_the_same_name_typed_under_the_first_is_created_too(app, staff, orgs):
+    choose(staff, orgs["acme"], "managed")
+    ana = {"user_type": "supervisor", "first_name": "Ana", "last_name": "Ruiz", "email": ""}
+    page = add(staff, "managed", **ana)
+    listed = element(page, '#row-form input[name="listed_up_to"]').get("value")
+    assert listed != "0"
+    answer = staff.post(
+        "/invite/managed/send", {**ana, **_shown(page), "listed_up_to": listed}, htmx=True
+    )
+    assert "2 managed users created." in text_of(answer)
+    with app.app_context():
+        count = db.select(db.func.count()).select_from(User).where(User.last_name == "Ruiz")
+        assert db.session.scalar(count) == 2
+
+
+def test_send_right_after_add_from_the_page_before_it_creates_the_person_once(app, staff, orgs):
+    """The page ADD+ was clicked on listed no one; SEND from it posts the person again."""
+    choose(staff, orgs["acme"], "managed")
+    before = staff.get("/invite/managed/users")
+    shown = {**_shown(before), "listed_up_to": "0"}
+    assert element(before, '#row-form input[name="listed_up_to"]').get("value") == "0"
+    ana = {"user_type": "supervisor", "first_name": "Ana", "last_name": "Ruiz", "email": ""}
+    add(staff, "managed", **ana, **shown)
+    answer = staff.post("/invite/managed/send", {**ana, **shown}, htmx=True)
+    assert "1 managed user created." in text_of(answer)
+    with app.app_context():
+        count = db.select(db.func.count()).select_from(User).where(User.last_name == "Ruiz")
+        assert db.session.scalar(count) == 1

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..refusals import AllRefused, Refused
 from ..templating import format_number
-from ..tenancy import MAX_ID, scoped
+from ..tenancy import MAX_ID, parse_id, scoped
 from . import partner_admins
 from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
 
@@ -183,6 +183,16 @@ def hold_if_current(draft: WizardDraft, sent_batches: str | None) -> bool:
     return held.rowcount == 1
 
 
+def shows_current_organization(draft: WizardDraft, shown: str | None) -> bool:
+    """Whether a post comes from a page drawn for the organization the draft holds now.
+    Another page may have changed it since: a post made under one organization must not add
+    to, or send, another's list. A post without it (a page drawn before pages carried it) is
+    taken as current."""
+    if shown is None:
+        return True
+    return shown == str(draft.partner_organization_id or "")
+
+
 def save_typed(draft: WizardDraft, values: dict) -> None:
     """Keep the row form as typed, so that a reload shows it again."""
     typed = {key: str(values[key])[:300] for key in TYPED if values.get(key)}
@@ -194,11 +204,20 @@ def has_typed_person(values: dict) -> bool:
     return any(values.get(key) for key in ("email", "first_name", "last_name"))
 
 
-def is_listed(draft: WizardDraft, values: dict) -> bool:
+def is_listed(draft: WizardDraft, values: dict, listed_up_to: str | None = None) -> bool:
     """Whether the person in the row form is the open list's already: SEND right after ADD+,
-    before the page showed the cleared form, posts the same person again."""
+    before the page showed the cleared form, posts the same person again.
+
+    Only a row the page did not show yet can be that echo: `listed_up_to` is the last row id
+    the page listed. A second person of the same name, typed under the first one shown, is a
+    person to add. A post without it (a page drawn before pages carried it) counts every row.
+    """
     address = lookup_key(values.get("email"))
-    for row in current_rows(draft):
+    shown = 0 if listed_up_to == "0" else parse_id(listed_up_to)
+    rows = current_rows(draft)
+    if shown is not None:
+        rows = [row for row in rows if row.id > shown]
+    for row in rows:
         if address and row.email == address:
             return True
         same_name = (row.first_name, row.last_name) == (

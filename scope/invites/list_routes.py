@@ -2,6 +2,7 @@
 and SEND INVITATIONS / CREATE USERS +."""
 
 from flask import Response, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
@@ -64,12 +65,43 @@ def _add(kind: WizardKind, draft, form) -> bool:
     return True
 
 
+def _page_out_of_date(kind: WizardKind, draft, form=None, *, sent: bool = False):
+    """The answer to a post from a page that no longer shows the list as it is, or None.
+
+    Another page changed the draft's organization since this one was drawn, or (for SEND,
+    `sent`) sent its list: nothing changes, and the wizard is drawn as it is now, with what
+    was typed still in the form and a message that says what happened."""
+    if not drafts.shows_current_organization(draft, request.form.get("organization_shown")):
+        message = gettext(
+            "The organization was changed to %(organization)s on another page. Nothing was "
+            "added or sent: check the list below, then try again.",
+            organization=draft.partner_organization.name if draft.partner_organization else "",
+        )
+    elif sent and not drafts.hold_if_current(draft, request.form.get("sent_batches")):
+        if kind is WizardKind.MANAGED:
+            message = gettext(
+                "These people were already created from another page, or by a second click. "
+                "Nothing more was created: check the list below."
+            )
+        else:
+            message = gettext(
+                "This list was already sent from another page, or by a second click. Nothing "
+                "more was sent: check the list below."
+            )
+    else:
+        return None
+    db.session.rollback()
+    return wizard(kind, form=form, page_out_of_date=message, status=409)
+
+
 @bp.post(f"/invite/{SLUGS}/rows")
 @inviter_required
 def add_row(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
     form = row_form(kind, draft)
+    if out_of_date := _page_out_of_date(kind, draft, form):
+        return out_of_date
     _keep_message(draft, form)
     if _add(kind, draft, form):
         db.session.commit()
@@ -93,12 +125,16 @@ def typed(slug):
     """The row form as typed so far (sent as the person types): a reload shows it again."""
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
-    # A keep sent just before SEND's answer must not bring back the message and person sent.
-    if not drafts.hold_if_current(draft, request.form.get("sent_batches")):
+    # A keep sent just before SEND's answer must not bring back the message and person sent,
+    # nor one from a page of another organization overwrite what is typed on this one's.
+    if not drafts.shows_current_organization(
+        draft, request.form.get("organization_shown")
+    ) or not drafts.hold_if_current(draft, request.form.get("sent_batches")):
         db.session.rollback()
         return "", 204
     form = row_form(kind, draft)
-    if not drafts.is_listed(draft, form.data):  # not a late echo of a person just added
+    # Not a late echo of a person just added:
+    if not drafts.is_listed(draft, form.data, request.form.get("listed_up_to")):
         drafts.save_typed(draft, form.data)
     _keep_message(draft, form)
     db.session.commit()
@@ -112,6 +148,8 @@ def add_addresses(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
     form = row_form(kind, draft)
+    if out_of_date := _page_out_of_date(kind, draft, form):
+        return out_of_date
     _keep_message(draft, form)
     if not form.validate():
         db.session.rollback()
@@ -146,7 +184,11 @@ def send(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind, lock=True)
     form = row_form(kind, draft)
-    typed = drafts.has_typed_person(form.data) and not drafts.is_listed(draft, form.data)
+    if out_of_date := _page_out_of_date(kind, draft, form, sent=True):
+        return out_of_date
+    typed = drafts.has_typed_person(form.data) and not drafts.is_listed(
+        draft, form.data, request.form.get("listed_up_to")
+    )
     if not _keep_message(draft, form) or typed and not _add(kind, draft, form):
         db.session.rollback()
         return wizard(kind, form=form, status=422)
@@ -182,6 +224,8 @@ def upload(slug):
     rows for "Add the N valid rows"."""
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
+    if out_of_date := _page_out_of_date(kind, draft):
+        return out_of_date
     form = CsvUploadForm()
     if not form.validate_on_submit():
         return wizard(kind, upload_form=form, status=422)
@@ -205,6 +249,8 @@ def upload(slug):
 def add_valid_rows(slug):
     kind = WIZARD_KINDS[slug]
     draft = drafts.get_draft(current_user, kind)
+    if out_of_date := _page_out_of_date(kind, draft):
+        return out_of_date
     try:
         added = csv_rows.add_held_rows(draft, request.form.get("held", ""))
     except Refused as refused:
