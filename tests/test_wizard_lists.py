@@ -473,26 +473,23 @@ def test_a_csv_checked_on_a_page_of_another_organization_adds_nothing(app, staff
     tab_a = _shown(staff.get("/invite/external/users"))["organization_shown"]
     choose(staff, orgs["bluewater"])
     csv = b"user_type,email,occupation\nsupervisor,c@acme.example,\n"
-    upload = staff.post(
-        "/invite/external/upload",
-        {"csv_file": (io.BytesIO(csv), "people.csv"), "organization_shown": tab_a},
-        htmx=True,
-        content_type="multipart/form-data",
-    )
-    assert upload.status_code == 409
-    assert "changed to Bluewater Marine on another page" in text_of(upload, "[role=alert]")
+
+    def upload(shown: str):
+        return staff.post(
+            "/invite/external/upload",
+            {"csv_file": (io.BytesIO(csv), "people.csv"), "organization_shown": shown},
+            htmx=True,
+            content_type="multipart/form-data",
+        )
+
+    refused = upload(tab_a)
+    assert refused.status_code == 409
+    assert "changed to Bluewater Marine on another page" in text_of(refused, "[role=alert]")
     held = {"held": "anything", "organization_shown": tab_a}
     assert staff.post("/invite/external/upload/valid", held, htmx=True).status_code == 409
     assert rows_by_org(app) == {}
     # The same file from a page of the organization chosen now is added.
-    current = str(orgs["bluewater"])
-    upload = staff.post(
-        "/invite/external/upload",
-        {"csv_file": (io.BytesIO(csv), "people.csv"), "organization_shown": current},
-        htmx=True,
-        content_type="multipart/form-data",
-    )
-    assert upload.status_code == 200
+    assert upload(str(orgs["bluewater"])).status_code == 200
     assert rows_by_org(app) == {orgs["bluewater"]: ["c@acme.example"]}
 
 

@@ -65,30 +65,35 @@ def _add(kind: WizardKind, draft, form) -> bool:
     return True
 
 
-def _page_out_of_date(kind: WizardKind, draft, form=None, *, sent: bool = False):
-    """The answer to a post from a page that no longer shows the list as it is, or None.
-
-    Another page changed the draft's organization since this one was drawn, or (for SEND,
-    `sent`) sent its list: nothing changes, and the wizard is drawn as it is now, with what
-    was typed still in the form and a message that says what happened."""
+def _out_of_date_because(kind: WizardKind, draft, *, sent: bool) -> str | None:
+    """Why the page that posted no longer shows the list as it is, or None: another page
+    changed the draft's organization since it was drawn, or (`sent`: SEND, and the keep that
+    must not outlive it) sent its list."""
     if not drafts.shows_current_organization(draft, request.form.get("organization_shown")):
-        message = gettext(
+        return gettext(
             "The organization was changed to %(organization)s on another page. Nothing was "
             "added or sent: check the list below, then try again.",
             organization=draft.partner_organization.name if draft.partner_organization else "",
         )
-    elif sent and not drafts.hold_if_current(draft, request.form.get("sent_batches")):
+    if sent and not drafts.hold_if_current(draft, request.form.get("sent_batches")):
         if kind is WizardKind.MANAGED:
-            message = gettext(
+            return gettext(
                 "These people were already created from another page, or by a second click. "
                 "Nothing more was created: check the list below."
             )
-        else:
-            message = gettext(
-                "This list was already sent from another page, or by a second click. Nothing "
-                "more was sent: check the list below."
-            )
-    else:
+        return gettext(
+            "This list was already sent from another page, or by a second click. Nothing "
+            "more was sent: check the list below."
+        )
+    return None
+
+
+def _page_out_of_date(kind: WizardKind, draft, form=None, *, sent: bool = False):
+    """The answer to a post from a page that no longer shows the list as it is, or None:
+    nothing changes, and the wizard is drawn as it is now, with what was typed still in the
+    form and a message that says what happened."""
+    message = _out_of_date_because(kind, draft, sent=sent)
+    if message is None:
         return None
     db.session.rollback()
     return wizard(kind, form=form, page_out_of_date=message, status=409)
@@ -127,9 +132,7 @@ def typed(slug):
     draft = drafts.get_draft(current_user, kind)
     # A keep sent just before SEND's answer must not bring back the message and person sent,
     # nor one from a page of another organization overwrite what is typed on this one's.
-    if not drafts.shows_current_organization(
-        draft, request.form.get("organization_shown")
-    ) or not drafts.hold_if_current(draft, request.form.get("sent_batches")):
+    if _out_of_date_because(kind, draft, sent=True) is not None:
         db.session.rollback()
         return "", 204
     form = row_form(kind, draft)
