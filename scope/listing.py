@@ -24,6 +24,8 @@ COUNT_AHEAD = 1000
 # the page and its count are full, and a search's reader wants the first results, not a
 # total ("1–25 of 250+").
 SEARCH_COUNT_AHEAD = 250
+# The first letters a table can jump to.
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Listing:
             after=_cursor(args.get("after")),
             before=_cursor(args.get("before")),
             at=_cursor(args.get("at")),
-            letter=letter if len(letter) == 1 and "A" <= letter <= "Z" else "",
+            letter=letter if len(letter) == 1 and letter in LETTERS else "",
             row=_positive_int(args.get("row"), 0, 10**9) if args.get("row") else 0,
             page_typed=page_typed,
             page_error=_page_error(page_typed),
@@ -119,6 +121,13 @@ class Listing:
         params = dict(self.params, **changes)
         query = urlencode([(k, v) for k, v in params.items() if v is not None], safe="!$'()*,/:;?@")
         return f"{base}?{query}" if query else base
+
+    def letter_urls(self, base: str) -> list[tuple[str, str]]:
+        """The jump to each first letter A–Z: this listing's address from its first page, with
+        `letter` added (encoded once, not 26 times)."""
+        start = self.url(base, page=None, letter=None)
+        start += "&" if "?" in start else "?"
+        return [(letter, f"{start}letter={letter}") for letter in LETTERS]
 
     @property
     def query(self) -> str:

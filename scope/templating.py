@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, dates, lists, numbers
 from flask import Flask, current_app
@@ -38,8 +38,13 @@ def format_datetime(value: datetime, long: bool = False, zone: str | None = None
 
 def _day(day: date, long: bool) -> str:
     """Babel's format_date, with the language's pattern looked up once (a table of dates asks
-    for it on every row)."""
-    locale, pattern = _date_pattern(i18n.current(), long)
+    for it on every row), and each day worded once per language: a page's dates repeat."""
+    return _worded_day(i18n.current(), day, long)
+
+
+@lru_cache(maxsize=4096)
+def _worded_day(language: str, day: date, long: bool) -> str:
+    locale, pattern = _date_pattern(language, long)
     return pattern.apply(day, locale)
 
 

@@ -205,6 +205,11 @@ def test_a_listings_url_is_the_one_url_for_builds(app, args, letter):
         base = url_for("manage.users")
         built = url_for("manage.users", **dict(listing.params, page=None, letter=letter))
         assert listing.url(base, page=None, letter=letter) == built
+        # The letter links, encoded once for all 26: each is url_for's.
+        assert listing.letter_urls(base) == [
+            (each, url_for("manage.users", **dict(listing.params, page=None, letter=each)))
+            for each in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        ]
         # The sortable headers and the pager: link() routes once for all of them.
         for changes in (
             {"sort": "email", "dir": "desc", "page": 1},

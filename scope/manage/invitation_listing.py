@@ -51,6 +51,7 @@ ROW_WORDS = {
     "delivery": N_("Delivery"),
     "actions": N_("Actions"),
     "teammate": N_("Staff (teammate)"),
+    "select": N_("Select %(name)s"),
 }
 
 # Filters ----------------------------------------------------------------------------------

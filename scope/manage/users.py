@@ -122,6 +122,7 @@ ROW_WORDS = {
     "last_login": N_("Last login"),
     "never": N_("Never"),
     "actions": N_("Actions"),
+    "select": N_("Select %(name)s"),
 }
 
 # Sorts whose first column is text: the table offers a jump to a letter.
