@@ -222,7 +222,8 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
 
     The address stays as it is until then. When the new address is already another
     account's login, its owner is told so instead, and nothing changes: staff see the same
-    answer either way, so they learn nothing of other sponsors' accounts.
+    answer and the same profile either way (a change waiting to be confirmed), so they learn
+    nothing of other sponsors' accounts.
     """
     owner = login_account(new_email)
     kind = "confirm_email" if owner is None else "email_in_use"
@@ -231,6 +232,9 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
         raise refusal
     allowance.reserve(user.sponsor_id, 1, "email")
     record("email_change_requested", user, actor_id=actor.id, new_email=new_email)
+    # The request waits for its owner either way, so the profile reads the same (its link,
+    # never sent when the address is taken, cannot be used).
+    link = issue_link(user, AccountTokenPurpose.CHANGE_EMAIL, new_email=new_email)
     if kind == "email_in_use":
         queue_mail(
             "email_in_use",
@@ -243,7 +247,6 @@ def request_email_change(user: User, new_email: str, actor: User) -> None:
             forgot_url=_forgot_url(),
         )
         return
-    link = issue_link(user, AccountTokenPurpose.CHANGE_EMAIL, new_email=new_email)
     queue_mail(
         "confirm_email",
         new_email,
