@@ -26,6 +26,7 @@ from tests.helpers import (
     StaffSession,
     csrf_token,
     element,
+    elements,
     field_error,
     login,
     text_of,
@@ -401,6 +402,43 @@ def test_with_approval_the_confirmed_sign_up_waits_and_staff_approve_it(app, sta
     history = text_of(staff.get(f"/manage/users/{user.id}"))
     assert "Sign-up approved by Sam" in history
     assert "Signed up through a public link" in history
+
+
+def test_approving_an_address_another_sponsor_has_made_a_login_tells_staff_nothing_of_it(
+    app, staff, employer, make_sponsor, make_user
+):
+    """The address became another sponsor's login while the sign-up waited: no account can
+    be made. Staff are not told an account exists elsewhere; the sign-up closes, leaves the
+    queue, and only the mailbox's owner is told to log in with the account they have."""
+    signup_id = waiting_signup(app, staff, employer)
+    make_user("dana@example.com", sponsor_id=make_sponsor("Elsewhere"))
+    answer = staff.post(f"/manage/signups/{signup_id}/approve", htmx=True)
+    assert answer.status_code == 200
+    said = text_of(answer)
+    assert "No account can be made for Dana Reyes with this address" in said
+    assert "already has an account" not in said and "Elsewhere" not in said
+    assert not elements(answer, f"#signup-{signup_id}")
+    assert count(app, User, User.email == "dana@example.com") == 1
+    with app.app_context():
+        signup = db.session.get(PublicSignup, signup_id)
+        assert signup.state is SignupState.DECLINED and signup.password_hash is None
+        assert signup.pending_email is None and signup.decided_by_id == staff.user_id
+        assert db.session.get(PublicLink, signup.public_link_id).signup_count == 0
+    known = last_mail(app, "public_signup_known")
+    assert known.recipient == "dana@example.com"
+    assert "You already have an account" in known.body_text
+    assert last_mail(app, "public_signup_approved") is None
+
+
+def test_approving_an_address_this_sponsor_already_has_is_refused_and_says_so(
+    app, staff, employer, make_user
+):
+    signup_id = waiting_signup(app, staff, employer)
+    make_user("dana@example.com", sponsor_id=staff.sponsor_id)
+    answer = staff.post(f"/manage/signups/{signup_id}/approve", htmx=True)
+    assert "dana@example.com already has an account or an invitation" in text_of(answer)
+    with app.app_context():
+        assert db.session.get(PublicSignup, signup_id).state is SignupState.AWAITING_APPROVAL
 
 
 def test_staff_decline_a_sign_up_and_the_person_is_told(app, staff, employer):

@@ -178,17 +178,21 @@ def awaiting():
     return render("public_links/_awaiting.html", "awaiting", awaiting=signups.awaiting_approval())
 
 
-def _decide(signup_id: int, decide, done: str):
+def _decide(signup_id: int, decide, done: str, closed: str | None = None):
+    """Approve or decline; `closed` says a decision that made no account (decide gave None)."""
     signup = get_or_404(PublicSignup, signup_id, lock=True)
     name = signup.full_name
     try:
-        decide(signup, current_user)
+        account = decide(signup, current_user)
     except Refused as refused:
         db.session.rollback()
         message, ok = refused.message, False
     else:
         db.session.commit()
-        message, ok = gettext(done, name=name), True
+        if closed and account is None:
+            message, ok = gettext(closed, name=name), False
+        else:
+            message, ok = gettext(done, name=name), True
     return fragment_or_redirect(
         url_for("manage.users"),
         lambda: render(
@@ -206,7 +210,15 @@ def _decide(signup_id: int, decide, done: str):
 @bp.post("/manage/signups/<int:signup_id>/approve")
 @staff_required
 def approve(signup_id):
-    return _decide(signup_id, signups.approve_signup, N_("%(name)s approved; they can log in now."))
+    return _decide(
+        signup_id,
+        signups.approve_signup,
+        N_("%(name)s approved; they can log in now."),
+        N_(
+            "No account can be made for %(name)s with this address, so the sign-up is closed. "
+            "They have been emailed how to log in."
+        ),
+    )
 
 
 @bp.post("/manage/signups/<int:signup_id>/decline")

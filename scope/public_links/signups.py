@@ -289,19 +289,28 @@ def _require_waiting(signup: PublicSignup) -> None:
         raise Refused(gettext("%(name)s's sign-up was already decided.", name=signup.full_name))
 
 
-def approve_signup(signup: PublicSignup, actor: User) -> User:
-    """Make the Active account and tell the person they can log in."""
+def approve_signup(signup: PublicSignup, actor: User) -> User | None:
+    """Make the Active account and tell the person they can log in.
+
+    None when the address has become a login elsewhere since it was confirmed (another
+    sponsor's account, or one made at the same moment): no account can be made, so the
+    sign-up closes and only the mailbox's owner is told why. Staff learn nothing of other
+    sponsors' accounts. Refused when this sponsor already has the address."""
     _require_waiting(signup)
     signup.pending_email = None
     db.session.flush()  # the address leaves the queue before an account takes it
-    if login_account(signup.email) is not None or email_conflict(signup.sponsor_id, signup.email):
+    if email_conflict(signup.sponsor_id, signup.email):
         raise Refused(
             gettext("%(email)s already has an account or an invitation.", email=signup.email)
         )
+    if login_account(signup.email) is not None:
+        _close_for_known_address(signup, actor)
+        return None
     try:
         user = _create_account(signup)
     except ConfirmationProblem:
-        raise Refused(gettext("%(email)s already has an account.", email=signup.email)) from None
+        _close_for_known_address(signup, actor)
+        return None
     now = utcnow()
     signup.state, signup.decided_at, signup.decided_by_id = SignupState.APPROVED, now, actor.id
     audit.record("approved", signup, actor_id=actor.id, user_id=user.id)
@@ -323,9 +332,8 @@ def approve_signup(signup: PublicSignup, actor: User) -> User:
     return user
 
 
-def decline_signup(signup: PublicSignup, actor: User) -> None:
-    """No account; the person is told, and the link's count frees their place."""
-    _require_waiting(signup)
+def _close(signup: PublicSignup, actor: User) -> None:
+    """The sign-up is decided without an account: the link's count frees its place."""
     now = utcnow()
     signup.state, signup.decided_at, signup.decided_by_id = SignupState.DECLINED, now, actor.id
     signup.pending_email = None
@@ -336,6 +344,32 @@ def decline_signup(signup: PublicSignup, actor: User) -> None:
         .values(signup_count=PublicLink.signup_count - 1)
         .execution_options(synchronize_session=False)
     )
+
+
+def _close_for_known_address(signup: PublicSignup, actor: User) -> None:
+    """Approved, but the address is already a login: the mailbox's owner is told to use it,
+    as a sign-up of a known address is (start_signup)."""
+    _close(signup, actor)
+    audit.record("closed_known_address", signup, actor_id=actor.id, email=signup.email)
+    sponsor = db.session.get(Sponsor, signup.sponsor_id)
+    owner = login_account(signup.email)
+    queue_mail(
+        "public_signup_known",
+        signup.email,
+        _l("Your Scope account with %(sponsor)s", sponsor=sponsor.name),
+        language=(owner and i18n.check(owner.language)) or signup.language,
+        sponsor_id=sponsor.id,
+        sponsor=sponsor,
+        organization=signup.public_link.partner_organization,
+        invited=False,
+        link=f"{current_app.config['PUBLIC_URL']}/login",
+    )
+
+
+def decline_signup(signup: PublicSignup, actor: User) -> None:
+    """No account; the person is told, and the link's count frees their place."""
+    _require_waiting(signup)
+    _close(signup, actor)
     audit.record("declined", signup, actor_id=actor.id, email=signup.email)
     notices.public_signup_decided(signup, actor, None)
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
