@@ -58,6 +58,9 @@ class Listing:
     page_error: str = ""
     # Whether rows follow this page, when the walk that found it could tell.
     more: bool | None = None
+    # A filter picks no row (a typed organization name that names none): the page, its
+    # export and its "select all matching" select nobody.
+    nobody: bool = False
     # The address of each page this listing's links point to (link()).
     _bases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 

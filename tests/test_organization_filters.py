@@ -94,6 +94,36 @@ def test_a_name_that_picks_no_one_organization_lists_nothing_and_says_why(staff,
         assert sorted(r.get("value") for r in radios) == sorted(map(str, acme.values()))
 
 
+@pytest.mark.parametrize("table", ["users", "invitations"])
+def test_the_export_of_a_name_that_picks_no_one_organization_is_empty_too(
+    staff, acme, make_user, table
+):
+    """The export is of what the page shows: nobody, not everyone."""
+    make_user(
+        "tools.person@acme.example", sponsor_id=staff.sponsor_id, organization_id=acme["Acme Tools"]
+    )
+    page = staff.get(f"/manage/{table}?status=all&organization_name=acme")
+    assert "@acme.example" not in text_of(page, f"#{table}")
+    (export,) = [a.get("href") for a in elements(page, "a[download]")]
+    assert "organization_name=acme" in export
+    rows = staff.get(export).get_data().decode("utf-8-sig").splitlines()
+    assert len(rows) == 1  # the header alone
+    # The table's own address (its refresh) keeps the name too.
+    assert "organization_name=acme" in element(page, f"#{table}").get("hx-get")
+
+
+def test_select_all_matching_of_a_name_that_picks_no_one_organization_selects_nobody(
+    app, staff, acme, make_user
+):
+    make_user(
+        "tools.person@acme.example", sponsor_id=staff.sponsor_id, organization_id=acme["Acme Tools"]
+    )
+    bulk = "/manage/users/bulk/deactivate?matching=organization_name%3D"
+    assert "No users selected" in text_of(staff.get(bulk + "acme", htmx=True))
+    # Not that nothing can be: a name that picks Acme Tools selects its one user.
+    assert "Deactivate 1 selected user?" in text_of(staff.get(bulk + "acme+tools", htmx=True))
+
+
 def test_another_sponsors_organization_is_no_filter(staff, acme, make_sponsor, make_org):
     theirs = make_org(make_sponsor("Elsewhere"), "Zanzibar Freight")
     response = staff.get(f"/manage/invitations?organization={theirs}")

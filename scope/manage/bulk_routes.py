@@ -27,7 +27,9 @@ def _selection(source):
     of "select all N matching" select), or a message saying why there are none to act on."""
     try:
         if "matching" in source:
-            listing = _listing(MultiDict(parse_qsl(source["matching"])))
+            query = MultiDict(parse_qsl(source["matching"]))
+            listing = _listing(query)
+            users.organization_filter(listing, query)  # as the page it was ticked on
             ids = users.matching_ids(listing, actions.BULK_LIMIT + 1)
             if len(ids) > actions.BULK_LIMIT:
                 raise actions.TooManySelected(

@@ -96,7 +96,7 @@ def local_day_start(day: date, zone_name: str | None = None) -> datetime:
 def _conditions(listing: Listing, now: datetime) -> list:
     """WHERE terms for the listing's search and (clean) filters."""
     filters = listing.filters
-    terms = []
+    terms = [false()] if listing.nobody else []
     if listing.q:
         terms.append(Invitation.email.contains(listing.q.lower(), autoescape=True))
     status = filters.get("status", DEFAULT_STATUS)

@@ -47,7 +47,7 @@ def invitations():
         organization = users.organization_filter(listing, request.args)
     problems = listing_service.clean_filters(listing)
     # A typed name that picks no one organization lists nothing, and says why beside it.
-    if organization.refused is None or not organization.text:
+    if not organization.picks_nobody:
         listing_service.list_invitations(listing)
     full_page = not is_htmx()
     return render(
@@ -71,6 +71,7 @@ def invitations():
 @staff_required
 def invitations_csv():
     listing = _listing()
+    users.organization_filter(listing, request.args)  # as the page it was exported from
     listing_service.clean_filters(listing)
     response = Response(streamed(listing_service.export_csv(listing)), mimetype="text/csv")
     filename = f"scope-invitations-{date.today().isoformat()}.csv"

@@ -29,7 +29,7 @@ def _listing(args=None) -> Listing:
 def users_page():
     listing = _listing()
     organization = users.organization_filter(listing, request.args)
-    if organization.refused is None or not organization.text:
+    if not organization.picks_nobody:
         users.list_users(listing, current_user)
     return render(
         "manage/users.html",
@@ -47,7 +47,9 @@ def users_page():
 @bp.get("/users.csv")
 @staff_required
 def users_csv():
-    chunks = users.export_csv(_listing())
+    listing = _listing()
+    users.organization_filter(listing, request.args)  # as the page it was exported from
+    chunks = users.export_csv(listing)
     response = Response(streamed(chunks), mimetype="text/csv")
     filename = f"scope-users-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, asc, case, desc, type_coerce
+from sqlalchemy import String, and_, asc, case, desc, false, type_coerce
 
 from .. import search
 from ..extensions import db
@@ -99,7 +99,7 @@ def _conditions(listing: Listing) -> list:
 
 def _filter_terms(listing: Listing) -> list:
     """WHERE terms for the listing's filters alone."""
-    terms = []
+    terms = [false()] if listing.nobody else []
     filters = listing.filters
     if "type" in filters:
         terms.append(User.user_type == UserType(filters["type"]))
@@ -338,11 +338,17 @@ class OrganizationFilter:
     text: str = ""
     refused: picker.NotPicked | None = None
 
+    @property
+    def picks_nobody(self) -> bool:
+        """A typed name that picks no organization: the list shows no one, and says why."""
+        return self.refused is not None and bool(self.text)
+
 
 def organization_filter(listing: Listing, args: Mapping[str, str]) -> OrganizationFilter:
     """Read the Organization filter of a request's arguments (a combobox: hidden id
     `organization`, typed name `organization_name`, radio choice `organization_choice`) into
-    the listing. A name that picks no one organization filters to no one, and says why."""
+    the listing. A name that picks no one organization filters to no one, and says why: the
+    listing keeps the name (its links, the export's among them, carry it) and selects nobody."""
     value, choice = args.get("organization"), args.get("organization_choice")
     typed = args.get("organization_name")
     listing.filters.pop("organization", None)
@@ -352,7 +358,11 @@ def organization_filter(listing: Listing, args: Mapping[str, str]) -> Organizati
     try:
         organization = picker.pick(value, typed, choice=choice)
     except picker.NotPicked as refused:
-        return OrganizationFilter(text=typed, refused=refused)
+        shown = OrganizationFilter(text=typed, refused=refused)
+        if shown.picks_nobody:
+            listing.filters["organization_name"] = typed
+            listing.nobody = True
+        return shown
     listing.filters["organization"] = str(organization.id)
     return OrganizationFilter(organization.id, organization.name)
 
