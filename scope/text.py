@@ -29,6 +29,16 @@ def clean_text(value):
     return value.strip()
 
 
+# NFC and case folding make a name at most three times as long in characters ("𝆹𝅥𝅮" U+1D1C0, "ﬃ"
+# → "ffi", "ß" → "ss"): a key column holds three times the longest name it is made from.
+KEY_GROWTH = 3
+
+
+def key_length(name_length: int) -> int:
+    """The length of a key column for names of at most `name_length` characters."""
+    return name_length * KEY_GROWTH
+
+
 def name_key(name: str | None) -> str:
     """How a name is compared, sorted and searched: case-folded, so "Maß" and "MASS" agree."""
     return " ".join(unicodedata.normalize("NFC", name or "").casefold().split())

@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..text import key_length
 
 
 class UserCount(db.Model):
@@ -39,7 +40,7 @@ class UserMark(db.Model):
         ForeignKey("sponsor.id", ondelete="CASCADE"), primary_key=True
     )
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    name_key: Mapped[str] = mapped_column(String(210))
+    name_key: Mapped[str] = mapped_column(String(key_length(210)))  # user_account's
     user_id: Mapped[int] = mapped_column(Integer)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
 from ..i18n import N_, gettext
-from ..text import person_name_key
+from ..text import key_length, person_name_key
 from .base import UTCDateTime, enum_column, utcnow
 
 
@@ -159,7 +159,7 @@ class Occupation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsor.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(key_length(200)))
     rapids_code: Mapped[str | None] = mapped_column(String(20))
     onet_code: Mapped[str | None] = mapped_column(String(20))
     # Retired: gone from every picker, still shown on the people and invitations that have it.
@@ -181,7 +181,7 @@ class PartnerOrganization(db.Model):
     kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind))
     name: Mapped[str] = mapped_column(String(200))
     # Lower-cased name: the key for uniqueness and for sorting and prefix search.
-    name_key: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(key_length(200)))
     dba_name: Mapped[str | None] = mapped_column(String(200))
     ein: Mapped[str | None] = mapped_column(String(20))
     street: Mapped[str | None] = mapped_column(String(200))
@@ -270,7 +270,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
-    name_key: Mapped[str] = mapped_column(String(210), default="")
+    # "last first": two names of 100 and a space, with room to spare.
+    name_key: Mapped[str] = mapped_column(String(key_length(210)), default="")
     user_type: Mapped[UserType] = mapped_column(enum_column(UserType))
     status: Mapped[UserStatus] = mapped_column(enum_column(UserStatus))
     partner_organization_id: Mapped[int | None] = mapped_column(
