@@ -263,6 +263,30 @@ def test_dates_are_days_in_the_viewers_zone_across_a_dst_change(app, staff, invi
     )
 
 
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/New_York"])
+def test_days_at_the_ends_of_the_calendar_bound_nothing(app, staff, invite, zone):
+    """0001-01-01 starts, and 9999-12-31 ends, at a moment Python cannot hold in some zones:
+    such a day is before or after every invitation, so it selects them all, on the page
+    and in its export."""
+    with app.app_context():
+        db.session.get(User, staff.user_id).time_zone = zone
+        db.session.commit()
+    invite("a@x.test")
+    for query in (
+        "sent_from=0001-01-01",
+        "sent_to=9999-12-31",
+        "sent_from=0001-01-01&sent_to=9999-12-31",
+    ):
+        page = staff.get(f"/manage/invitations?status=all&{query}", htmx=True)
+        assert page.status_code == 200 and emails_of(page) == ["a@x.test"]
+        export = staff.get(f"/manage/invitations.csv?status=all&{query}")
+        assert export.status_code == 200 and "a@x.test" in export.get_data(as_text=True)
+    # A day near them still bounds: nothing was sent in 1950 or before.
+    assert (
+        emails_of(staff.get("/manage/invitations?status=all&sent_to=1950-01-01", htmx=True)) == []
+    )
+
+
 @pytest.mark.parametrize(
     "query, field, message",
     [

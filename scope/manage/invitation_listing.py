@@ -119,12 +119,16 @@ def _conditions(listing: Listing, now: datetime) -> list:
         terms.append(Invitation.partner_organization_id == int(filters["organization"]))
     if "invited_by" in filters:
         terms.append(Invitation.invited_by_id == int(filters["invited_by"]))
-    if "sent_from" in filters:
-        terms.append(Invitation.sent_at >= local_day_start(_day(filters["sent_from"])))
-    if "sent_to" in filters:
-        end = _day(filters["sent_to"]) + timedelta(days=1)
-        terms.append(Invitation.sent_at < local_day_start(end))
+    # A day long before or after any invitation (0001-01-01, 9999-12-31) bounds nothing: the
+    # moment it starts or ends in the viewer's zone may not be a time Python can hold.
+    if "sent_from" in filters and (start := _day(filters["sent_from"])) > _UNBOUNDED_BEFORE:
+        terms.append(Invitation.sent_at >= local_day_start(start))
+    if "sent_to" in filters and (end := _day(filters["sent_to"])) < _UNBOUNDED_AFTER:
+        terms.append(Invitation.sent_at < local_day_start(end + timedelta(days=1)))
     return terms
+
+
+_UNBOUNDED_BEFORE, _UNBOUNDED_AFTER = date(1900, 1, 1), date(9000, 1, 1)
 
 
 def _not_expired(now: datetime):
