@@ -138,8 +138,9 @@ def _typed(key, value):
         # PostgreSQL text cannot hold NUL: a cursor with one was not made here.
         if not isinstance(value, str) or len(value) > _MAX_TEXT or "\x00" in value:
             return None
-        if kind is datetime:
-            return datetime.fromisoformat(value)
+        if kind is datetime:  # stored times are UTC: one without a zone was not made here
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo is not None else None
         if issubclass(kind, enum.Enum):
             return kind(value)
         return value if kind is str else None

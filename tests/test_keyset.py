@@ -395,6 +395,8 @@ def cursor(data: str) -> str:
         "after="
         + cursor("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"),
         "sort=last_login&before=" + cursor('[0, "yesterday", "a", 1]'),
+        "sort=last_login&after=" + cursor('[0, "2024-01-01T00:00:00", "a", 1]'),
+        "sort=last_login&at=" + cursor('[0, "2024-01-01T00:00:00", "a", 1]'),
         "sort=type&after=" + cursor('[0, "wizard", "a", 1]'),
         "sort=organization&at=" + cursor('[1, "\\u0000", 1]'),
         "letter=%C3%91",
