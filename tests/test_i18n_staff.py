@@ -168,6 +168,8 @@ def test_manage_users_reads_in_spanish_for_staff_who_chose_it(app, staff, people
     delete = staff.get(f"/manage/users/{people['managed']}/delete", htmx=True)
     assert text_of(delete, "#dialog-title") == "¿Eliminar a Inés Ruiz?"
     assert texts(delete, "button") == ["Cancelar", "Eliminar"]
+    deleted = staff.post(f"/manage/users/{people['managed']}/delete", htmx=True)
+    assert "Se eliminó Inés Ruiz." in text_of(deleted)
 
 
 def test_manage_invitations_and_its_bulk_dialog_read_in_spanish(app, staff):

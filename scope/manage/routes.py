@@ -150,5 +150,5 @@ def delete_user(user_id):
         response = _answer(user, refused.message, ok=False)
     else:
         db.session.commit()
-        response = _answer(None, f"{name} deleted.")
+        response = _answer(None, gettext("%(name)s deleted.", name=name))
     return trigger(make_response(response), "scope:close-dialog") if is_htmx() else response
