@@ -127,6 +127,21 @@ def test_mark_all_read_empties_the_count_in_place(app, staff):
     assert all(n.read_at is not None for n in _notices(app, staff.user_id))
 
 
+def test_mark_all_read_leaves_unread_a_notice_that_came_after_the_list(app, staff):
+    _accept(app, _invitation(app, staff.sponsor_id, staff.user_id, "seen@example.com"))
+    listed = staff.get("/notifications", htmx=True)
+    assert texts(listed, ".notice-list .notice button") == [
+        n.text for n in _notices(app, staff.user_id)
+    ]
+    shown_up_to = element(listed, 'input[name="shown_up_to"]').get("value")
+    _accept(app, _invitation(app, staff.sponsor_id, staff.user_id, "late@example.com"))
+    response = staff.post("/notifications/read", {"shown_up_to": shown_up_to}, htmx=True)
+    assert text_of(response, "#notice-count") == "1 unread"
+    assert "1 unread notice" in text_of(response, ".notices-head")
+    seen, late = _notices(app, staff.user_id)
+    assert seen.read_at is not None and late.read_at is None
+
+
 def test_the_header_button_says_notifications_and_polls_its_count(app, staff, make_user, auth):
     page = staff.get("/manage/users").get_data(as_text=True)
     [button] = elements(page, "header button.notice-button")

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import fragment_or_redirect, render
 from ..security import staff_required
+from ..tenancy import parse_id
 from . import services
 
 bp = Blueprint("notices", __name__)
@@ -74,7 +75,7 @@ def open_notice(notice_id):
 @bp.post("/notifications/read")
 @staff_required
 def mark_all_read():
-    services.mark_all_read(current_user)
+    services.mark_all_read(current_user, parse_id(request.form.get("shown_up_to")))
     db.session.commit()
     return fragment_or_redirect(url_for("notices.index"), lambda: _list("notices", oob=True))
 

@@ -307,14 +307,15 @@ def mark_read(notice: Notice) -> None:
         notice.read_at = utcnow()
 
 
-def mark_all_read(user: User) -> int:
+def mark_all_read(user: User, shown_up_to: int | None = None) -> int:
+    """Mark read every unread notice of this user up to the newest the list showed
+    (`shown_up_to`, its id): one that arrived while the list was open stays unread."""
+    mine = [Notice.sponsor_id == user.sponsor_id, Notice.user_id == user.id]
+    if shown_up_to is not None:
+        mine.append(Notice.id <= shown_up_to)
     result = db.session.execute(
         update(Notice)
-        .where(
-            Notice.sponsor_id == user.sponsor_id,
-            Notice.user_id == user.id,
-            Notice.read_at.is_(None),
-        )
+        .where(*mine, Notice.read_at.is_(None))
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
