@@ -14,6 +14,7 @@ import logging
 import os
 from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -190,10 +191,12 @@ def gettext(message: str, **variables) -> str:
     return text % variables if variables else text
 
 
-def translated(words: dict[str, str]) -> dict[str, str]:
+def translated(words: dict[str, str]) -> SimpleNamespace:
     """Each of these words (marked with N_) in the reader's language, for a table that
-    repeats them on every row: `{% set w = w or translated(...) %}` words them once."""
-    return {key: gettext(word) for key, word in words.items()}
+    repeats them on every row: `{% set w = translated(...) %}` words them once, and rows
+    read them as attributes (`w.name`), which Jinja finds at once (a dict's key only after
+    its attribute lookup fails)."""
+    return SimpleNamespace(**{key: gettext(word) for key, word in words.items()})
 
 
 @pass_eval_context
