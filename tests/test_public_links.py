@@ -331,6 +331,8 @@ def test_disabled_rotated_expired_and_full_links_each_get_their_page(app, staff,
     # Made up: nothing about any link is told.
     invalid = app.test_client().get(f"/p/{link.id}.{'A' * 43}")
     assert invalid.status_code == 404 and "does not work" in text_of(invalid)
+    foreign = app.test_client().get(f"/p/{link.id}.{'é' * 43}")  # no letters of ours
+    assert foreign.status_code == 404 and "does not work" in text_of(foreign)
     with app.app_context():
         actions = db.session.scalars(
             select(AuditEvent.action).where(

@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 from flask import current_app
 
 from ..models import Invitation, PublicLink
 from ..tenancy import parse_id
+
+_MAC = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def new_nonce() -> str:
@@ -42,7 +45,9 @@ def parse_token(token: str) -> tuple[int, str] | None:
         return None
     ident, _, mac = token.partition(".")
     number = parse_id(ident)
-    if number is None or len(mac) != 43:
+    # Ours are 43 characters of URL-safe base64: anything else (an accented letter, which
+    # hmac.compare_digest refuses to compare) is no link of ours.
+    if number is None or not _MAC.fullmatch(mac):
         return None
     return number, mac
 
