@@ -98,6 +98,19 @@ def test_an_allowed_administrator_invites_a_mentor_to_their_own_organization(app
     assert "Avery Admin" in listed and "mentor@x.example" in listed
 
 
+def test_an_administrator_of_an_archived_organization_invites_no_one(app, staff, partner):
+    """No one is invited to an archived organization: INVITE leaves its administrator's
+    pages, and its addresses answer 403, not an error."""
+    allow(app, staff.sponsor_id)
+    assert staff.post(f"/partners/organizations/{partner['ours']}/archive").status_code == 302
+    admin = partner["session"]
+    assert "Invite" not in texts(admin.get("/my/organization"), "nav a")
+    for method, url in INVITER_ENDPOINTS:
+        answer = admin.client.open(url, method=method, headers={"X-CSRFToken": admin.token})
+        assert answer.status_code == 403, url
+    assert invitations(app) == []
+
+
 def test_administrators_invite_administrators_only_when_the_sponsor_says_so(app, staff, partner):
     allow(app, staff.sponsor_id, admins=True)
     admin = partner["session"]

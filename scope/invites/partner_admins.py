@@ -23,12 +23,14 @@ _TYPES_BY_KIND = {
 
 
 def is_partner_inviter(user: User) -> bool:
-    """A partner administrator whose sponsor lets them invite to their own organization."""
+    """A partner administrator whose sponsor lets them invite to their own organization,
+    while it is not archived (no one is invited to an archived one: drafts.not_archived)."""
     return (
         getattr(user, "is_authenticated", False)
         and user.user_type is UserType.ADMINISTRATOR
         and user.partner_organization_id is not None
         and user.sponsor.partner_admins_invite
+        and user.partner_organization.archived_at is None
     )
 
 
