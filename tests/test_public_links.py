@@ -352,6 +352,35 @@ def test_a_confirmation_after_the_link_was_disabled_makes_no_account(app, staff,
     assert count(app, User, User.email == "dana@example.com") == 0
 
 
+def test_an_archived_organizations_link_adds_no_one_until_it_is_restored(app, staff, employer):
+    """No one is added at an archived organization: its link reads as turned off, a sign-up
+    made before cannot be confirmed, and restoring the organization opens the link again."""
+    create_link(staff, employer)
+    path = link_path(staff)
+    sign_up(app, path, "early@example.com")
+    early_confirmation = path_in(last_mail(app, "public_signup_confirm").body_text)
+    assert staff.post(f"/partners/organizations/{employer}/archive").status_code == 302
+    closed = app.test_client().get(path)
+    assert closed.status_code == 410 and "turned off" in text_of(closed)
+    assert sign_up(app, path, "dana@example.com").status_code == 410
+    late = confirm(app, early_confirmation)
+    assert late.status_code == 410 and "closed the link you signed up through" in text_of(late)
+    assert count(app, User, User.email.in_(["early@example.com", "dana@example.com"])) == 0
+    assert "Organization archived" in text_of(staff.get("/invite/public-links"))
+    assert staff.post(f"/partners/organizations/{employer}/restore").status_code == 302
+    assert app.test_client().get(path).status_code == 200
+
+
+def test_a_sign_up_waiting_for_an_archived_organization_is_not_approved(app, staff, employer):
+    signup_id = waiting_signup(app, staff, employer)
+    staff.post(f"/partners/organizations/{employer}/archive")
+    answer = staff.post(f"/manage/signups/{signup_id}/approve", htmx=True)
+    assert "Acme Robotics is archived" in text_of(answer)
+    assert count(app, User, User.email == "dana@example.com") == 0
+    with app.app_context():
+        assert db.session.get(PublicSignup, signup_id).state is SignupState.AWAITING_APPROVAL
+
+
 # --- approval ------------------------------------------------------------------------------
 
 

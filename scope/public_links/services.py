@@ -196,9 +196,13 @@ def link_url(link: PublicLink) -> str:
 
 
 def closed_reason(link: PublicLink) -> str | None:
-    """Why the link takes no sign-ups now (disabled, expired, full), or None: it is open."""
+    """Why the link takes no sign-ups now (disabled, its organization archived, expired,
+    full), or None: it is open. No one is added at an archived organization until it is
+    restored (invites.drafts.not_archived); its links open again then."""
     if link.disabled_at is not None:
         return "disabled"
+    if link.partner_organization.archived_at is not None:
+        return "archived"
     if link.expires_on is not None and link.expires_on < sponsor_today(link.sponsor_id):
         return "expired"
     if link.max_signups is not None and link.signup_count >= link.max_signups:

@@ -19,6 +19,7 @@ from ..auth.passwords import hash_password
 from ..auth.services import login_account
 from ..emails import normalize_email
 from ..extensions import db
+from ..invites.drafts import not_archived
 from ..invites.rows import email_conflict
 from ..invites.tokens import parse_token, public_link_matches
 from ..mail.services import queue_mail
@@ -221,7 +222,7 @@ def confirm_signup(signup: PublicSignup) -> User | None:
     ConfirmationProblem and the caller rolls back."""
     link = signup.public_link
     reason = closed_reason(link)
-    if reason in ("disabled", "expired"):
+    if reason in ("disabled", "archived", "expired"):
         raise ConfirmationProblem("closed", signup)
     now = utcnow()
     target = SignupState.AWAITING_APPROVAL if link.require_approval else SignupState.APPROVED
@@ -297,6 +298,7 @@ def approve_signup(signup: PublicSignup, actor: User) -> User | None:
     sign-up closes and only the mailbox's owner is told why. Staff learn nothing of other
     sponsors' accounts. Refused when this sponsor already has the address."""
     _require_waiting(signup)
+    not_archived(signup.public_link.partner_organization)
     signup.pending_email = None
     db.session.flush()  # the address leaves the queue before an account takes it
     if email_conflict(signup.sponsor_id, signup.email):
