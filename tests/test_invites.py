@@ -548,6 +548,31 @@ def test_resend_sends_a_new_email_with_a_fresh_expiry_and_is_limited(app, staff)
         assert db.session.get(Invitation, invitation.id).resend_count == PER_ADDRESS_PER_DAY - 1
 
 
+def test_invite_revoke_and_invite_again_mails_no_more_a_day_than_resend(app, staff):
+    """SEND counts an address's invitation emails of the day as Resend does: past the cap its
+    row stays on the list, refused beside it, and the rest of the list is invited."""
+    for _ in range(PER_ADDRESS_PER_DAY):
+        add(staff, "teammates", email="pat@riverbend.example")
+        assert "1 invitation sent" in text_of(staff.post("/invite/teammates/send", htmx=True))
+        pending = [i for i in invitations(app) if i.state is InvitationState.PENDING]
+        staff.post(f"/manage/invitations/{pending[0].id}/revoke", htmx=True)
+    add(staff, "teammates", email="pat@riverbend.example")
+    add(staff, "teammates", email="lee@riverbend.example")
+    answer = staff.post("/invite/teammates/send", htmx=True)
+    assert "1 invitation sent" in text_of(answer)
+    assert "already got 4 of these emails in the last 24 hours. Try again tomorrow." in text_of(
+        answer
+    )
+    assert "Copy Invitation Link" not in text_of(answer)  # no invitation to copy it from
+    assert len(mails(app)) == PER_ADDRESS_PER_DAY + 1
+    assert [i.email for i in invitations(app) if i.state is InvitationState.PENDING] == [
+        "lee@riverbend.example"
+    ]
+    with app.app_context():
+        kept = drafts.get_draft(db.session.get(User, staff.user_id), WizardKind.TEAMMATES)
+        assert [row.email for row in kept.rows] == ["pat@riverbend.example"]
+
+
 def test_copy_link_shows_the_same_working_link(app, staff):
     add(staff, "teammates", email="pat@riverbend.example")
     staff.post("/invite/teammates/send", htmx=True)

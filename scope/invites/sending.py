@@ -98,6 +98,16 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
         )
         for row, checked in _check_draft(draft, result)
     ]
+    # Invite, revoke, invite again: an address gets no more invitations a day than Resend
+    # would send it.
+    emails = [values["email"] for _row, values in accepted]
+    capped = allowance.address_refusals(
+        draft.sponsor_id, "invitation", emails, "email", existing=False
+    )
+    result.refused += [
+        (row, capped[values["email"]]) for row, values in accepted if values["email"] in capped
+    ]
+    accepted = [(row, values) for row, values in accepted if values["email"] not in capped]
     allowance.reserve(draft.sponsor_id, len(accepted))
     inserted = _insert(draft, Invitation, accepted, result)
     result.sent = [invitation for _row, invitation in inserted]

@@ -95,10 +95,29 @@ def address_refusal(
     sponsor_id: int, kind: str, recipient: str, field: str | None = None
 ) -> Refused | None:
     """Why this address may not get another email of this kind today, or None."""
-    sent = sent_today(sponsor_id, kind, [recipient]).get(recipient, 0)
-    if sent < PER_ADDRESS_PER_DAY:
-        return None
-    if kind == "invitation":
+    return address_refusals(sponsor_id, kind, [recipient], field).get(recipient)
+
+
+def address_refusals(
+    sponsor_id: int,
+    kind: str,
+    recipients: Iterable[str],
+    field: str | None = None,
+    *,
+    existing: bool = True,
+) -> dict[str, Refused]:
+    """Why each of these addresses that may not get another email of this kind today may
+    not (a SEND of many rows asks once). `existing`: the email is of a record that exists
+    (a Resend), whose invitation link can be copied instead."""
+    return {
+        recipient: _refusal(kind, sent, field, existing)
+        for recipient, sent in sent_today(sponsor_id, kind, recipients).items()
+        if sent >= PER_ADDRESS_PER_DAY
+    }
+
+
+def _refusal(kind: str, sent: int, field: str | None, existing: bool) -> Refused:
+    if kind == "invitation" and existing:
         message = gettext(
             "This address already got %(sent)s of these emails in the last 24 hours. "
             "Try again tomorrow, or use Copy Invitation Link.",
