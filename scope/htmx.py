@@ -1,6 +1,7 @@
 """The only module that knows htmx's header names."""
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import Response, flash, redirect, request
 
@@ -9,6 +10,16 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get(
         "HX-History-Restore-Request"
     )
+
+
+def page_path() -> str | None:
+    """The page a request was made from, as a path and query on this site: for htmx, the
+    page the request came from (a row's POST, a search's fragment are no page to go back
+    to); else the address itself when it is one the browser can ask for again; else None."""
+    current = urlsplit(request.headers.get("HX-Current-URL", "")) if is_htmx() else None
+    if current and current.path.startswith("/"):
+        return current.path + (f"?{current.query}" if current.query else "")
+    return request.full_path.rstrip("?") if request.method == "GET" else None
 
 
 def redirect_response(location: str) -> Response:

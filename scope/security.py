@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import i18n
 from .auth.services import record_login
 from .extensions import db, login_manager
+from .htmx import page_path
 from .models import User, UserStatus
 from .tenancy import parse_id
 
@@ -48,8 +49,9 @@ def load_user(session_id: str) -> User | None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    # htmx.after_request turns this into HX-Redirect for htmx requests.
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    # htmx.after_request turns this into HX-Redirect for htmx requests. After logging in,
+    # the person is back on the page they were on (auth.routes._safe_next checks it).
+    return redirect(url_for("auth.login", next=page_path()))
 
 
 def staff_required(view):

@@ -19,7 +19,7 @@ from scope import create_app, schema
 from scope.config import ConfigurationError, check_workers
 from scope.extensions import db
 from scope.models import User
-from tests.helpers import csrf_token, element, is_whole_page, texts
+from tests.helpers import PASSWORD, csrf_token, element, is_whole_page, texts
 
 
 @pytest.mark.real_commits  # reads the schema on a connection of its own
@@ -295,6 +295,41 @@ def test_htmx_request_with_expired_session_gets_hx_redirect(client):
     assert response.status_code == 204
     assert response.headers["HX-Redirect"].startswith("/login?next=")
     assert response.get_data() == b""
+
+
+def test_logging_in_again_after_an_htmx_post_lands_on_the_page_it_came_from(app, staff):
+    """A session ended while a page was open: its next ADD+ (a POST, an address no browser
+    can ask for again) sends the person to log in and back to the page, not to a 405."""
+    token = staff.token  # the page's, from before the session ended
+    with app.app_context():
+        from scope.auth.services import end_all_sessions
+
+        end_all_sessions(db.session.get(User, staff.user_id))
+        db.session.commit()
+    headers = {
+        "HX-Request": "true",
+        "HX-Current-URL": "http://localhost/invite/teammates?from=tab",
+        "X-CSRFToken": token,
+    }
+    answer = staff.client.post(
+        "/invite/teammates/rows", data={"email": "p@x.test"}, headers=headers
+    )
+    assert answer.headers["HX-Redirect"] == "/login?next=/invite/teammates?from%3Dtab"
+    page = staff.client.get(answer.headers["HX-Redirect"])
+    done = staff.client.post(
+        answer.headers["HX-Redirect"],
+        data={
+            "email": "staff@riverbend.test",
+            "password": PASSWORD,
+            "csrf_token": csrf_token(page),
+        },
+    )
+    assert done.headers["Location"] == "/invite/teammates?from=tab"
+    assert staff.client.get(done.headers["Location"]).status_code == 200
+    # A plain form's POST has no page to name: logging in lands where it always does.
+    visitor = app.test_client()
+    form = {"email": "p@x.test", "csrf_token": csrf_token(visitor.get("/login"))}
+    assert visitor.post("/invite/teammates/rows", data=form).headers["Location"] == "/login"
 
 
 def test_anonymous_full_page_goes_to_login(client):
