@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from scope.extensions import db
+from scope.invites import rows
 from scope.models import AuditEvent, Invitation, InvitationState, Sponsor, UserType
 from tests.helpers import StaffSession, csrf_token, login, text_of, texts
 
@@ -190,6 +191,38 @@ def test_an_address_with_an_account_elsewhere_in_the_sponsor_is_refused_without_
     body = refused.get_data(as_text=True)
     assert "already has an account or an invitation" in body
     assert "Quinn" not in body and "/manage/users/" not in body
+
+
+def test_an_address_staff_invite_elsewhere_during_the_send_is_refused_without_names(
+    app, staff, partner, monkeypatch
+):
+    """Staff invite the address to another organization after the administrator's list was
+    checked and before its insert (a race PostgreSQL runs; here the check is made to miss
+    it): the refusal beside the row names no organization, as at ADD+."""
+    allow(app, staff.sponsor_id)
+    admin = partner["session"]
+    admin.get("/invite/external")
+    added = admin.post(
+        "/invite/external/rows", {"user_type": "supervisor", "email": "x@x.example"}, htmx=True
+    )
+    assert added.status_code == 200
+    staff.post("/invite/external", {"organization": partner["theirs"]}, htmx=True)
+    staff.post("/invite/external/rows", {"user_type": "supervisor", "email": "x@x.example"})
+    assert "1 invitation sent" in text_of(staff.post("/invite/external/send", htmx=True))
+    real = rows.email_conflicts
+    checks = []
+
+    def before_the_rival(sponsor_id, emails):
+        checks.append(emails)
+        return {} if len(checks) == 1 else real(sponsor_id, emails)
+
+    monkeypatch.setattr(rows, "email_conflicts", before_the_rival)
+    answer = admin.post("/invite/external/send", htmx=True)
+    assert len(checks) == 2  # the check that missed it, and the insert's own
+    said = text_of(answer)
+    assert "already has an account or an invitation" in said
+    assert "Lakeside Plumbing" not in said and "Already invited to" not in said
+    assert [i[0] for i in invitations(app)] == ["x@x.example"]
 
 
 @pytest.mark.parametrize("user_type", [UserType.SUPERVISOR, UserType.MENTOR, UserType.PROVIDER])

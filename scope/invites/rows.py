@@ -144,17 +144,21 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
     conflicts = email_conflicts(draft.sponsor_id, seen)
     for row in checked:
         if row.email in conflicts:
-            conflict = conflicts[row.email]
-            if not owner.is_staff:
-                # A partner administrator learns nothing of other organizations' people.
-                conflict = RowRefused(
-                    gettext(
-                        "This address already has an account or an invitation. "
-                        "Ask your sponsor's staff if the person cannot log in."
-                    )
-                )
-            row.problems.append(conflict)
+            row.problems.append(conflict_for(owner, conflicts[row.email]))
     return checked
+
+
+def conflict_for(inviter: User, conflict: RowRefused) -> RowRefused:
+    """An address's conflict as this inviter may read it: a partner administrator learns
+    nothing of other organizations' people."""
+    if inviter.is_staff:
+        return conflict
+    return RowRefused(
+        gettext(
+            "This address already has an account or an invitation. "
+            "Ask your sponsor's staff if the person cannot log in."
+        )
+    )
 
 
 def _any_mentor(people: Iterable[RowInput]) -> bool:

@@ -31,7 +31,7 @@ from ..models import (
 from ..refusals import Refused
 from ..security import unproxied
 from .drafts import batch_language, current_rows, require_organization
-from .rows import CheckedRow, RowInput, RowRefused, check_rows, email_conflict
+from .rows import CheckedRow, RowInput, RowRefused, check_rows, conflict_for, email_conflict
 from .tokens import invitation_link, new_nonce
 
 
@@ -175,8 +175,11 @@ def _insert(draft: WizardDraft, model, accepted: list, result: SendResult) -> li
                 db.session.add(record)
                 db.session.flush()
         except IntegrityError:
-            problem = email_conflict(draft.sponsor_id, record.email) or RowRefused(
-                gettext("This address was taken a moment ago by another request.")
+            conflict = email_conflict(draft.sponsor_id, record.email)
+            problem = (
+                conflict_for(db.session.get(User, draft.staff_user_id), conflict)
+                if conflict
+                else RowRefused(gettext("This address was taken a moment ago by another request."))
             )
             result.refused.append((row, problem))
         else:
