@@ -2,6 +2,7 @@
 
     python -m benchmarks.breakdown                       # instance/bench.sqlite3 (benchmarks.run)
     python -m benchmarks.breakdown --url postgresql://postgres@127.0.0.1:5432/scope_bench_1m
+    python -m benchmarks.breakdown --drawing             # the drawing alone, page by page
 
 Logs in as the benchmark's staff member on an already seeded database (`python -m
 benchmarks.run` seeds it), then for each request prints its CPU time through the test client
@@ -9,6 +10,9 @@ beside a route that answers "ok", and the parts timed inside it: loading the log
 `list_users` (building, running and reading the page's statements; the database driver's part
 given on its own) and rendering the fragment. The rest of a request (Flask, its session,
 limits and hooks, the test client) is what is left. Nothing is written.
+
+With --drawing, each page's rows are read once and the fragment is drawn again and again:
+the median of seven runs, the figure to compare two builds of the templates by.
 """
 
 from __future__ import annotations
@@ -53,7 +57,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="sqlite:///" + str(ROOT / "instance" / "bench.sqlite3"))
     parser.add_argument("--samples", type=int, default=200, help="requests of each kind")
+    parser.add_argument("--drawing", action="store_true", help="time the drawing alone")
     args = parser.parse_args()
+    if args.drawing:
+        drawing(args.url, args.samples)
+        return
 
     with mock.patch.dict("os.environ", env_for(args.url)):
         from scope import create_app
@@ -109,6 +117,45 @@ def main() -> None:
             + f" | {parts['render']:.2f} | {rest:.2f}"
         )
     print(f"('ok' route: {ok:.2f} ms)")
+
+
+def drawing(url: str, samples: int) -> None:
+    """CPU ms to draw each request's fragment, its rows read once: median and least of 7."""
+    with mock.patch.dict("os.environ", env_for(url)):
+        from scope import create_app
+
+        app = create_app()
+    print("request | drawing CPU ms (median of 7) | least | characters")
+    for name, path in REQUESTS.items():
+        runs, characters = _drawing_of(app, path, samples)
+        print(f"{name} | {runs[3]:.2f} | {runs[0]:.2f} | {characters:,}")
+
+
+def _drawing_of(app, path: str, samples: int) -> tuple[list[float], int]:
+    from flask_login import login_user
+
+    from scope.extensions import db
+    from scope.manage import routes
+    from scope.models import User
+
+    with app.test_request_context(path, headers={"HX-Request": "true"}):
+        login_user(db.session.scalar(db.select(User).filter_by(email=STAFF_EMAIL)))
+        draw, captured = routes.render, {}
+        routes.render = lambda *args, **context: captured.update(args=args, context=context)
+        try:
+            routes.users_page()  # reads the rows; what it would draw is kept
+        finally:
+            routes.render = draw
+        args, context = captured["args"], captured["context"]
+        for _ in range(20):
+            draw(*args, **context)
+        runs = []
+        for _ in range(7):
+            started = time.process_time()
+            for _ in range(samples):
+                draw(*args, **context)
+            runs.append((time.process_time() - started) / samples * 1000)
+        return sorted(runs), len(draw(*args, **context)[0])
 
 
 if __name__ == "__main__":
