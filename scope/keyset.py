@@ -25,8 +25,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_, union_all
 
-MAX_CURSOR = 1000
-_MAX_TEXT = 400
+from .text import key_length
+
+# A cursor's text keys are at most the longest key a column holds (a person's name key); a
+# cursor has room for two of them in the widest letters (4 bytes each in UTF-8), in base64.
+_MAX_TEXT = key_length(210)
+MAX_CURSOR = 4 * -(-(2 * 4 * _MAX_TEXT + 64) // 3)
 
 
 @dataclass(frozen=True)

@@ -422,6 +422,31 @@ def test_a_cursor_that_is_not_one_shows_the_first_page(staff, people, query):
     assert text_of(html, ".pager-summary").startswith("1–10 of")
 
 
+@pytest.mark.parametrize("sort", ["name", "organization"])
+def test_next_and_previous_pass_rows_with_the_longest_keys_a_name_makes(
+    app, staff, make_org, make_user, sort
+):
+    """'ß' folds to 'ss' and 'ﬃ' to 'ffi': a page that ends on a row with such a key (up to
+    three times its name) still leads on to the next page and back, not to the first."""
+    org = make_org(staff.sponsor_id, "ß" * 200)
+    ids = [
+        make_user(
+            f"p{n:02}@x.test",
+            sponsor_id=staff.sponsor_id,
+            user_type=UserType.SUPERVISOR,
+            organization_id=org,
+            first_name="ﬃ" * 98 + f"{n:02}",
+            last_name="ß" * 100,
+        )
+        for n in range(12)
+    ]
+    first = staff.get(f"/manage/users?sort={sort}&size=10", htmx=True).get_data(as_text=True)
+    second = staff.get(link(first, "next"), htmx=True).get_data(as_text=True)
+    assert sorted(shown_ids(first) + shown_ids(second)) == sorted([staff.user_id, *ids])
+    back = staff.get(link(second, "prev"), htmx=True).get_data(as_text=True)
+    assert shown_ids(back) == shown_ids(first)
+
+
 @pytest.fixture
 def thirty(staff, people):
     """30 people and the staff member: four pages of 10."""
