@@ -16,7 +16,10 @@ def page_path() -> str | None:
     """The page a request was made from, as a path and query on this site: for htmx, the
     page the request came from (a row's POST, a search's fragment are no page to go back
     to); else the address itself when it is one the browser can ask for again; else None."""
-    current = urlsplit(request.headers.get("HX-Current-URL", "")) if is_htmx() else None
+    try:
+        current = urlsplit(request.headers.get("HX-Current-URL", "")) if is_htmx() else None
+    except ValueError:  # not an address ("http://[")
+        current = None
     if current and current.path.startswith("/"):
         return current.path + (f"?{current.query}" if current.query else "")
     return request.full_path.rstrip("?") if request.method == "GET" else None

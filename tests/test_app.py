@@ -332,6 +332,22 @@ def test_logging_in_again_after_an_htmx_post_lands_on_the_page_it_came_from(app,
     assert visitor.post("/invite/teammates/rows", data=form).headers["Location"] == "/login"
 
 
+@pytest.mark.parametrize(
+    "current, back_to",
+    [
+        ("http://[", "/manage/users?q%3Da"),  # no address: the request's own
+        ("javascript:alert(1)", "/manage/users?q%3Da"),
+        ("", "/manage/users?q%3Da"),
+        ("https://evil.example/x?y=1", "/x?y%3D1"),  # only ever a path of this site
+    ],
+)
+def test_the_page_an_htmx_request_names_is_only_ever_a_path_here(client, current, back_to):
+    headers = {"HX-Request": "true", "HX-Current-URL": current}
+    response = client.get("/manage/users?q=a", headers=headers)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == f"/login?next={back_to}"
+
+
 def test_anonymous_full_page_goes_to_login(client):
     response = client.get("/manage/users")
     assert response.status_code == 302
