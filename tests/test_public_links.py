@@ -446,8 +446,10 @@ def test_approving_an_address_another_sponsor_has_made_a_login_tells_staff_nothi
     answer = staff.post(f"/manage/signups/{signup_id}/approve", htmx=True)
     assert answer.status_code == 200
     said = text_of(answer)
-    assert "No account can be made for Dana Reyes with this address" in said
-    assert "already has an account" not in said and "Elsewhere" not in said
+    assert said.startswith(
+        "Dana Reyes's sign-up could not be completed, so it is closed. They have been emailed."
+    )
+    assert "account" not in said and "Elsewhere" not in said
     assert not elements(answer, f"#signup-{signup_id}")
     assert count(app, User, User.email == "dana@example.com") == 1
     with app.app_context():
@@ -468,6 +470,36 @@ def test_approving_an_address_this_sponsor_already_has_is_refused_and_says_so(
     make_user("dana@example.com", sponsor_id=staff.sponsor_id)
     answer = staff.post(f"/manage/signups/{signup_id}/approve", htmx=True)
     assert "dana@example.com already has an account or an invitation" in text_of(answer)
+    with app.app_context():
+        assert db.session.get(PublicSignup, signup_id).state is SignupState.AWAITING_APPROVAL
+
+
+def test_an_address_this_sponsor_took_at_the_same_moment_leaves_the_sign_up_waiting(
+    app, staff, employer, make_user, monkeypatch
+):
+    """Staff made a record of the address just as Approve was pressed (the check before the
+    insert missed it): Approve is refused and the sign-up waits, as when the record was
+    there first; it is not closed as if the address were a login elsewhere."""
+    from scope.public_links import signups
+
+    signup_id = waiting_signup(app, staff, employer)
+    make_user(
+        "dana@example.com",
+        sponsor_id=staff.sponsor_id,
+        status=UserStatus.MANAGED,
+        with_password=False,
+    )
+    real, asked = signups.email_conflict, []
+
+    def missed_once(sponsor_id, email):
+        asked.append(email)
+        return None if len(asked) == 1 else real(sponsor_id, email)
+
+    monkeypatch.setattr(signups, "email_conflict", missed_once)
+    answer = staff.post(f"/manage/signups/{signup_id}/approve", htmx=True)
+    assert len(asked) == 2
+    assert "dana@example.com already has an account or an invitation" in text_of(answer)
+    assert last_mail(app, "public_signup_known") is None
     with app.app_context():
         assert db.session.get(PublicSignup, signup_id).state is SignupState.AWAITING_APPROVAL
 

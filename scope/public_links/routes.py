@@ -214,10 +214,7 @@ def approve(signup_id):
         signup_id,
         signups.approve_signup,
         N_("%(name)s approved; they can log in now."),
-        N_(
-            "No account can be made for %(name)s with this address, so the sign-up is closed. "
-            "They have been emailed how to log in."
-        ),
+        N_("%(name)s's sign-up could not be completed, so it is closed. They have been emailed."),
     )
 
 

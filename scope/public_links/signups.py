@@ -94,6 +94,25 @@ def _known_address(sponsor_id: int, email: str) -> str | None:
     return None
 
 
+def _tell_known_address(
+    email: str, sponsor: Sponsor, organization, language: str, invited: bool
+) -> None:
+    """The mailbox's owner alone learns the address is already theirs: log in (or use the
+    invitation they have). In their own language when they chose one."""
+    owner = login_account(email)
+    queue_mail(
+        "public_signup_known",
+        email,
+        _l("Your Scope account with %(sponsor)s", sponsor=sponsor.name),
+        language=(owner and i18n.check(owner.language)) or language,
+        sponsor_id=sponsor.id,
+        sponsor=sponsor,
+        organization=organization,
+        invited=invited,
+        link=f"{current_app.config['PUBLIC_URL']}/login",
+    )
+
+
 def start_signup(
     link: PublicLink, *, first_name: str, last_name: str, email: str, password: str
 ) -> None:
@@ -114,18 +133,7 @@ def start_signup(
     # The emails speak the language of the page the person signed up on.
     language = i18n.current()
     if known:
-        owner = login_account(email)
-        queue_mail(
-            "public_signup_known",
-            email,
-            _l("Your Scope account with %(sponsor)s", sponsor=sponsor.name),
-            language=(owner and i18n.check(owner.language)) or language,
-            sponsor_id=sponsor.id,
-            sponsor=sponsor,
-            organization=organization,
-            invited=known == "invitation",
-            link=f"{current_app.config['PUBLIC_URL']}/login",
-        )
+        _tell_known_address(email, sponsor, organization, language, invited=known == "invitation")
         return
     now = utcnow()
     # An earlier unconfirmed sign-up of this address through this link ends: one live link.
@@ -310,7 +318,11 @@ def approve_signup(signup: PublicSignup, actor: User) -> User | None:
         return None
     try:
         user = _create_account(signup)
-    except ConfirmationProblem:
+    except ConfirmationProblem:  # an account of the address was made at the same moment
+        if email_conflict(signup.sponsor_id, signup.email):  # here: the sign-up waits on
+            raise Refused(
+                gettext("%(email)s already has an account or an invitation.", email=signup.email)
+            ) from None
         _close_for_known_address(signup, actor)
         return None
     now = utcnow()
@@ -354,18 +366,8 @@ def _close_for_known_address(signup: PublicSignup, actor: User) -> None:
     _close(signup, actor)
     audit.record("closed_known_address", signup, actor_id=actor.id, email=signup.email)
     sponsor = db.session.get(Sponsor, signup.sponsor_id)
-    owner = login_account(signup.email)
-    queue_mail(
-        "public_signup_known",
-        signup.email,
-        _l("Your Scope account with %(sponsor)s", sponsor=sponsor.name),
-        language=(owner and i18n.check(owner.language)) or signup.language,
-        sponsor_id=sponsor.id,
-        sponsor=sponsor,
-        organization=signup.public_link.partner_organization,
-        invited=False,
-        link=f"{current_app.config['PUBLIC_URL']}/login",
-    )
+    organization = signup.public_link.partner_organization
+    _tell_known_address(signup.email, sponsor, organization, signup.language, invited=False)
 
 
 def decline_signup(signup: PublicSignup, actor: User) -> None:
