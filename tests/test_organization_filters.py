@@ -122,6 +122,28 @@ def test_select_all_matching_of_a_name_that_picks_no_one_organization_selects_no
     assert "No users selected" in text_of(staff.get(bulk + "acme", htmx=True))
     # Not that nothing can be: a name that picks Acme Tools selects its one user.
     assert "Deactivate 1 selected user?" in text_of(staff.get(bulk + "acme+tools", htmx=True))
+    # The same for invitations: each organization has one pending.
+    revoke = "/manage/invitations/bulk/revoke?matching=organization_name%3D"
+    assert "No invitations selected" in text_of(staff.get(revoke + "acme", htmx=True))
+    assert "Revoke 1 selected invitation?" in text_of(staff.get(revoke + "acme+works", htmx=True))
+
+
+def test_select_all_matching_of_an_organization_gone_since_selects_nobody(
+    app, staff, acme, make_user, make_sponsor, make_org
+):
+    """The page showed one organization's rows; the organization was deleted (or the id was
+    never this sponsor's) before the action: it acts on no one, not on everyone."""
+    make_user("someone@x.example", sponsor_id=staff.sponsor_id)
+    gone = make_org(staff.sponsor_id, "Short Lived")
+    assert staff.post(f"/partners/organizations/{gone}/delete").status_code == 302
+    theirs = make_org(make_sponsor("Elsewhere"), "Zanzibar Freight")
+    for organization in (gone, theirs):
+        users = f"/manage/users/bulk/deactivate?matching=organization%3D{organization}"
+        assert "No users selected" in text_of(staff.get(users, htmx=True))
+        revoke = (
+            f"/manage/invitations/bulk/revoke?matching=status%3Dall%26organization%3D{organization}"
+        )
+        assert "No invitations selected" in text_of(staff.get(revoke, htmx=True))
 
 
 def test_another_sponsors_organization_is_no_filter(staff, acme, make_sponsor, make_org):

@@ -29,7 +29,7 @@ def _selection(source):
         if "matching" in source:
             query = MultiDict(parse_qsl(source["matching"]))
             listing = _listing(query)
-            users.organization_filter(listing, query)  # as the page it was ticked on
+            users.organization_filter_to_act_on(listing, query)
             ids = users.matching_ids(listing, actions.BULK_LIMIT + 1)
             if len(ids) > actions.BULK_LIMIT:
                 raise actions.TooManySelected(

@@ -181,7 +181,9 @@ def _selection(source: MultiDict):
     "select all N matching" select), or a message saying why there are none to act on."""
     try:
         if "matching" in source:
-            listing = _listing(MultiDict(parse_qsl(source["matching"])))
+            query = MultiDict(parse_qsl(source["matching"]))
+            listing = _listing(query)
+            users.organization_filter_to_act_on(listing, query)
             listing_service.clean_filters(listing)
             ids = listing_service.matching_ids(listing, BULK_LIMIT + 1)
             if len(ids) > BULK_LIMIT:

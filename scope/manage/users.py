@@ -367,6 +367,14 @@ def organization_filter(listing: Listing, args: Mapping[str, str]) -> Organizati
     return OrganizationFilter(organization.id, organization.name)
 
 
+def organization_filter_to_act_on(listing: Listing, args: Mapping[str, str]) -> None:
+    """The Organization filter of a query an action acts on ("select all N matching"): as the
+    page reads it, except that a filter that no longer picks an organization (one deleted
+    since the page was drawn) selects no one: the page showed that organization's rows."""
+    if organization_filter(listing, args).refused is not None:
+        listing.nobody = True
+
+
 def list_users(listing: Listing, actor: User) -> Listing:
     """One page of MANAGE → Users: UserRow items, organization and occupation joined."""
     _clean_filters(listing)
