@@ -101,15 +101,25 @@ def test_an_allowed_administrator_invites_a_mentor_to_their_own_organization(app
 
 def test_an_administrator_of_an_archived_organization_invites_no_one(app, staff, partner):
     """No one is invited to an archived organization: INVITE leaves its administrator's
-    pages, and its addresses answer 403, not an error."""
+    pages and its addresses answer 403, not an error; the invitations they sent stay theirs
+    to see in MANAGE, as archiving keeps them."""
     allow(app, staff.sponsor_id)
-    assert staff.post(f"/partners/organizations/{partner['ours']}/archive").status_code == 302
     admin = partner["session"]
-    assert "Invite" not in texts(admin.get("/my/organization"), "nav a")
-    for method, url in INVITER_ENDPOINTS:
+    admin.get("/invite/external")
+    admin.post("/invite/external/rows", {"user_type": "supervisor", "email": "s@x.example"})
+    assert "1 invitation sent" in text_of(admin.post("/invite/external/send", htmx=True))
+    assert staff.post(f"/partners/organizations/{partner['ours']}/archive").status_code == 302
+    assert texts(admin.get("/my/organization"), "nav a.nav-link") == [
+        "Manage",
+        "My organization",
+        "My account",
+    ]
+    for method, url in INVITER_ENDPOINTS[:-1]:  # all but MANAGE → Invitations
         answer = admin.client.open(url, method=method, headers={"X-CSRFToken": admin.token})
         assert answer.status_code == 403, url
-    assert invitations(app) == []
+    listed = admin.get("/manage/invitations")
+    assert listed.status_code == 200 and "s@x.example" in text_of(listed)
+    assert [i[0] for i in invitations(app)] == ["s@x.example"]
 
 
 def test_administrators_invite_administrators_only_when_the_sponsor_says_so(app, staff, partner):

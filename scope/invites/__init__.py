@@ -7,10 +7,11 @@ bp = Blueprint("invites", __name__)
 
 @bp.app_context_processor
 def _partner_inviter():
-    # The navigation offers INVITE and MANAGE to partner administrators allowed to invite.
-    from .partner_admins import is_partner_inviter
+    # The navigation offers INVITE and MANAGE to partner administrators allowed to invite
+    # (INVITE while their organization is not archived).
+    from .partner_admins import invites_now, is_partner_inviter
 
-    return {"partner_inviter": is_partner_inviter}
+    return {"partner_inviter": is_partner_inviter, "partner_invites_now": invites_now}
 
 
 # The route modules register their views on bp.

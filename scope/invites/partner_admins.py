@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -23,15 +23,20 @@ _TYPES_BY_KIND = {
 
 
 def is_partner_inviter(user: User) -> bool:
-    """A partner administrator whose sponsor lets them invite to their own organization,
-    while it is not archived (no one is invited to an archived one: drafts.not_archived)."""
+    """A partner administrator whose sponsor lets them invite to their own organization: they
+    see its invitations in MANAGE, and invite while it is not archived (invites_now)."""
     return (
         getattr(user, "is_authenticated", False)
         and user.user_type is UserType.ADMINISTRATOR
         and user.partner_organization_id is not None
         and user.sponsor.partner_admins_invite
-        and user.partner_organization.archived_at is None
     )
+
+
+def invites_now(user: User) -> bool:
+    """A partner inviter whose organization is not archived: no one is invited to an
+    archived one (drafts.not_archived) until staff restore it."""
+    return is_partner_inviter(user) and user.partner_organization.archived_at is None
 
 
 def invitable_types(inviter: User, organization: PartnerOrganization | None) -> list[UserType]:
@@ -81,6 +86,9 @@ def inviter_required(view):
         if current_user.is_staff:
             return view(*args, **kwargs)
         if is_partner_inviter(current_user) and kwargs.get("slug", "external") == "external":
+            # The INVITE wizard while their organization takes people; MANAGE always.
+            if request.blueprint == "invites" and not invites_now(current_user):
+                abort(403)
             return view(*args, **kwargs)
         abort(403)
 
