@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from scope.extensions import db
 from scope.invites import rows
+from scope.mail.allowance import PER_ADDRESS_PER_DAY
 from scope.models import AuditEvent, Invitation, InvitationState, Sponsor, UserType
 from tests.helpers import StaffSession, csrf_token, login, text_of, texts
 
@@ -120,6 +121,27 @@ def test_an_administrator_of_an_archived_organization_invites_no_one(app, staff,
     listed = admin.get("/manage/invitations")
     assert listed.status_code == 200 and "s@x.example" in text_of(listed)
     assert [i[0] for i in invitations(app)] == ["s@x.example"]
+
+
+def test_an_administrator_past_an_addresss_daily_cap_is_not_told_its_count(app, staff, partner):
+    """Staff invited the address elsewhere four times today (revoking each): the
+    administrator's SEND is refused without saying how many it got."""
+    allow(app, staff.sponsor_id)
+    for _ in range(PER_ADDRESS_PER_DAY):
+        staff.post("/invite/external", {"organization": partner["theirs"]}, htmx=True)
+        staff.post("/invite/external/rows", {"user_type": "supervisor", "email": "c@x.example"})
+        assert "1 invitation sent" in text_of(staff.post("/invite/external/send", htmx=True))
+        with app.app_context():
+            pending = db.session.scalar(
+                select(Invitation.id).where(Invitation.state == InvitationState.PENDING)
+            )
+        staff.post(f"/manage/invitations/{pending}/revoke", htmx=True)
+    admin = partner["session"]
+    admin.get("/invite/external")
+    admin.post("/invite/external/rows", {"user_type": "supervisor", "email": "c@x.example"})
+    said = text_of(admin.post("/invite/external/send", htmx=True))
+    assert "This address cannot get another invitation today. Try again tomorrow." in said
+    assert "already got" not in said
 
 
 def test_administrators_invite_administrators_only_when_the_sponsor_says_so(app, staff, partner):

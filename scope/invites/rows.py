@@ -148,6 +148,17 @@ def check_rows(draft: WizardDraft, people: list[RowInput]) -> list[CheckedRow]:
     return checked
 
 
+def daily_cap_for(inviter: User, refusal: Refused) -> Refused:
+    """An address's daily invitation cap as this inviter may read it: a partner administrator
+    is not told how many invitations it got (some may be staff's, elsewhere)."""
+    if inviter.is_staff:
+        return refusal
+    return RowRefused(
+        gettext("This address cannot get another invitation today. Try again tomorrow."),
+        refusal.field,
+    )
+
+
 def conflict_for(inviter: User, conflict: RowRefused) -> RowRefused:
     """An address's conflict as this inviter may read it: a partner administrator learns
     nothing of other organizations' people."""

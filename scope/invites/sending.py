@@ -31,7 +31,15 @@ from ..models import (
 from ..refusals import Refused
 from ..security import unproxied
 from .drafts import batch_language, current_rows, require_organization
-from .rows import CheckedRow, RowInput, RowRefused, check_rows, conflict_for, email_conflict
+from .rows import (
+    CheckedRow,
+    RowInput,
+    RowRefused,
+    check_rows,
+    conflict_for,
+    daily_cap_for,
+    email_conflict,
+)
 from .tokens import invitation_link, new_nonce
 
 
@@ -105,7 +113,9 @@ def send_invitations(draft: WizardDraft, inviter: User) -> SendResult:
         draft.sponsor_id, "invitation", emails, "email", existing=False
     )
     result.refused += [
-        (row, capped[values["email"]]) for row, values in accepted if values["email"] in capped
+        (row, daily_cap_for(inviter, capped[values["email"]]))
+        for row, values in accepted
+        if values["email"] in capped
     ]
     accepted = [(row, values) for row, values in accepted if values["email"] not in capped]
     allowance.reserve(draft.sponsor_id, len(accepted))
