@@ -67,4 +67,15 @@ def upgrade():
 
 
 def downgrade():
+    # A key longer than the narrower column would stop PostgreSQL midway: say which first.
+    conn = op.get_bind()
+    for table, (old, _new) in WIDER.items():
+        longer = conn.exec_driver_sql(
+            f"SELECT count(*) FROM {table} WHERE length(name_key) > {old}"
+        ).scalar()
+        if longer:
+            raise RuntimeError(
+                f"{table}: {longer} name keys are longer than {old} characters; rename those "
+                "rows before downgrading below 0018_wider_name_keys."
+            )
     _alter(0)

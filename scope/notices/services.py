@@ -309,7 +309,9 @@ def mark_read(notice: Notice) -> None:
 
 def mark_all_read(user: User, shown_up_to: int | None = None) -> int:
     """Mark read every unread notice of this user up to the newest the list showed
-    (`shown_up_to`, its id): one that arrived while the list was open stays unread."""
+    (`shown_up_to`, its id): one that arrived while the list was open stays unread. (Ids are
+    given in order, not committed in order: a notice whose transaction was still open when
+    the list was drawn could have a smaller id; it is marked read with the others.)"""
     mine = [Notice.sponsor_id == user.sponsor_id, Notice.user_id == user.id]
     if shown_up_to is not None:
         mine.append(Notice.id <= shown_up_to)
