@@ -240,8 +240,8 @@ def resend_plan(invitations: list[Invitation], actor: User) -> tuple[BulkResult,
     """Which invitations bulk Resend would email: pending ones whose address has not
     already had its share of invitation emails today (the rule of resend_invitation)."""
     result, ready = sort_out(invitations)
-    sent = allowance.sent_today(actor.sponsor_id, "invitation", [i.email for i in ready])
-    fresh = [i for i in ready if sent.get(i.email, 0) < allowance.PER_ADDRESS_PER_DAY]
+    capped = allowance.address_refusals(actor.sponsor_id, "invitation", [i.email for i in ready])
+    fresh = [i for i in ready if i.email not in capped]
     if len(fresh) < len(ready):
         result.skipped[gettext(EMAILED_TOO_OFTEN)] += len(ready) - len(fresh)
     result.done = len(fresh)
