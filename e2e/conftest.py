@@ -502,8 +502,19 @@ class BrowserProblems:
         self.seen.append(problem)
 
     def _console(self, message) -> None:
-        if message.type == "error" and not self.LOGGED_RESPONSE.match(message.text):
-            self._add(f"console error: {message.text} ({message.location.get('url', '')})")
+        if message.type != "error" or self.LOGGED_RESPONSE.match(message.text):
+            return
+        problem = f"console error: {message.text} ({message.location.get('url', '')})"
+        # htmx logs a request it cancelled itself (hx-sync "replace": a search typed on while
+        # the last one was answered) as two errors, afterRequest then sendAbort. The request
+        # rule below already takes such a request as expected (ERR_ABORTED); so does this one.
+        # afterRequest logged with anything else (a send error, a timeout) stays a problem.
+        if message.text.startswith("htmx:sendAbort, "):
+            before = problem.replace("htmx:sendAbort, ", "htmx:afterRequest, ", 1)
+            if self.seen and self.seen[-1] == before:
+                self.seen.pop()
+                return
+        self._add(problem)
 
     def _request_failed(self, request) -> None:
         # ERR_ABORTED: a navigation that replaced the page, or a request htmx cancelled.
