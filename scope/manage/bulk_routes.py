@@ -28,8 +28,7 @@ def _selection(source):
     try:
         if "matching" in source:
             query = MultiDict(parse_qsl(source["matching"]))
-            listing = _listing(query)
-            users.organization_filter_to_act_on(listing, query)
+            listing, _ = _listing(query, acting=True)
             ids = users.matching_ids(listing, actions.BULK_LIMIT + 1)
             if len(ids) > actions.BULK_LIMIT:
                 raise actions.TooManySelected(

@@ -29,23 +29,28 @@ from .invitations import invitation_status
 BULK_DONE = "scope:close-dialog, scope:invitations-changed"
 
 
-def _listing(args=None) -> Listing:
+def _listing(args=None, *, acting=False):
+    """The Invitations listing a request asks for (its arguments, or the query of "select
+    all N matching" when `acting`), as every screen, export and action on it reads it: the
+    listing, its Organization filter (staff's: a partner administrator's list is their own
+    organization's) and the messages for filter fields that name nothing."""
+    args = request.args if args is None else args
     listing = Listing.from_request(
         tuple(service.INVITATION_SORTS), "sent", service.INVITATION_FILTERS, args=args
     )
-    if "sort" not in (request.args if args is None else args):
+    if "sort" not in args:
         listing.direction = "desc"
-    return listing
+    organization = users.OrganizationFilter()
+    if current_user.is_staff:
+        organization = users.organization_filter(listing, args, acting=acting)
+    problems = listing_service.clean_filters(listing)
+    return listing, organization, problems
 
 
 @bp.get("/invitations")
 @inviter_required
 def invitations():
-    listing = _listing()
-    organization = users.OrganizationFilter()
-    if current_user.is_staff:
-        organization = users.organization_filter(listing, request.args)
-    problems = listing_service.clean_filters(listing)
+    listing, organization, problems = _listing()
     # A typed name that picks no one organization lists nothing, and says why beside it.
     if not organization.picks_nobody:
         listing_service.list_invitations(listing)
@@ -70,9 +75,7 @@ def invitations():
 @bp.get("/invitations.csv")
 @staff_required
 def invitations_csv():
-    listing = _listing()
-    users.organization_filter(listing, request.args)  # as the page it was exported from
-    listing_service.clean_filters(listing)
+    listing, _, _ = _listing()  # as the page it was exported from
     response = Response(streamed(listing_service.export_csv(listing)), mimetype="text/csv")
     filename = f"scope-invitations-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -182,9 +185,7 @@ def _selection(source: MultiDict):
     try:
         if "matching" in source:
             query = MultiDict(parse_qsl(source["matching"]))
-            listing = _listing(query)
-            users.organization_filter_to_act_on(listing, query)
-            listing_service.clean_filters(listing)
+            listing, _, _ = _listing(query, acting=True)
             ids = listing_service.matching_ids(listing, BULK_LIMIT + 1)
             if len(ids) > BULK_LIMIT:
                 raise TooManySelected(

@@ -20,15 +20,19 @@ from . import actions, bp, users
 from .profile_routes import profile_context
 
 
-def _listing(args=None) -> Listing:
-    return Listing.from_request(tuple(users.USER_SORTS), "name", users.USER_FILTERS, args=args)
+def _listing(args=None, *, acting=False) -> tuple[Listing, users.OrganizationFilter]:
+    """The Users listing a request asks for (its arguments, or the query of "select all N
+    matching" when `acting`), with its Organization filter read in, as every screen, export
+    and action on it reads them."""
+    args = request.args if args is None else args
+    listing = Listing.from_request(tuple(users.USER_SORTS), "name", users.USER_FILTERS, args=args)
+    return listing, users.organization_filter(listing, args, acting=acting)
 
 
 @bp.get("/users", endpoint="users")
 @staff_required
 def users_page():
-    listing = _listing()
-    organization = users.organization_filter(listing, request.args)
+    listing, organization = _listing()
     if not organization.picks_nobody:
         users.list_users(listing, current_user)
     return render(
@@ -47,8 +51,7 @@ def users_page():
 @bp.get("/users.csv")
 @staff_required
 def users_csv():
-    listing = _listing()
-    users.organization_filter(listing, request.args)  # as the page it was exported from
+    listing, _ = _listing()  # as the page it was exported from
     chunks = users.export_csv(listing)
     response = Response(streamed(chunks), mimetype="text/csv")
     filename = f"scope-users-{date.today().isoformat()}.csv"

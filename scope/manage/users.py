@@ -344,11 +344,17 @@ class OrganizationFilter:
         return self.refused is not None and bool(self.text)
 
 
-def organization_filter(listing: Listing, args: Mapping[str, str]) -> OrganizationFilter:
+def organization_filter(
+    listing: Listing, args: Mapping[str, str], *, acting: bool = False
+) -> OrganizationFilter:
     """Read the Organization filter of a request's arguments (a combobox: hidden id
     `organization`, typed name `organization_name`, radio choice `organization_choice`) into
     the listing. A name that picks no one organization filters to no one, and says why: the
-    listing keeps the name (its links, the export's among them, carry it) and selects nobody."""
+    listing keeps the name (its links, the export's among them, carry it) and selects nobody.
+
+    `acting`: the query of an action on "select all N matching". A filter that no longer
+    picks an organization (one deleted since the page was drawn) then selects no one too:
+    the page showed that organization's rows, not everyone's."""
     value, choice = args.get("organization"), args.get("organization_choice")
     typed = args.get("organization_name")
     listing.filters.pop("organization", None)
@@ -361,18 +367,11 @@ def organization_filter(listing: Listing, args: Mapping[str, str]) -> Organizati
         shown = OrganizationFilter(text=typed, refused=refused)
         if shown.picks_nobody:
             listing.filters["organization_name"] = typed
+        if shown.picks_nobody or acting:
             listing.nobody = True
         return shown
     listing.filters["organization"] = str(organization.id)
     return OrganizationFilter(organization.id, organization.name)
-
-
-def organization_filter_to_act_on(listing: Listing, args: Mapping[str, str]) -> None:
-    """The Organization filter of a query an action acts on ("select all N matching"): as the
-    page reads it, except that a filter that no longer picks an organization (one deleted
-    since the page was drawn) selects no one: the page showed that organization's rows."""
-    if organization_filter(listing, args).refused is not None:
-        listing.nobody = True
 
 
 def list_users(listing: Listing, actor: User) -> Listing:
