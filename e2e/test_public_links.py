@@ -194,6 +194,59 @@ def test_rotated_full_and_expired_links_each_get_their_page(
     expect(page.get_by_role("listitem").filter(has_text=organization)).to_contain_text("Expired")
 
 
+def test_an_archived_organizations_link_reads_as_turned_off_until_it_is_restored(
+    page: Page, create_staff, login, new_context, shot
+):
+    staff = create_staff()
+    login(page, staff.email, staff.password)
+    organization = f"Harbor Works {secrets.token_hex(2)}"
+    create_employer(page, organization, shot)
+    url = create_public_link(page, organization, shot)
+    employers = page.get_by_role("table", name="Employers")
+
+    nav(page).get_by_role("button", name="Partners").click()
+    page.get_by_role("menuitem", name="Employers").click()
+    employers.get_by_role("link", name=organization).click()
+    page.get_by_role("button", name="Archive", exact=True).click()
+    page.get_by_role("dialog", name=f"Archive {organization}?").get_by_role(
+        "button", name="Archive"
+    ).click()
+    expect(page.get_by_text(f"{organization} archived.")).to_be_visible()
+
+    # Whoever holds the link reads it as turned off, and has no form to fill.
+    person = new_context().new_page()
+    person.goto(url)
+    expect(person.get_by_role("heading", name="This sign-up link was turned off")).to_be_visible()
+    expect(person.get_by_label("Email")).to_have_count(0)
+    expect(person.get_by_text(organization)).to_have_count(0)
+    shot(person, "link-of-an-archived-organization")
+
+    # Staff read why, and the QR code says it takes no sign-ups.
+    open_public_links(page)
+    link = page.get_by_role("listitem").filter(has_text=organization)
+    expect(link.get_by_role("definition").first).to_have_text("Organization archived")
+    shot(page, "public-links-organization-archived")
+    link.get_by_role("link", name="Show QR code").click()
+    expect(
+        page.get_by_text("This link takes no sign-ups now: its organization is archived.")
+    ).to_be_visible()
+    shot(page, "qr-code-organization-archived")
+
+    # Restored, the same address takes sign-ups again.
+    nav(page).get_by_role("button", name="Partners").click()
+    page.get_by_role("menuitem", name="Employers").click()
+    page.get_by_label("Show archived").check()
+    employers.get_by_role("link", name=organization).click()
+    page.get_by_role("button", name="Restore").click()
+    page.get_by_role("dialog", name=f"Restore {organization}?").get_by_role(
+        "button", name="Restore"
+    ).click()
+    expect(page.get_by_text(f"{organization} restored.")).to_be_visible()
+    person.reload()
+    expect(person.get_by_role("heading", name="Create your Scope account")).to_be_visible()
+    expect(person.get_by_text(organization)).to_be_visible()
+
+
 # --- Partner administrators ------------------------------------------------------------------
 
 
