@@ -70,6 +70,23 @@ def create_employer(page: Page, name: str, shot) -> None:
     shot(page, "employer-created")
 
 
+def open_employer(page: Page, name: str, archived: bool = False) -> None:
+    """PARTNERS → Employers, then the employer's page (Show archived ticked for one)."""
+    nav(page).get_by_role("button", name="Partners").click()
+    page.get_by_role("menuitem", name="Employers").click()
+    if archived:
+        page.get_by_label("Show archived").check()
+    page.get_by_role("table", name="Employers").get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+
+def confirm_on_organization(page: Page, action: str, name: str) -> None:
+    """An organization page's Archive, Restore or Delete, confirmed in its dialog."""
+    page.get_by_role("button", name=action, exact=True).click()
+    page.get_by_role("dialog", name=f"{action} {name}?").get_by_role("button", name=action).click()
+    expect(page.get_by_text(f"{name} {action.lower()}d.")).to_be_visible()
+
+
 def organization_option(page: Page, name: str) -> Locator:
     """The picker's option for an organization: its name, then its kind."""
     return page.get_by_role(

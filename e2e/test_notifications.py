@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import sqlalchemy as sa
-from helpers import create_employer, nav, new_password, unique_email
+from helpers import confirm_on_organization, create_employer, nav, new_password, unique_email
 from playwright.sync_api import Page, expect
 from test_invitations import (
     DELIVERY,
@@ -230,18 +230,10 @@ def test_archive_restore_and_delete_an_organization(page: Page, create_staff, lo
     shot(page, "employers-with-archived")
     row.get_by_role("link", name=employer).click()
 
-    page.get_by_role("button", name="Restore").click()
-    page.get_by_role("dialog", name=f"Restore {employer}?").get_by_role(
-        "button", name="Restore"
-    ).click()
-    expect(page.get_by_text(f"{employer} restored.")).to_be_visible()
+    confirm_on_organization(page, "Restore", employer)
     expect(page.get_by_role("button", name="Archive", exact=True)).to_be_visible()
 
-    page.get_by_role("button", name="Delete").click()
-    page.get_by_role("dialog", name=f"Delete {employer}?").get_by_role(
-        "button", name="Delete"
-    ).click()
-    expect(page.get_by_text(f"{employer} deleted.")).to_be_visible()
+    confirm_on_organization(page, "Delete", employer)
     expect(page.get_by_role("heading", name="Employers", exact=True)).to_be_visible()
     expect(employers.get_by_role("link", name=employer)).to_have_count(0)
     shot(page, "deleted")

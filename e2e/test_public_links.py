@@ -8,9 +8,11 @@ import sys
 
 from helpers import (
     OCCUPATION,
+    confirm_on_organization,
     create_employer,
     nav,
     new_password,
+    open_employer,
     pick_organization,
     unique_email,
 )
@@ -202,16 +204,8 @@ def test_an_archived_organizations_link_reads_as_turned_off_until_it_is_restored
     organization = f"Harbor Works {secrets.token_hex(2)}"
     create_employer(page, organization, shot)
     url = create_public_link(page, organization, shot)
-    employers = page.get_by_role("table", name="Employers")
-
-    nav(page).get_by_role("button", name="Partners").click()
-    page.get_by_role("menuitem", name="Employers").click()
-    employers.get_by_role("link", name=organization).click()
-    page.get_by_role("button", name="Archive", exact=True).click()
-    page.get_by_role("dialog", name=f"Archive {organization}?").get_by_role(
-        "button", name="Archive"
-    ).click()
-    expect(page.get_by_text(f"{organization} archived.")).to_be_visible()
+    open_employer(page, organization)
+    confirm_on_organization(page, "Archive", organization)
 
     # Whoever holds the link reads it as turned off, and has no form to fill.
     person = new_context().new_page()
@@ -233,15 +227,8 @@ def test_an_archived_organizations_link_reads_as_turned_off_until_it_is_restored
     shot(page, "qr-code-organization-archived")
 
     # Restored, the same address takes sign-ups again.
-    nav(page).get_by_role("button", name="Partners").click()
-    page.get_by_role("menuitem", name="Employers").click()
-    page.get_by_label("Show archived").check()
-    employers.get_by_role("link", name=organization).click()
-    page.get_by_role("button", name="Restore").click()
-    page.get_by_role("dialog", name=f"Restore {organization}?").get_by_role(
-        "button", name="Restore"
-    ).click()
-    expect(page.get_by_text(f"{organization} restored.")).to_be_visible()
+    open_employer(page, organization, archived=True)
+    confirm_on_organization(page, "Restore", organization)
     person.reload()
     expect(person.get_by_role("heading", name="Create your Scope account")).to_be_visible()
     expect(person.get_by_text(organization)).to_be_visible()
