@@ -89,8 +89,8 @@ def count_statements():
 
 @pytest.fixture
 def populated(app, staff):
-    """40 users over 8 organizations and 4 occupations, 30 invitations with their emails
-    (some revoked, some accepted)."""
+    """40 users over 8 organizations and 4 occupations (each organization with mentors of
+    two), 30 invitations with their emails (some revoked, some accepted)."""
     with app.app_context():
         now = utcnow()
         sponsor_id = staff.sponsor_id
@@ -123,8 +123,10 @@ def populated(app, staff):
                 name_key=f"person{i:02d} {'ann' if i % 3 else 'bo'}",
                 user_type=user_type,
                 status=statuses[i % 3],
-                partner_organization_id=organizations[i % 8].id,
-                occupation_id=occupations[i % 4].id if user_type is UserType.MENTOR else None,
+                # Each organization has two mentors, in different occupations: a page that
+                # loaded each row's occupation on its own would read them one by one.
+                partner_organization_id=organizations[(i // 4) % 8].id,
+                occupation_id=occupations[i // 10].id if user_type is UserType.MENTOR else None,
                 last_login_at=now - timedelta(days=i) if i % 2 else None,
             )
             db.session.add(user)

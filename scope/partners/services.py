@@ -160,9 +160,11 @@ def list_organizations(kind: OrganizationKind, listing: Listing) -> Listing:
 
 
 def organization_users(organization: PartnerOrganization) -> list[User]:
+    """Its people in name order, each with the occupation its row shows (one statement)."""
     stmt = (
         scoped(User)
         .where(User.partner_organization_id == organization.id)
+        .options(joinedload(User.occupation))
         .order_by(User.name_key, User.id)
     )
     return list(db.session.scalars(stmt))
