@@ -61,7 +61,8 @@ _NAMED = re.compile(r"(?s)(.*?)<\s*([^<>]*?)\s*>\s*")
 def split_addresses(text: str) -> list[str]:
     """The addresses of a pasted list, as written: one a line, or separated by commas or
     semicolons; "Maria Lopez <maria@example.org>" gives the part in angle brackets. Commas
-    inside quotes ("Lopez, Maria" <…>) do not separate."""
+    inside quotes ("Lopez, Maria" <…>) do not separate. An entry of several addresses
+    separated by spaces or tabs (a spreadsheet's row) gives each of them."""
     entries, current, quoted = [], [], False
     for char in text or "":
         if char == '"':
@@ -75,6 +76,9 @@ def split_addresses(text: str) -> list[str]:
     addresses = []
     for entry in entries:
         named = _NAMED.fullmatch(entry)
+        if named is None and looks_like_several(entry):
+            addresses.extend(entry.split())
+            continue
         address = (named.group(2) if named else entry).strip()
         if address:
             addresses.append(address)

@@ -19,11 +19,11 @@ from types import SimpleNamespace
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale, get_translations
+from flask_babel import Babel, LazyString, force_locale, get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -220,8 +220,16 @@ def _template_ngettext(
     return text % variables
 
 
+def _lazy_text_as_html(self: LazyString) -> Markup:
+    """A lazy translation is text, like any other: on an HTML page its < and & are escaped.
+    Flask-Babel's LazyString says it is HTML already (its __html__ is the bare text), so a
+    field's hint "“Name <address>” is fine." lost its example to an <address> element."""
+    return escape(str(self))
+
+
 def register(app: Flask) -> None:
     compile_catalogs()
+    LazyString.__html__ = _lazy_text_as_html
     babel.init_app(
         app,
         default_locale=DEFAULT,

@@ -25,7 +25,7 @@ from ..models import PARTNER_USER_TYPES, UserType, WizardDraft, WizardKind, Wiza
 from ..refusals import Refused
 from ..templating import format_list, format_number
 from ..text import clean_line
-from .drafts import current_rows
+from .drafts import current_rows, require_organization
 from .rows import MAX_ROWS, CheckedRow, RowInput, check_rows
 
 # The columns of each wizard's file: those of its screen.
@@ -197,6 +197,7 @@ def check_csv(draft: WizardDraft, filename: str, data: bytes) -> CsvCheck:
 
 def add_rows(draft: WizardDraft, rows: list[CheckedRow]) -> int:
     """Put people who passed every rule on the open list, in one statement."""
+    require_organization(draft)  # as ADD+ and Add addresses: never an archived one's list
     if len(current_rows(draft)) + len(rows) > MAX_ROWS:
         raise CsvRefused(
             gettext(

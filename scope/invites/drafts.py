@@ -29,7 +29,7 @@ from ..refusals import AllRefused, Refused
 from ..templating import format_number
 from ..tenancy import MAX_ID, parse_id, scoped
 from . import partner_admins
-from .rows import MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
+from .rows import ADDRESSES_LENGTH, MAX_ROWS, CheckedRow, RowInput, RowRefused, check_rows
 
 # What the row form keeps from one person to the next: a batch is usually of one kind.
 TYPED = ("user_type", "occupation", "email", "first_name", "last_name")
@@ -194,9 +194,18 @@ def shows_current_organization(draft: WizardDraft, shown: str | None) -> bool:
 
 
 def save_typed(draft: WizardDraft, values: dict) -> None:
-    """Keep the row form as typed, so that a reload shows it again."""
+    """Keep the row form as typed, so that a reload shows it again: the person, and a list
+    pasted in Addresses and not added yet."""
     typed = {key: str(values[key])[:300] for key in TYPED if values.get(key)}
-    draft.typed = typed or None
+    draft.typed = _with_addresses(typed, values.get("addresses"))
+
+
+def _with_addresses(typed: dict | None, addresses: str | None) -> dict | None:
+    """The row form's kept values, with the Addresses field's text (or without, when empty)."""
+    typed = {key: value for key, value in (typed or {}).items() if key != "addresses"}
+    if addresses:
+        typed["addresses"] = str(addresses)[:ADDRESSES_LENGTH]
+    return typed or None
 
 
 def has_typed_person(values: dict) -> bool:
@@ -248,6 +257,18 @@ def require_organization(draft: WizardDraft) -> PartnerOrganization | None:
     return draft.partner_organization
 
 
+def closed_reason(draft: WizardDraft) -> str | None:
+    """Why nobody can be added to the list open now (its organization was archived since it
+    was chosen), for the wizard to say above the list; None when it takes people."""
+    if draft.kind is WizardKind.TEAMMATES or draft.partner_organization is None:
+        return None
+    try:
+        not_archived(draft.partner_organization)
+    except RowRefused as refused:
+        return refused.message
+    return None
+
+
 def not_archived(organization: PartnerOrganization) -> None:
     """Nobody is invited to, or added at, an archived organization until it is restored."""
     if organization.archived_at is not None:
@@ -271,7 +292,7 @@ def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:
         raise AllRefused(checked.problems)
     row = _row(draft, checked)
     draft.rows.append(row)
-    draft.typed = _kept(person)
+    draft.typed = _with_addresses(_kept(person), (draft.typed or {}).get("addresses"))
     db.session.flush()
     return row
 
@@ -325,6 +346,9 @@ def add_addresses(draft: WizardDraft, text: str, user_type: UserType | None, occ
             result.added += 1
         else:
             result.refused.append((checked.input.email, checked.problems[0].message))
+    # What is left in the field, to correct or remove, is what a reload shows there.
+    leftover = "\n".join(address for address, _ in result.refused)
+    draft.typed = _with_addresses(draft.typed, leftover)
     db.session.flush()
     return result
 

@@ -14,6 +14,7 @@ from wtforms.validators import Length, Optional
 from .. import i18n
 from ..forms import NewPasswordForm, ScopeForm, at_most, coerce_id, name_fields, optional
 from ..models import PARTNER_USER_TYPES
+from .rows import ADDRESSES_LENGTH
 
 USER_TYPE_CHOICES = [SelectChoice("", _l("Choose…"))] + [
     SelectChoice(t.value, t.lazy_label) for t in PARTNER_USER_TYPES
@@ -52,7 +53,7 @@ class _InvitationBatch(ScopeForm):
 
     addresses = optional(
         _l("Addresses"),
-        at_most(100_000),
+        at_most(ADDRESSES_LENGTH),
         field=TextAreaField,
         description=_l("One address a line, or separated by commas; “Name <address>” is fine."),
     )

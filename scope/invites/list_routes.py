@@ -203,8 +203,10 @@ def send(slug):
     except MailCapReached as refused:  # nothing was sent; the list stays
         db.session.rollback()
         return wizard(kind, send_refused=refused, status=refused.status)
-    except Refused:  # the organization is gone: choose one again
+    except Refused:  # the organization is archived (the wizard says so) or gone
         db.session.rollback()
+        if drafts.closed_reason(draft):
+            return wizard(kind, status=409)
         return redirect(url_for(FIRST_STEPS[kind]))
     db.session.commit()
     return wizard(kind, result=result)

@@ -102,6 +102,7 @@ def wizard(kind: WizardKind, *, form=None, status=200, **extra):
         rows=rows,
         others=[w for w in _waiting(kind) if w.organization != draft.partner_organization],
         row_form=form or row_form(kind, draft, formdata=False),
+        closed=drafts.closed_reason(draft),
         **extra,
     )
 
@@ -172,6 +173,12 @@ def managed_organization():
 
 def _users_step(kind: WizardKind):
     draft = drafts.get_draft(current_user, kind)
+    partner_organization = current_user.partner_organization_id
+    if not current_user.is_staff and draft.partner_organization_id != partner_organization:
+        # A partner administrator invites to their own organization: after staff moved them
+        # to another one, the wizard follows them there (the rows of the old one stay).
+        drafts.choose_organization(draft, partner_organization)
+        db.session.commit()
     if draft.partner_organization_id is None:
         db.session.commit()
         return redirect(url_for(FIRST_STEPS[kind]))

@@ -32,6 +32,8 @@ from ..text import name_key
 from . import partner_admins
 
 MAX_ROWS = 5000
+# A pasted list of addresses, as the Addresses field takes it.
+ADDRESSES_LENGTH = 100_000
 
 
 class RowRefused(Refused):
@@ -236,14 +238,20 @@ def email_conflicts(sponsor_id: int, emails: Iterable[str]) -> dict[str, RowRefu
         accounts = select(User).where(User.sponsor_id == sponsor_id, User.email.in_(chunk))
         for user in db.session.scalars(accounts):
             conflicts[user.email] = _account_conflict(user)
-        pending = (
-            select(Invitation)
-            .where(Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(chunk))
-            .options(joinedload(Invitation.partner_organization))
-        )
-        for invitation in db.session.scalars(pending):
+        for invitation in pending_invitations(sponsor_id, chunk):
             conflicts.setdefault(invitation.email, _invitation_conflict(invitation))
     return conflicts
+
+
+def pending_invitations(sponsor_id: int, emails: list[str]) -> list[Invitation]:
+    """The sponsor's invitations waiting to be accepted at these addresses (at most one an
+    address), with their organizations: an address invited is not given to anyone else."""
+    pending = (
+        select(Invitation)
+        .where(Invitation.sponsor_id == sponsor_id, Invitation.pending_email.in_(emails))
+        .options(joinedload(Invitation.partner_organization))
+    )
+    return list(db.session.scalars(pending))
 
 
 def _invitation_conflict(invitation: Invitation) -> RowRefused:

@@ -16,9 +16,11 @@ from ..accounts.link_emails import request_email_change
 from ..emails import EmailRefused, normalize_email
 from ..extensions import db
 from ..i18n import N_
+from ..invites.rows import pending_invitations
 from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
 from ..people import occupation_refusal, partner_type_refusal
 from ..refusals import AllRefused, Refused
+from ..templating import format_date
 from ..tenancy import scoped
 from .actions import end_links
 
@@ -114,6 +116,18 @@ def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None
         return None
     if _email_taken(user, email):
         refusals.append(Refused(EMAIL_TAKEN, "email"))
+    for invitation in pending_invitations(user.sponsor_id, [email]):
+        # Given to this person, the address would turn the invitation's sign-up away.
+        refusals.append(
+            Refused(
+                gettext(
+                    "This address has a pending invitation, sent on %(date)s. Revoke it in "
+                    "MANAGE → Invitations before giving the address to this person.",
+                    date=format_date(invitation.sent_at),
+                ),
+                "email",
+            )
+        )
     return email
 
 
