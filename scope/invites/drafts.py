@@ -66,6 +66,12 @@ def get_draft(staff: User, kind: WizardKind, lock: bool = False) -> WizardDraft:
         stmt = stmt.with_for_update(of=WizardDraft)
     draft = db.session.scalar(stmt.options(joinedload(WizardDraft.partner_organization)))
     if draft is not None:
+        chosen = draft.partner_organization
+        if chosen is not None and chosen.sponsor_id != draft.sponsor_id:
+            # Only a deleted organization's id given to another sponsor's new one (SQLite
+            # reuses the last id) can lead here: the wizard chooses again.
+            draft.partner_organization = None
+            db.session.flush()
         return draft
     try:
         with db.session.begin_nested():

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -197,11 +197,27 @@ class HistoryEntry:
 def user_history(user: User, limit: int = 200) -> list[HistoryEntry]:
     """What happened to this account and its invitation, newest first, in the product's words."""
     invitation_ids = scoped(Invitation, Invitation.id).where(Invitation.accepted_user_id == user.id)
+    # An account deleted for good: what was recorded up to its deletion was about it, not
+    # about this one, which SQLite (it reuses the last id) may have given the same id.
+    deleted_before = (
+        scoped(AuditEvent, func.max(AuditEvent.id))
+        .where(
+            AuditEvent.subject_type == "user_account",
+            AuditEvent.subject_id == user.id,
+            AuditEvent.action == "deleted",
+        )
+        .scalar_subquery()
+    )
     stmt = (
         scoped(AuditEvent)
         .where(
             or_(
-                and_(AuditEvent.subject_type == "user_account", AuditEvent.subject_id == user.id),
+                and_(
+                    AuditEvent.subject_type == "user_account",
+                    AuditEvent.subject_id == user.id,
+                    # Not a deleted account's, whose id SQLite gave to this one.
+                    AuditEvent.id > func.coalesce(deleted_before, 0),
+                ),
                 and_(
                     AuditEvent.subject_type == "invitation",
                     AuditEvent.subject_id.in_(invitation_ids),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext, ngettext
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +18,7 @@ from ..models import (
     PartnerOrganization,
     PublicLink,
     User,
+    WizardDraft,
     WizardRow,
     utcnow,
 )
@@ -265,6 +266,14 @@ def delete_organization(organization: PartnerOrganization, actor: User) -> None:
         actor_id=actor.id,
         name=organization.name,
         kind=organization.kind.value,
+    )
+    # What the foreign key does on PostgreSQL, done here too so SQLite (no FK checks, and a
+    # deleted row's id given to the next one) agrees: a wizard left on it chooses again.
+    db.session.execute(
+        update(WizardDraft)
+        .where(WizardDraft.partner_organization_id == organization.id)
+        .values(partner_organization_id=None)
+        .execution_options(synchronize_session="fetch")
     )
     db.session.delete(organization)
     db.session.flush()
