@@ -9,6 +9,7 @@ from scope.extensions import db
 from scope.models import (
     AuditEvent,
     PartnerOrganization,
+    User,
     UserType,
     WizardDraft,
     WizardKind,
@@ -151,3 +152,41 @@ def test_the_organization_page_asks_before_archive_and_delete(app, staff, make_o
     assert forms["Archive"].get("data-confirm") == "Archive Careful Co?"
     assert forms["Delete"].get("data-confirm") == "Delete Careful Co?"
     assert forms["Delete"].get("hx-post") == f"/partners/organizations/{acme}/delete"
+
+
+def test_no_one_is_moved_to_an_archived_organization_and_who_is_there_stays(
+    app, staff, make_org, make_user
+):
+    here = make_org(staff.sponsor_id, "Keystone Electric")
+    closed = make_org(staff.sponsor_id, "Old Mill Works")
+    person = make_user(
+        "pat@keystone.example",
+        sponsor_id=staff.sponsor_id,
+        user_type=UserType.SUPERVISOR,
+        organization_id=here,
+        first_name="Pat",
+        last_name="Lee",
+    )
+    staff.post(f"/partners/organizations/{closed}/archive")
+
+    def edit(organization, first_name="Pat"):
+        profile = {
+            "first_name": first_name,
+            "last_name": "Lee",
+            "email": "pat@keystone.example",
+            "user_type": "supervisor",
+            "organization": organization,
+        }
+        return staff.post(f"/manage/users/{person}/edit", profile, htmx=True)
+
+    moved = edit(closed)
+    assert moved.status_code == 422
+    assert "Old Mill Works is archived" in text_of(moved)
+    with app.app_context():
+        assert db.session.get(User, person).partner_organization_id == here
+
+    # Archived after the person was there: they stay, and their profile can still change.
+    staff.post(f"/partners/organizations/{here}/archive")
+    assert edit(here, first_name="Patricia").status_code == 200
+    with app.app_context():
+        assert db.session.get(User, person).first_name == "Patricia"

@@ -16,6 +16,7 @@ from ..accounts.link_emails import request_email_change
 from ..emails import EmailRefused, normalize_email
 from ..extensions import db
 from ..i18n import N_
+from ..invites.drafts import not_archived
 from ..invites.rows import pending_invitations
 from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
 from ..people import occupation_refusal, partner_type_refusal
@@ -70,7 +71,9 @@ def update_profile(user: User, data: dict, actor: User) -> ProfileChange:
         "email": _email(user, data.get("email"), refusals),
     }
     if not user.is_staff:
-        changes.update(_partner_fields(data, refusals, user.occupation_id))
+        changes.update(
+            _partner_fields(data, refusals, user.occupation_id, user.partner_organization_id)
+        )
     if refusals:
         raise AllRefused(refusals)
     pending = None
@@ -131,9 +134,11 @@ def _email(user: User, typed: str | None, refusals: list[Refused]) -> str | None
     return email
 
 
-def _partner_fields(data: dict, refusals: list[Refused], held_occupation: int | None) -> dict:
+def _partner_fields(
+    data: dict, refusals: list[Refused], held_occupation: int | None, held_organization: int | None
+) -> dict:
     """A partner user's type, organization and occupation; a staff type is not on offer,
-    nor a retired occupation unless the person already has it."""
+    nor a retired occupation or an archived organization unless the person already has it."""
     try:
         user_type = UserType(data.get("user_type"))
     except ValueError:
@@ -152,6 +157,7 @@ def _partner_fields(data: dict, refusals: list[Refused], held_occupation: int | 
                 gettext("Choose the person's organization from the list."), "organization"
             ),
             occupation_refusal(user_type, occupation, held=held_occupation),
+            _archived_refusal(organization, held=held_organization),
         )
         if refusal is not None
     )
@@ -160,6 +166,18 @@ def _partner_fields(data: dict, refusals: list[Refused], held_occupation: int | 
         "partner_organization_id": organization.id if organization else None,
         "occupation_id": occupation.id if occupation else None,
     }
+
+
+def _archived_refusal(organization: PartnerOrganization | None, held: int | None):
+    """No one is moved to an archived organization (drafts.not_archived: no one is added at
+    one until it is restored); a person already there stays."""
+    if organization is None or organization.id == held:
+        return None
+    try:
+        not_archived(organization)
+    except Refused as refused:
+        return refused
+    return None
 
 
 # History --------------------------------------------------------------------------------
