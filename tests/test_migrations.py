@@ -64,3 +64,49 @@ def test_0006_case_folds_every_name_key_and_keeps_a_colliding_one(old_database):
     assert found == 1
     with app.app_context():
         downgrade(revision="0005")
+
+
+def test_0019_keeps_every_id_given_and_gives_none_twice(tmp_path):
+    """SQLite: the declarations change, not what is stored; the largest id given so far is
+    the mark; downgrading puts the declarations back as they were."""
+    url = "sqlite:///" + str(tmp_path / "ids.sqlite3")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    engine = create_engine(url)
+    declared = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"
+    with app.app_context():
+        upgrade(revision="0018_wider_name_keys")
+    # sqlite_sequence, SQLite's own (empty after the downgrade), is left out.
+    every = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+        "AND name != 'sqlite_sequence' ORDER BY name"
+    )
+    with engine.begin() as conn:
+        before = conn.execute(text(every)).all()
+        for name in ("Keep", "Last"):
+            conn.execute(
+                text("INSERT INTO sponsor (name, created_at) VALUES (:n, '2026-01-01')"),
+                {"n": name},
+            )
+        conn.execute(text("DELETE FROM sponsor WHERE name = 'Last'"))
+    engine.dispose()
+    with app.app_context():
+        upgrade()
+    with engine.begin() as conn:
+        assert "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in conn.scalar(
+            text(declared), {"t": "sponsor"}
+        )
+        assert conn.scalar(text("SELECT name FROM sponsor WHERE id = 1")) == "Keep"
+        conn.execute(text("INSERT INTO sponsor (name, created_at) VALUES ('New', '2026-01-01')"))
+        # The upgrade found 1 as the largest id: the deleted 2 is given again once, and
+        # from then on no id is: delete the newest and the next one is 3.
+        newest = conn.scalar(text("SELECT max(id) FROM sponsor"))
+        conn.execute(text("DELETE FROM sponsor WHERE id = :i"), {"i": newest})
+        conn.execute(text("INSERT INTO sponsor (name, created_at) VALUES ('Next', '2026-01-01')"))
+        assert conn.scalar(text("SELECT id FROM sponsor WHERE name = 'Next'")) == newest + 1
+        assert conn.scalar(text("PRAGMA integrity_check")) == "ok"
+    engine.dispose()
+    with app.app_context():
+        downgrade(revision="0018_wider_name_keys")
+    with engine.begin() as conn:
+        assert conn.execute(text(every)).all() == before
+        assert conn.scalar(text("PRAGMA integrity_check")) == "ok"

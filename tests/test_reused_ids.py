@@ -1,14 +1,17 @@
-"""A deleted row's id given to the next row: SQLite does that (its tables reuse the largest
-id once that row is deleted, and it checks no foreign keys). What pointed at the deleted row
-must never come to point at the new one: an organization in a wizard (perhaps another
-sponsor's), an account's History."""
+"""A deleted row's id is never given to the next row. SQLite did that (a table reused its
+largest id once that row was deleted, and SQLite checks no foreign keys) until migration 0019
+made those tables AUTOINCREMENT. What pointed at a deleted row must never come to point at a
+new one: an organization in a wizard (perhaps another sponsor's), an account's History, even in
+a database written before that migration."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
 
 from scope.extensions import db
 from scope.models import (
+    AuditEvent,
     Invitation,
     PartnerOrganization,
     UserStatus,
@@ -48,20 +51,36 @@ def test_a_deleted_organizations_id_reused_by_another_sponsor_never_reaches_a_wi
         assert leaked == []
 
 
+def test_a_deleted_rows_id_is_never_given_again(app, staff, make_org):
+    first = make_org(staff.sponsor_id, "Short Lived Welding")
+    staff.post(f"/partners/organizations/{first}/delete")
+    assert make_org(staff.sponsor_id, "Long Lived Welding") > first
+
+
+def test_on_sqlite_every_table_with_an_id_never_gives_it_twice(app):
+    """Migration 0019, and the tables of migrations to come: each table whose key is an id is
+    AUTOINCREMENT, as the models declare it (scope.models.base.never_reuse_ids)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's sequences never give an id twice")
+        tables = [
+            table.name
+            for table in db.metadata.tables.values()
+            if [column.name for column in table.primary_key.columns] == ["id"]
+        ]
+        assert len(tables) >= 13
+        for name in tables:
+            declared = db.session.scalar(
+                text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :n"),
+                {"n": name},
+            )
+            assert "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in declared, name
+
+
 def test_a_new_account_does_not_inherit_a_deleted_accounts_history(app, staff, make_user, make_org):
-    """SQLite gives a deleted managed user's id to the next account: that account's History
-    must not show what was done to the person deleted before it existed."""
+    """A database from before migration 0019 may hold the history of a deleted account whose
+    id SQLite then gave to a new one: the new account's History leaves it out."""
     org = make_org(staff.sponsor_id, "Keystone Electric")
-    gone = make_user(
-        "gone@keystone.example",
-        sponsor_id=staff.sponsor_id,
-        user_type=UserType.SUPERVISOR,
-        status=UserStatus.MANAGED,
-        organization_id=org,
-        with_password=False,
-        first_name="Gone",
-    )
-    assert staff.post(f"/manage/users/{gone}/delete").status_code in (200, 302, 303)
     newcomer = make_user(
         "new@keystone.example",
         sponsor_id=staff.sponsor_id,
@@ -71,10 +90,34 @@ def test_a_new_account_does_not_inherit_a_deleted_accounts_history(app, staff, m
         with_password=False,
         first_name="Newcomer",
     )
-    profile = staff.get(f"/manage/users/{newcomer}")
-    assert profile.status_code == 200
-    history = text_of(profile, "section[aria-labelledby=history-title]")
-    assert "Deleted" not in history, history
+    with app.app_context():
+        # The deleted account's past, recorded under the id before the newcomer had it.
+        for action in ("created_managed", "profile_updated", "deleted"):
+            db.session.add(
+                AuditEvent(
+                    sponsor_id=staff.sponsor_id,
+                    actor_id=staff.user_id,
+                    action=action,
+                    subject_type="user_account",
+                    subject_id=newcomer,
+                )
+            )
+        # What happened to the newcomer since.
+        db.session.add(
+            AuditEvent(
+                sponsor_id=staff.sponsor_id,
+                actor_id=staff.user_id,
+                action="authentication_sent",
+                subject_type="user_account",
+                subject_id=newcomer,
+            )
+        )
+        db.session.commit()
+    history = text_of(
+        staff.get(f"/manage/users/{newcomer}"), "section[aria-labelledby=history-title]"
+    )
+    assert "Authentication email sent" in history
+    assert "Deleted" not in history and "Profile edited" not in history, history
 
 
 def test_deleting_an_organization_sends_a_wizard_left_on_it_back_to_choose(app, staff, make_org):

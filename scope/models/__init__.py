@@ -1,6 +1,7 @@
 """The schema. Every tenant-owned table carries sponsor_id; read it through scope.tenancy."""
 
-from .base import UTCDateTime, enum_column, utcnow
+from ..extensions import db
+from .base import UTCDateTime, enum_column, never_reuse_ids, utcnow
 from .counts import UserCount, UserMark, UserMarkCount
 from .invitations import (
     INVITATION_VALIDITY,
@@ -63,3 +64,5 @@ __all__ = [
     "full_name",
     "utcnow",
 ]
+
+never_reuse_ids(db.metadata)

@@ -42,3 +42,12 @@ def enum_column(enum_cls, length=20):
         create_constraint=True,
         name=enum_cls.__name__.lower(),
     )
+
+
+def never_reuse_ids(metadata) -> None:
+    """Tables whose key is an integer id are AUTOINCREMENT on SQLite (migration 0019): there
+    a deleted row's id would otherwise go to the next row, and what named the deleted row
+    would name the new one. PostgreSQL's sequences never give an id twice."""
+    for table in metadata.tables.values():
+        if [column.name for column in table.primary_key.columns] == ["id"]:
+            table.dialect_kwargs["sqlite_autoincrement"] = True
