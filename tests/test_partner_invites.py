@@ -10,7 +10,15 @@ from sqlalchemy import select
 from scope.extensions import db
 from scope.invites import rows
 from scope.mail.allowance import PER_ADDRESS_PER_DAY
-from scope.models import AuditEvent, Invitation, InvitationState, Sponsor, UserType
+from scope.models import (
+    AuditEvent,
+    Invitation,
+    InvitationState,
+    Sponsor,
+    User,
+    UserType,
+    WizardRow,
+)
 from tests.helpers import StaffSession, csrf_token, login, text_of, texts
 
 INVITER_ENDPOINTS = [
@@ -294,3 +302,23 @@ def test_staff_switch_it_on_in_sponsor_settings(app, staff):
             select(AuditEvent).where(AuditEvent.action == "partner_invites_changed")
         )
         assert event.actor_id == staff.user_id and event.details["allow"] is True
+
+
+def test_an_administrator_moved_to_another_organization_invites_to_the_new_one(app, staff, partner):
+    allow(app, staff.sponsor_id)
+    admin = partner["session"]
+    admin.get("/invite/external")  # INVITE: the wizard for their organization
+    assert "Organization: Keystone Electric" in text_of(admin.get("/invite/external/users"))
+    with app.app_context():  # staff move them to Lakeside Plumbing
+        db.session.get(User, admin.user_id).partner_organization_id = partner["theirs"]
+        db.session.commit()
+
+    assert admin.get("/invite/").headers["Location"].endswith("/invite/external/users")
+    assert "Organization: Lakeside Plumbing" in text_of(admin.get("/invite/external/users"))
+    added = admin.post(
+        "/invite/external/rows", {"user_type": "supervisor", "email": "sue@x.org"}, htmx=True
+    )
+    assert added.status_code == 200
+    with app.app_context():
+        rows = db.session.execute(select(WizardRow.email, WizardRow.partner_organization_id))
+        assert rows.all() == [("sue@x.org", partner["theirs"])]

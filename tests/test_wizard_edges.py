@@ -1,18 +1,16 @@
-"""The INVITE wizards at their edges: an organization archived, or a partner administrator
-moved, while a wizard is open; a pasted list kept over a reload; a spreadsheet's row pasted;
-the Addresses hint as text. And a profile given an address that has a pending invitation."""
+"""The INVITE wizards at their edges: an organization archived while a wizard is open for it;
+a pasted list kept over a reload; a spreadsheet's row pasted; the Addresses hint as text. And
+a profile given an address that has a pending invitation."""
 
 import io
 import re
 
 from scope.extensions import db
-from scope.models import MailMessage, Sponsor, User, UserStatus, UserType, WizardRow
+from scope.models import MailMessage, User, UserStatus, UserType, WizardRow
 from tests.helpers import (
-    StaffSession,
     csrf_token,
     element,
     elements,
-    login,
     text_of,
 )
 
@@ -125,41 +123,6 @@ def test_profile_edit_refuses_an_address_with_a_pending_invitation(app, staff, m
         },
     )
     assert signed_up.status_code == 302
-
-
-def test_partner_administrator_moved_to_another_organization_invites_to_the_new_one(
-    app, staff, make_org, make_user
-):
-    ours = make_org(staff.sponsor_id, "Keystone Electric")
-    theirs = make_org(staff.sponsor_id, "Lakeside Plumbing")
-    admin_id = make_user(
-        "admin@keystone.example",
-        sponsor_id=staff.sponsor_id,
-        user_type=UserType.ADMINISTRATOR,
-        organization_id=ours,
-    )
-    with app.app_context():
-        db.session.get(Sponsor, staff.sponsor_id).partner_admins_invite = True
-        db.session.commit()
-    client = login(app, "admin@keystone.example")
-    admin = StaffSession(client, staff.sponsor_id, admin_id)
-    admin._token = csrf_token(client)
-    admin.get("/invite/external")  # INVITE: the wizard for their organization
-    assert "Organization: Keystone Electric" in text_of(admin.get("/invite/external/users"))
-    # Staff move the administrator to Lakeside Plumbing.
-    with app.app_context():
-        db.session.get(User, admin_id).partner_organization_id = theirs
-        db.session.commit()
-
-    # INVITE in the navigation: /invite/ sends them to /invite/external/users
-    assert admin.get("/invite/").headers["Location"].endswith("/invite/external/users")
-    page = admin.get("/invite/external/users")
-    assert "Organization: Lakeside Plumbing" in text_of(page)
-    added = admin.post(
-        "/invite/external/rows", {"user_type": "supervisor", "email": "sue@x.org"}, htmx=True
-    )
-    assert added.status_code == 200
-    assert _rows(app) == [("sue@x.org", theirs)]
 
 
 def test_pasted_addresses_survive_a_reload(staff):
