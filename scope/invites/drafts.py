@@ -268,23 +268,28 @@ def closed_reason(draft: WizardDraft) -> str | None:
     was chosen), for the wizard to say above the list; None when it takes people."""
     if draft.kind is WizardKind.TEAMMATES or draft.partner_organization is None:
         return None
-    try:
-        not_archived(draft.partner_organization)
-    except RowRefused as refused:
-        return refused.message
-    return None
+    refusal = archived_refusal(draft.partner_organization)
+    return refusal.message if refusal else None
+
+
+def archived_refusal(organization: PartnerOrganization) -> RowRefused | None:
+    """Nobody is invited to, or added at, an archived organization until it is restored."""
+    if organization.archived_at is None:
+        return None
+    return RowRefused(
+        gettext(
+            "%(name)s is archived. Restore it on its page to add people to it.",
+            name=organization.name,
+        ),
+        "organization",
+    )
 
 
 def not_archived(organization: PartnerOrganization) -> None:
-    """Nobody is invited to, or added at, an archived organization until it is restored."""
-    if organization.archived_at is not None:
-        raise RowRefused(
-            gettext(
-                "%(name)s is archived. Restore it on its page to add people to it.",
-                name=organization.name,
-            ),
-            "organization",
-        )
+    """archived_refusal, raised: for the actions that stop at it."""
+    refusal = archived_refusal(organization)
+    if refusal:
+        raise refusal
 
 
 def add_row(draft: WizardDraft, person: RowInput) -> WizardRow:

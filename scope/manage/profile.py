@@ -16,7 +16,7 @@ from ..accounts.link_emails import request_email_change
 from ..emails import EmailRefused, normalize_email
 from ..extensions import db
 from ..i18n import N_
-from ..invites.drafts import not_archived
+from ..invites.drafts import archived_refusal
 from ..invites.rows import pending_invitations
 from ..models import AuditEvent, Invitation, Occupation, PartnerOrganization, User, UserType
 from ..people import occupation_refusal, partner_type_refusal
@@ -169,15 +169,11 @@ def _partner_fields(
 
 
 def _archived_refusal(organization: PartnerOrganization | None, held: int | None):
-    """No one is moved to an archived organization (drafts.not_archived: no one is added at
-    one until it is restored); a person already there stays."""
+    """No one is moved to an archived organization (no one is added at one until it is
+    restored); a person already there stays."""
     if organization is None or organization.id == held:
         return None
-    try:
-        not_archived(organization)
-    except Refused as refused:
-        return refused
-    return None
+    return archived_refusal(organization)
 
 
 # History --------------------------------------------------------------------------------
